@@ -1,0 +1,140 @@
+"""The GoFlow exception hierarchy, drawn in one place.
+
+Every error GoFlow raises on purpose derives from :class:`GoflowError` and carries the context a
+person needs to act on it (file, JSON pointer, line:column, instance id, state)::
+
+    GoflowError
+    ├── BlueprintError            a blueprint did not load; ``.problems`` lists every problem
+    ├── BlueprintNotFound         no deployed blueprint has that (project, activity, version)
+    ├── SnapshotError             an instance snapshot could not be encoded or decoded
+    ├── InstanceError             about one running instance (``.instance_id``, ``.state``)
+    │   ├── InstanceNotFound
+    │   ├── InstanceExists
+    │   ├── InstanceFinished      the instance is completed, failed or terminated
+    │   └── EventRefused          the current state does not accept the event
+    ├── StoreError                the durable store failed or is unusable
+    ├── ConfigError               a configuration key or value is wrong (``.key``)
+    ├── TransportError            a worker transport could not be used (``.endpoint``)
+    │   └── UnknownScheme
+    └── RuntimeUnavailable        no actor system / daemon answers
+"""
+from __future__ import annotations
+
+from typing import Iterable, Sequence
+
+__all__ = [
+    "GoflowError",
+    "BlueprintError",
+    "BlueprintNotFound",
+    "SnapshotError",
+    "InstanceError",
+    "InstanceNotFound",
+    "InstanceExists",
+    "InstanceFinished",
+    "EventRefused",
+    "StoreError",
+    "ConfigError",
+    "TransportError",
+    "UnknownScheme",
+    "RuntimeUnavailable",
+]
+
+
+class GoflowError(Exception):
+    """Root of every error GoFlow raises on purpose."""
+
+
+class BlueprintError(GoflowError):
+    """A blueprint (or a set of blueprint files) did not load.
+
+    ``problems`` holds every :class:`goflow.problems.Problem` found, errors and warnings alike;
+    the message lists the errors, one per line.
+    """
+
+    def __init__(self, problems: Sequence["object"], message: str | None = None):
+        self.problems = list(problems)
+        if message is None:
+            errors = [p for p in self.problems if getattr(p, "level", "error") == "error"]
+            shown = errors or self.problems
+            message = "blueprint did not load:\n" + "\n".join(f"  {p}" for p in shown)
+        super().__init__(message)
+
+
+class BlueprintNotFound(GoflowError):
+    def __init__(self, project: str, activity: str, version: int | None = None):
+        self.project, self.activity, self.version = project, activity, version
+        which = f"{project}/{activity}" + (f" version {version}" if version is not None else "")
+        super().__init__(f"no blueprint {which} is deployed")
+
+
+class SnapshotError(GoflowError):
+    """A snapshot is corrupt, truncated, of an unknown format version, or not encodable."""
+
+    def __init__(self, instance_id: str | None, reason: str):
+        self.instance_id, self.reason = instance_id, reason
+        super().__init__(f"snapshot of instance {instance_id or '?'}: {reason}")
+
+
+class InstanceError(GoflowError):
+    """An error about one instance; carries its id and, where known, its state."""
+
+    def __init__(self, instance_id: str, message: str, state: str | None = None):
+        self.instance_id, self.state = instance_id, state
+        super().__init__(message)
+
+
+class InstanceNotFound(InstanceError):
+    def __init__(self, instance_id: str):
+        super().__init__(instance_id, f"no instance {instance_id!r}")
+
+
+class InstanceExists(InstanceError):
+    def __init__(self, instance_id: str):
+        super().__init__(instance_id, f"an instance {instance_id!r} already exists")
+
+
+class InstanceFinished(InstanceError):
+    def __init__(self, instance_id: str, status: str, state: str | None = None, what: str = "an event"):
+        self.status = status
+        super().__init__(instance_id, f"instance {instance_id!r} is {status} (in state {state!r}) "
+                                      f"and takes no more {what}", state)
+
+
+class EventRefused(InstanceError):
+    """The instance's current state has no transition for the event; the instance is unchanged."""
+
+    def __init__(self, instance_id: str, state: str, event: str, accepted: Iterable[str]):
+        self.event = event
+        self.accepted = sorted(accepted)
+        acc = ", ".join(repr(e) for e in self.accepted) or "no events"
+        super().__init__(instance_id, f"instance {instance_id!r} in state {state!r} does not accept "
+                                      f"event {event!r}; it accepts {acc}", state)
+
+
+class StoreError(GoflowError):
+    def __init__(self, message: str, path: str | None = None):
+        self.path = path
+        super().__init__(f"{path}: {message}" if path else message)
+
+
+class ConfigError(GoflowError):
+    def __init__(self, key: str, message: str, source: str | None = None):
+        self.key, self.source = key, source
+        where = f" (from {source})" if source else ""
+        super().__init__(f"config {key}{where}: {message}")
+
+
+class TransportError(GoflowError):
+    def __init__(self, endpoint: str, message: str):
+        self.endpoint = endpoint
+        super().__init__(f"{endpoint}: {message}")
+
+
+class UnknownScheme(TransportError):
+    def __init__(self, endpoint: str, scheme: str, known: Iterable[str]):
+        self.scheme = scheme
+        super().__init__(endpoint, f"no transport for scheme {scheme!r} (known: {', '.join(sorted(known))})")
+
+
+class RuntimeUnavailable(GoflowError):
+    """No actor system or daemon answered."""

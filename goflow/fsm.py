@@ -1,0 +1,457 @@
+"""The pure FSM core: ``react(blueprint, instance, input, now) -> Reaction``.
+
+Nothing here does I/O, reads a clock or keeps state between calls: an :class:`Instance` and an input
+go in, a new :class:`Instance`, the *commands* the runtime must carry out (call a worker, arm or cancel
+a timer, report the end) and the history :class:`~goflow.history.Record` s come out. Time is the
+``now`` argument. The runtime commits the new instance and the records *before* it carries out the
+commands (SPEC §6).
+
+Semantics (SPEC §3), as decided here:
+
+* An instance is created in ``init`` (:func:`new_instance`); starting it is the input
+  ``Signal("start")``.
+* ``(s, e) -> (a, n)``: the instance moves to ``n`` at once. With a ``delay`` it is ``delayed`` and the
+  action waits for the durable timer (``StartTimer``); an event accepted by ``n`` meanwhile supersedes
+  it. A worker action begins a *step* (a new sequence number; ``CallWorker``) whose outcome is
+  delivered in ``n``. ``continue`` with ``n != s`` inserts ``start`` in ``n`` when ``n`` has a ``start``
+  transition (gen_statem's state-enter); a ``continue`` self-loop does not spin.
+* The instance completes when it is in ``done`` with no step pending (a worker action on a transition
+  into ``done`` runs first; its outcome is recorded and completes the instance whatever it is).
+* Outcomes carry their step; one whose step is not the pending step is recorded as ``stale`` and
+  otherwise ignored. An outcome event with no transition fails the instance. ``timeout`` becomes
+  ``error`` where the state does not handle ``timeout``.
+* An ``async`` action's call returning ``success`` means *accepted*: the instance waits (status
+  ``waiting``) for the outcome as an outside event, bounded by the action's ``timeout`` timer. Any
+  other outcome of the call is delivered as usual.
+* Outside events (:class:`Signal`) the state does not handle raise :class:`EventRefused`; the instance
+  is unchanged. An accepted outside event supersedes any pending step (its late outcome is stale). Its
+  ``data`` becomes the output of a pending async action, else ``context["events"][name]``. A repeated
+  ``event_id`` (among the last :data:`EVENT_ID_WINDOW`) is acknowledged as a duplicate, not applied.
+* ``Pause``: no new step starts; every input but ``Resume``/``Terminate`` is queued in the instance
+  (outside events are checked against the current state first) and applied in order on ``Resume``.
+* ``Terminate`` ends the instance (``terminated``); pending timers are cancelled.
+* The completion hook (a worker named ``done``) is called once on completion; its outcome is only
+  recorded.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any, Mapping, Union
+
+from .errors import EventRefused, InstanceFinished
+from .history import Record
+from .model import ASYNC, CONTINUE, DONE, ERROR, INIT, START, SUCCESS, TIMEOUT, Blueprint, Transition
+
+__all__ = [
+    "RUNNING", "WAITING", "DELAYED", "PAUSED", "COMPLETED", "FAILED", "TERMINATED",
+    "STATUSES", "FINAL_STATUSES", "EVENT_ID_WINDOW", "MAX_CHAIN",
+    "Pending", "Instance", "new_instance",
+    "Signal", "Outcome", "TimerFired", "HookOutcome", "Pause", "Resume", "Terminate", "Input",
+    "CallWorker", "StartTimer", "CancelTimer", "Finished", "Command",
+    "Reaction", "react",
+]
+
+RUNNING, WAITING, DELAYED, PAUSED = "running", "waiting", "delayed", "paused"
+COMPLETED, FAILED, TERMINATED = "completed", "failed", "terminated"
+STATUSES = (RUNNING, WAITING, DELAYED, PAUSED, COMPLETED, FAILED, TERMINATED)
+FINAL_STATUSES = frozenset({COMPLETED, FAILED, TERMINATED})
+EVENT_ID_WINDOW = 256   # recent outside event ids kept for de-duplication
+MAX_CHAIN = 10_000      # bound on transitions applied for one input (continue chains)
+
+SYNC_STEP, ASYNC_STEP, DELAY_STEP = "sync", "async", "delay"
+
+
+# --------------------------------------------------------------------------------------------- state
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """The step an instance waits on: a worker call, an accepted async call, or a delay timer."""
+
+    step: int
+    action: str
+    kind: str                   # "sync" | "async" | "delay"
+    since: float
+    due: float | None = None    # delay: when it fires; async: the timeout deadline
+    accepted: bool = False      # async: the worker accepted the call
+    enter: bool = False         # delay of a continue: insert ``start`` when it fires
+
+
+@dataclass(frozen=True, slots=True)
+class Instance:
+    id: str
+    project: str
+    activity: str
+    version: int
+    state: str = INIT
+    status: str = WAITING
+    context: Mapping[str, Any] = field(default_factory=dict)
+    step: int = 0               # sequence number of the last step begun
+    pending: Pending | None = None
+    hook_step: int | None = None  # completion hook in flight
+    inbox: tuple = ()           # inputs held while paused
+    event_ids: tuple[str, ...] = ()
+    reason: str | None = None
+    created: float = 0.0
+    updated: float = 0.0
+
+    @property
+    def finished(self) -> bool:
+        return self.status in FINAL_STATUSES
+
+    @property
+    def blueprint_key(self) -> tuple[str, str, int]:
+        return (self.project, self.activity, self.version)
+
+
+def new_instance(blueprint: Blueprint, instance_id: str, input: Mapping[str, Any] | None, now: float) -> Instance:
+    """A new instance of ``blueprint`` in ``init``, its context the input document."""
+    return Instance(id=instance_id, project=blueprint.project, activity=blueprint.activity,
+                    version=blueprint.version, context=dict(input or {}), created=now, updated=now)
+
+
+# -------------------------------------------------------------------------------------------- inputs
+@dataclass(frozen=True, slots=True)
+class Signal:
+    """An event from outside (code, CLI, HTTP): ``start``, an async outcome, or a user event."""
+
+    name: str
+    data: Any = None
+    event_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """The outcome of worker step ``step``: ``success``, a worker-named event, ``error`` or ``timeout``."""
+
+    step: int
+    event: str
+    output: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class TimerFired:
+    step: int
+
+
+@dataclass(frozen=True, slots=True)
+class HookOutcome:
+    step: int
+    event: str
+
+
+@dataclass(frozen=True, slots=True)
+class Pause:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Resume:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Terminate:
+    reason: str = "terminated"
+
+
+Input = Union[Signal, Outcome, TimerFired, HookOutcome, Pause, Resume, Terminate]
+
+
+# ------------------------------------------------------------------------------------------ commands
+@dataclass(frozen=True, slots=True)
+class CallWorker:
+    """Call the workers of ``action`` for step ``step``; ``mode`` is sync, async or hook."""
+
+    instance: str
+    step: int
+    action: str
+    state: str
+    mode: str = SYNC_STEP
+
+
+@dataclass(frozen=True, slots=True)
+class StartTimer:
+    instance: str
+    step: int
+    due: float
+
+
+@dataclass(frozen=True, slots=True)
+class CancelTimer:
+    instance: str
+    step: int
+
+
+@dataclass(frozen=True, slots=True)
+class Finished:
+    instance: str
+    status: str
+    state: str
+    reason: str | None = None
+
+
+Command = Union[CallWorker, StartTimer, CancelTimer, Finished]
+
+
+@dataclass(frozen=True, slots=True)
+class Reaction:
+    instance: Instance
+    commands: tuple = ()
+    records: tuple = ()
+    duplicate: bool = False     # a Signal whose event_id was seen before: acknowledged, not applied
+
+
+# ----------------------------------------------------------------------------------------- the core
+class _Run:
+    """Accumulates commands and records while one input is applied."""
+
+    __slots__ = ("bp", "now", "commands", "records")
+
+    def __init__(self, bp: Blueprint, now: float):
+        self.bp, self.now = bp, now
+        self.commands: list = []
+        self.records: list = []
+
+    def record(self, inst: Instance, event: str | None, outcome: str, *, action=None, next=None,
+               step=None, detail=None) -> None:
+        self.records.append(Record(self.now, inst.state, event, action, next, step, outcome=outcome,
+                                   detail=detail))
+
+
+def react(bp: Blueprint, inst: Instance, inp: Input, now: float) -> Reaction:
+    """Apply one input to ``inst``. Raises :class:`EventRefused` / :class:`InstanceFinished` for an
+    outside event or management operation that cannot apply; the instance is then unchanged."""
+    run = _Run(bp, now)
+    duplicate = False
+    if isinstance(inp, HookOutcome):
+        inst = _hook_outcome(run, inst, inp)
+    elif inst.status in FINAL_STATUSES:
+        if isinstance(inp, (Outcome, TimerFired)):
+            run.record(inst, getattr(inp, "event", "timer"), "stale", step=inp.step)
+        elif isinstance(inp, Signal):
+            raise InstanceFinished(inst.id, inst.status, inst.state)
+        else:
+            raise InstanceFinished(inst.id, inst.status, inst.state, what="management operations")
+    elif isinstance(inp, Terminate):
+        inst = _terminate(run, inst, inp.reason)
+    elif isinstance(inp, Pause):
+        if inst.status != PAUSED:
+            run.record(inst, "pause", "paused")
+            inst = replace(inst, status=PAUSED)
+    elif isinstance(inp, Resume):
+        if inst.status == PAUSED:
+            inst = _resume(run, inst)
+    elif inst.status == PAUSED:
+        if isinstance(inp, Signal):
+            duplicate = _seen(inst, inp)
+            if not duplicate:
+                _check_accepts(bp, inst, inp.name)
+                inst = _remember(inst, inp)
+        if not duplicate:
+            run.record(inst, _input_name(inp), "queued", step=getattr(inp, "step", None))
+            inst = replace(inst, inbox=inst.inbox + (inp,))
+    else:
+        inst, duplicate = _apply(run, inst, inp)
+    if inst.updated != now and (run.records or run.commands):
+        inst = replace(inst, updated=now)
+    return Reaction(inst, tuple(run.commands), tuple(run.records), duplicate)
+
+
+def _input_name(inp) -> str:
+    if isinstance(inp, Signal):
+        return inp.name
+    if isinstance(inp, Outcome):
+        return inp.event
+    return "timer"
+
+
+def _seen(inst: Instance, sig: Signal) -> bool:
+    return sig.event_id is not None and sig.event_id in inst.event_ids
+
+
+def _remember(inst: Instance, sig: Signal) -> Instance:
+    if sig.event_id is None:
+        return inst
+    return replace(inst, event_ids=(inst.event_ids + (sig.event_id,))[-EVENT_ID_WINDOW:])
+
+
+def _check_accepts(bp: Blueprint, inst: Instance, event: str) -> Transition:
+    t = bp.transition(inst.state, event)
+    if t is None:
+        raise EventRefused(inst.id, inst.state, event, bp.accepts(inst.state))
+    return t
+
+
+def _apply(run: _Run, inst: Instance, inp) -> tuple[Instance, bool]:
+    """Apply a non-management input to an instance that is neither paused nor finished."""
+    if isinstance(inp, Signal):
+        if _seen(inst, inp):
+            run.record(inst, inp.name, "duplicate", detail=inp.event_id)
+            return inst, True
+        t = _check_accepts(run.bp, inst, inp.name)
+        inst = _remember(inst, inp)
+        p = inst.pending
+        if p is not None:
+            if p.due is not None:
+                run.commands.append(CancelTimer(inst.id, p.step))
+            if p.kind == ASYNC_STEP and inp.data is not None:
+                inst = replace(inst, context={**inst.context, p.action: inp.data})
+            inst = replace(inst, pending=None)
+        elif inp.data is not None:
+            events = {**inst.context.get("events", {}), inp.name: inp.data}
+            inst = replace(inst, context={**inst.context, "events": events})
+        return _fire(run, inst, t, inp.name), False
+    if isinstance(inp, Outcome):
+        return _outcome(run, inst, inp), False
+    if isinstance(inp, TimerFired):
+        return _timer(run, inst, inp), False
+    raise TypeError(f"not an FSM input: {inp!r}")
+
+
+def _outcome(run: _Run, inst: Instance, o: Outcome) -> Instance:
+    p = inst.pending
+    if p is None or p.step != o.step or p.kind == DELAY_STEP or (p.kind == ASYNC_STEP and p.accepted):
+        run.record(inst, o.event, "stale", step=o.step)
+        return inst
+    ctx = inst.context if o.output is None else {**inst.context, p.action: o.output}
+    if p.kind == ASYNC_STEP and o.event == SUCCESS:
+        run.record(inst, o.event, "accepted", action=p.action, step=p.step)
+        return replace(inst, context=ctx, pending=replace(p, accepted=True), status=WAITING)
+    if p.due is not None:
+        run.commands.append(CancelTimer(inst.id, p.step))
+    inst = replace(inst, context=ctx, pending=None)
+    return _deliver(run, inst, o.event, p)
+
+
+def _timer(run: _Run, inst: Instance, tf: TimerFired) -> Instance:
+    p = inst.pending
+    if p is None or p.step != tf.step or p.kind == SYNC_STEP:
+        run.record(inst, "timer", "stale", step=tf.step)
+        return inst
+    inst = replace(inst, pending=None)
+    if p.kind == ASYNC_STEP:
+        return _deliver(run, inst, TIMEOUT, p)
+    run.record(inst, "timer", "delay-elapsed", action=p.action, step=p.step)
+    return _begin(run, inst, p.action, p.enter)
+
+
+def _deliver(run: _Run, inst: Instance, event: str, p: Pending) -> Instance:
+    """Deliver the outcome ``event`` of step ``p`` in the current state."""
+    if inst.state == DONE:
+        run.record(inst, event, "applied", action=p.action, step=p.step)
+        return _settle(run, inst)
+    if event == TIMEOUT and run.bp.transition(inst.state, TIMEOUT) is None:
+        event = ERROR
+    t = run.bp.transition(inst.state, event)
+    if t is None:
+        reason = (f"outcome {event!r} of step {p.step} ({p.action}) has no transition in state "
+                  f"{inst.state!r}; it accepts {', '.join(run.bp.accepts(inst.state)) or 'nothing'}")
+        return _fail(run, inst, event, reason, p.step)
+    return _fire(run, inst, t, event, p.step)
+
+
+def _fire(run: _Run, inst: Instance, t: Transition, event: str, cause: int | None = None) -> Instance:
+    """Take transition ``t`` (already known to match ``inst.state``), then whatever it sets off."""
+    for _ in range(MAX_CHAIN):
+        entered = t.next != inst.state
+        run.record(inst, event, "applied", action=t.action, next=t.next, step=cause)
+        inst = replace(inst, state=t.next)
+        if t.delay > 0:
+            step = inst.step + 1
+            due = run.now + t.delay
+            run.commands.append(StartTimer(inst.id, step, due))
+            return replace(inst, step=step, status=DELAYED,
+                           pending=Pending(step, t.action, DELAY_STEP, run.now, due, enter=entered))
+        nxt = _begin(run, inst, t.action, entered, chain=True)
+        if not isinstance(nxt, Transition):
+            return nxt
+        t, event, cause = nxt, START, None
+    return _fail(run, inst, event, f"more than {MAX_CHAIN} transitions for one input (a continue loop)", None)
+
+
+def _begin(run: _Run, inst: Instance, action: str, entered: bool, chain: bool = False):
+    """Run ``action`` in the current state. For ``continue`` that enters a state with a ``start``
+    transition, returns that transition when ``chain`` (the caller loops), else takes it."""
+    if action == CONTINUE:
+        if entered and inst.state != DONE:
+            t = run.bp.transition(inst.state, START)
+            if t is not None:
+                return t if chain else _fire(run, inst, t, START)
+        return _settle(run, inst)
+    a = run.bp.action(action)
+    step = inst.step + 1
+    if a is not None and a.type == ASYNC:
+        due = run.now + a.timeout if a.timeout else None
+        run.commands.append(CallWorker(inst.id, step, action, inst.state, ASYNC_STEP))
+        if due is not None:
+            run.commands.append(StartTimer(inst.id, step, due))
+        pending = Pending(step, action, ASYNC_STEP, run.now, due)
+    else:
+        run.commands.append(CallWorker(inst.id, step, action, inst.state, SYNC_STEP))
+        pending = Pending(step, action, SYNC_STEP, run.now)
+    return replace(inst, step=step, pending=pending, status=RUNNING)
+
+
+def _settle(run: _Run, inst: Instance) -> Instance:
+    """No step is pending: complete in ``done``, else wait for an outside event."""
+    if inst.state != DONE:
+        return inst if inst.status == WAITING else replace(inst, status=WAITING)
+    inst = replace(inst, status=COMPLETED, pending=None)
+    run.records.append(Record(run.now, DONE, None, None, None, None, outcome=COMPLETED))
+    if run.bp.workers_for(DONE):
+        step = inst.step + 1
+        run.commands.append(CallWorker(inst.id, step, DONE, DONE, "hook"))
+        inst = replace(inst, step=step, hook_step=step)
+    run.commands.append(Finished(inst.id, COMPLETED, DONE))
+    return inst
+
+
+def _fail(run: _Run, inst: Instance, event: str | None, reason: str, step: int | None) -> Instance:
+    p = inst.pending
+    if p is not None and p.due is not None:
+        run.commands.append(CancelTimer(inst.id, p.step))
+    run.record(inst, event, FAILED, step=step, detail=reason)
+    run.commands.append(Finished(inst.id, FAILED, inst.state, reason))
+    return replace(inst, status=FAILED, reason=reason, pending=None, inbox=())
+
+
+def _terminate(run: _Run, inst: Instance, reason: str) -> Instance:
+    p = inst.pending
+    if p is not None and p.due is not None:
+        run.commands.append(CancelTimer(inst.id, p.step))
+    run.record(inst, "terminate", TERMINATED, detail=reason)
+    run.commands.append(Finished(inst.id, TERMINATED, inst.state, reason))
+    return replace(inst, status=TERMINATED, reason=reason, pending=None, inbox=())
+
+
+def _resume(run: _Run, inst: Instance) -> Instance:
+    run.record(inst, "resume", "resumed")
+    inbox = inst.inbox
+    inst = replace(inst, inbox=(), status=_status_of(inst))
+    for queued in inbox:
+        if inst.status in FINAL_STATUSES:
+            run.record(inst, _input_name(queued), "stale")
+            continue
+        try:
+            inst, _ = _apply(run, inst, queued)
+        except EventRefused as exc:
+            run.record(inst, _input_name(queued), "refused", detail=str(exc))
+    return inst
+
+
+def _status_of(inst: Instance) -> str:
+    p = inst.pending
+    if p is None:
+        return WAITING
+    if p.kind == DELAY_STEP:
+        return DELAYED
+    if p.kind == ASYNC_STEP and p.accepted:
+        return WAITING
+    return RUNNING
+
+
+def _hook_outcome(run: _Run, inst: Instance, h: HookOutcome) -> Instance:
+    if inst.hook_step != h.step:
+        run.record(inst, h.event, "stale", action=DONE, step=h.step)
+        return inst
+    run.record(inst, h.event, "hook-" + ("ok" if h.event == SUCCESS else "failed"), action=DONE, step=h.step)
+    return replace(inst, hook_step=None)

@@ -1,0 +1,124 @@
+"""The blueprint model: frozen dataclasses, built by :mod:`goflow.loading` after validation.
+
+A blueprint is identified by ``(project, activity, version)``. Its FSM is the set of transitions
+``(current, event) -> (action, next, delay)``; its workers name the endpoints that perform each
+action, tried in ``priority`` order. Reserved names: the states ``init`` and ``done`` and the action
+``continue``; the events ``start``, ``success``, ``error`` and ``timeout``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping
+
+__all__ = [
+    "INIT", "DONE", "CONTINUE", "START", "SUCCESS", "ERROR", "TIMEOUT",
+    "RESERVED_STATES", "RESERVED_EVENTS", "SYNC", "ASYNC",
+    "Action", "Transition", "Worker", "Blueprint",
+]
+
+INIT = "init"
+DONE = "done"
+CONTINUE = "continue"
+START = "start"
+SUCCESS = "success"
+ERROR = "error"
+TIMEOUT = "timeout"
+RESERVED_STATES = frozenset({INIT, DONE})
+RESERVED_EVENTS = frozenset({START, SUCCESS, ERROR, TIMEOUT})
+SYNC = "sync"
+ASYNC = "async"
+
+# Defaults for the optional worker fields (documented in docs/blueprints.md).
+DEFAULT_RETRY_DELAY = 0.5
+DEFAULT_BACKOFF = "exponential"
+DEFAULT_MAX_RETRY_DELAY = 30.0
+DEFAULT_JITTER = 0.1
+DEFAULT_METHOD = "POST"
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    name: str
+    type: str = SYNC            # "sync" | "async"
+    timeout: float | None = None  # async only: seconds to wait for the outcome event
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    current: str
+    event: str
+    action: str
+    next: str
+    delay: float = 0.0          # seconds, on a durable timer, before the action runs
+
+
+@dataclass(frozen=True, slots=True)
+class Worker:
+    name: str                   # the action (or terminal state, for a completion hook) it serves
+    endpoint: str               # URL; its scheme picks the transport
+    retry_count: int = 0        # retries after the first attempt, per endpoint
+    response_timeout: float = 30.0
+    priority: int = 1           # 1 is tried first
+    retry_delay: float = DEFAULT_RETRY_DELAY
+    backoff: str = DEFAULT_BACKOFF   # "fixed" | "exponential"
+    max_retry_delay: float = DEFAULT_MAX_RETRY_DELAY
+    jitter: float = DEFAULT_JITTER   # fraction of the delay, 0..1
+    method: str = DEFAULT_METHOD
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Blueprint:
+    project: str
+    activity: str
+    version: int = 1
+    states: tuple[str, ...] = ()
+    actions: tuple[Action, ...] = ()
+    transitions: tuple[Transition, ...] = ()
+    workers: tuple[Worker, ...] = ()
+    source: tuple[str, ...] = field(default=(), compare=False)
+    # Derived lookups, built once.
+    _table: Mapping = field(init=False, repr=False, compare=False, default=None)
+    _actions: Mapping = field(init=False, repr=False, compare=False, default=None)
+    _workers: Mapping = field(init=False, repr=False, compare=False, default=None)
+    _accepts: Mapping = field(init=False, repr=False, compare=False, default=None)
+
+    def __post_init__(self) -> None:
+        table = {(t.current, t.event): t for t in self.transitions}
+        accepts: dict[str, tuple[str, ...]] = {}
+        for t in self.transitions:
+            accepts[t.current] = accepts.get(t.current, ()) + (t.event,)
+        workers: dict[str, list[Worker]] = {}
+        for w in self.workers:
+            workers.setdefault(w.name, []).append(w)
+        object.__setattr__(self, "_table", table)
+        object.__setattr__(self, "_actions", {a.name: a for a in self.actions})
+        object.__setattr__(self, "_workers",
+                           {k: tuple(sorted(v, key=lambda w: w.priority)) for k, v in workers.items()})
+        object.__setattr__(self, "_accepts", {k: tuple(sorted(v)) for k, v in accepts.items()})
+
+    @property
+    def key(self) -> tuple[str, str, int]:
+        return (self.project, self.activity, self.version)
+
+    @property
+    def name(self) -> str:
+        return f"{self.project}/{self.activity}"
+
+    def transition(self, state: str, event: str) -> Transition | None:
+        return self._table.get((state, event))
+
+    def accepts(self, state: str) -> tuple[str, ...]:
+        """The events ``state`` has transitions for, sorted."""
+        return self._accepts.get(state, ())
+
+    def action(self, name: str) -> Action | None:
+        return self._actions.get(name)
+
+    def workers_for(self, name: str) -> tuple[Worker, ...]:
+        """The workers serving ``name`` (an action, or ``done`` for the completion hook), by priority."""
+        return self._workers.get(name, ())
+
+    @property
+    def all_states(self) -> tuple[str, ...]:
+        return (INIT,) + tuple(self.states) + (DONE,)
