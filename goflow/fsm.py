@@ -83,7 +83,8 @@ class Instance:
     version: int
     state: str = INIT
     status: str = WAITING
-    context: Mapping[str, Any] = field(default_factory=dict)
+    input: Mapping[str, Any] = field(default_factory=dict)    # the input document, as given
+    context: Mapping[str, Any] = field(default_factory=dict)  # input + each action's last output
     step: int = 0               # sequence number of the last step begun
     pending: Pending | None = None
     hook_step: int | None = None  # completion hook in flight
@@ -105,7 +106,8 @@ class Instance:
 def new_instance(blueprint: Blueprint, instance_id: str, input: Mapping[str, Any] | None, now: float) -> Instance:
     """A new instance of ``blueprint`` in ``init``, its context the input document."""
     return Instance(id=instance_id, project=blueprint.project, activity=blueprint.activity,
-                    version=blueprint.version, context=dict(input or {}), created=now, updated=now)
+                    version=blueprint.version, input=dict(input or {}), context=dict(input or {}),
+                    created=now, updated=now)
 
 
 # -------------------------------------------------------------------------------------------- inputs
