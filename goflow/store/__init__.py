@@ -1,0 +1,64 @@
+"""The durable store behind an interface (SPEC §6).
+
+* :class:`InstanceStore` -- the interface the runtime uses: group commit of :class:`Change` batches,
+  recovery (:meth:`~InstanceStore.unfinished`), queries, quarantine.
+* :class:`SQLiteStore` -- the embedded implementation: one SQLite file (WAL) per instance host.
+* :class:`Catalog` -- the deployed blueprints, one SQLite file per data directory.
+
+Layout of a data directory::
+
+    data_dir/catalog.sqlite        the catalog (written by the root/dispatcher)
+    data_dir/shards/<n>.sqlite     the store of instance host n (written by that host only)
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ..errors import StoreError
+from .base import (FINISHED_STATUSES, QUARANTINED, Change, CountKey, InstanceStore, StoredInstance,
+                   Summary)
+from .catalog import Catalog
+from .sqlite import SCHEMA_VERSION, SQLiteStore
+
+__all__ = [
+    "InstanceStore", "Change", "StoredInstance", "Summary", "CountKey", "QUARANTINED",
+    "FINISHED_STATUSES", "SQLiteStore", "SCHEMA_VERSION", "Catalog",
+    "shard_path", "catalog_path", "open_shard", "open_catalog",
+]
+
+
+def shard_path(data_dir: str | os.PathLike, n: int) -> Path:
+    """``data_dir/shards/<n>.sqlite``."""
+    if not isinstance(n, int) or isinstance(n, bool) or n < 0:
+        raise ValueError(f"shard number must be an integer >= 0, not {n!r}")
+    return Path(data_dir) / "shards" / f"{n}.sqlite"
+
+
+def catalog_path(data_dir: str | os.PathLike) -> Path:
+    """``data_dir/catalog.sqlite``."""
+    return Path(data_dir) / "catalog.sqlite"
+
+
+def open_shard(data_dir: str | os.PathLike, n: int, *, synchronous: str = "normal",
+               readonly: bool = False, timeout: float = 5.0) -> SQLiteStore:
+    """Open (creating it, unless ``readonly``) the store of shard ``n`` under ``data_dir``."""
+    path = shard_path(data_dir, n)
+    if not readonly:
+        _make_dir(path.parent)
+    return SQLiteStore(path, synchronous=synchronous, readonly=readonly, timeout=timeout)
+
+
+def open_catalog(data_dir: str | os.PathLike, *, readonly: bool = False) -> Catalog:
+    """Open (creating it, unless ``readonly``) the catalog under ``data_dir``."""
+    path = catalog_path(data_dir)
+    if not readonly:
+        _make_dir(path.parent)
+    return Catalog(path, readonly=readonly)
+
+
+def _make_dir(path: Path) -> None:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(f"cannot create the directory: {exc.strerror or exc}", str(path)) from exc

@@ -1,0 +1,146 @@
+"""The store interface: what the runtime needs from durable storage, whatever holds it.
+
+A host process owns one store (one shard) and is its only writer. Every transition the host commits
+is a :class:`Change` -- the instance's new row (its opaque snapshot bytes) and the history records of
+that transition. :meth:`InstanceStore.commit` takes a whole batch of changes and makes them durable in
+ONE transaction (group commit): all of them or none.
+
+The store never decodes a snapshot; it only keeps the few plain columns (status, state, ...) it needs
+to answer queries and to find the instances to recover.
+"""
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass
+from typing import Iterator, Sequence
+
+from ..history import Record
+
+__all__ = [
+    "QUARANTINED", "FINISHED_STATUSES", "Change", "StoredInstance", "Summary", "CountKey",
+    "InstanceStore",
+]
+
+QUARANTINED = "quarantined"
+"""Status of an instance the store keeps but the runtime must not load (e.g. a corrupt snapshot)."""
+
+FINISHED_STATUSES = frozenset({"completed", "failed", "terminated"})
+"""Statuses that end an instance (the same as :data:`goflow.fsm.FINAL_STATUSES`)."""
+
+CountKey = tuple  # (project, activity, version, status)
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One instance's committed transition: its new row and the history records it appends.
+
+    ``reason`` (optional) is the failure or termination reason, kept in its own column so that
+    listings can show it without decoding the snapshot.
+    """
+
+    instance_id: str
+    project: str
+    activity: str
+    version: int
+    status: str
+    state: str
+    snapshot: bytes
+    records: Sequence[Record] = ()
+    created: float = 0.0
+    updated: float = 0.0
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredInstance:
+    """An instance as stored: the latest committed row, snapshot bytes included."""
+
+    id: str
+    project: str
+    activity: str
+    version: int
+    status: str
+    state: str
+    snapshot: bytes
+    created: float
+    updated: float
+    reason: str | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.status in FINISHED_STATUSES
+
+    @property
+    def quarantined(self) -> bool:
+        return self.status == QUARANTINED
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """An instance in a listing: the row without its snapshot."""
+
+    id: str
+    project: str
+    activity: str
+    version: int
+    status: str
+    state: str
+    created: float
+    updated: float
+    reason: str | None = None
+
+
+class InstanceStore(abc.ABC):
+    """Durable storage of instances (latest snapshot) and their history (append-only).
+
+    Implementations: :class:`goflow.store.SQLiteStore` (embedded default). A store is used by one
+    writer; read-only handles may query it meanwhile.
+    """
+
+    @abc.abstractmethod
+    def commit(self, changes: Sequence[Change]) -> None:
+        """Make a batch durable in ONE transaction: upsert each instance's row (the latest change
+        of an instance in the batch wins), append its records in order. All or nothing; raises
+        :class:`goflow.errors.StoreError` and leaves the store unchanged on failure."""
+
+    @abc.abstractmethod
+    def get(self, instance_id: str) -> StoredInstance | None:
+        """The stored instance, or ``None`` when there is none."""
+
+    @abc.abstractmethod
+    def exists(self, instance_id: str) -> bool:
+        """Whether an instance of that id is stored (in any status)."""
+
+    @abc.abstractmethod
+    def unfinished(self) -> Iterator[StoredInstance]:
+        """Every instance to recover: not completed, failed, terminated nor quarantined."""
+
+    @abc.abstractmethod
+    def history(self, instance_id: str, limit: int | None = None, *, tail: bool = False) -> list[Record]:
+        """The instance's records in the order they were committed; ``limit`` keeps the first
+        ``limit`` records (the last ones with ``tail=True``, still oldest first)."""
+
+    @abc.abstractmethod
+    def list(self, project: str | None = None, activity: str | None = None, status: str | None = None,
+             limit: int = 100, offset: int = 0) -> list[Summary]:
+        """Instances matching every given filter, newest (by ``created``) first."""
+
+    @abc.abstractmethod
+    def counts(self, project: str | None = None, activity: str | None = None) -> dict[CountKey, int]:
+        """Number of instances per ``(project, activity, version, status)``."""
+
+    @abc.abstractmethod
+    def quarantine(self, instance_id: str, reason: str, now: float | None = None) -> None:
+        """Mark one instance unusable (status ``quarantined``, with the reason); it is left out of
+        :meth:`unfinished`. A history record (outcome ``quarantined``) says so. Raises
+        :class:`goflow.errors.InstanceNotFound` when there is no such instance."""
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Release the store; closing twice is harmless."""
+
+    def __enter__(self) -> "InstanceStore":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

@@ -1,0 +1,286 @@
+"""The embedded store: one SQLite file (WAL mode) per instance host, written by that host alone.
+
+See ``docs/store.md`` for the schema, the durability levels and the measured figures.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+from typing import Iterator, Sequence
+
+from ..errors import InstanceNotFound, StoreError
+from ..history import Record
+from ._db import WriterLock, ensure_schema, errors_as_store_error, open_connection
+from .base import QUARANTINED, Change, CountKey, InstanceStore, StoredInstance, Summary
+
+__all__ = ["SCHEMA_VERSION", "APPLICATION_ID", "SQLiteStore"]
+
+log = logging.getLogger("goflow.store")
+
+SCHEMA_VERSION = 1
+APPLICATION_ID = 0x47465301  # "GFS\x01": a GoFlow shard store
+
+# Statuses left out of recovery. Written out (not taken from goflow.fsm) because the partial index
+# below is defined by this very text: a status added later is recovered unless it is listed here.
+_NOT_RECOVERED = "('completed', 'failed', 'terminated', 'quarantined')"
+
+_DDL = [
+    """CREATE TABLE instances (
+        id        TEXT    NOT NULL PRIMARY KEY,
+        project   TEXT    NOT NULL,
+        activity  TEXT    NOT NULL,
+        version   INTEGER NOT NULL CHECK (typeof(version) = 'integer'),
+        status    TEXT    NOT NULL,
+        state     TEXT    NOT NULL,
+        snapshot  BLOB    NOT NULL CHECK (typeof(snapshot) = 'blob'),
+        created   REAL    NOT NULL,
+        updated   REAL    NOT NULL,
+        reason    TEXT
+    )""",
+    "CREATE INDEX instances_by_status ON instances (status, created)",
+    "CREATE INDEX instances_by_blueprint ON instances (project, activity, status, created)",
+    f"CREATE INDEX instances_unfinished ON instances (id) WHERE status NOT IN {_NOT_RECOVERED}",
+    # seq is the rowid: rows are appended at the end of the table, and it orders each history
+    """CREATE TABLE history (
+        seq         INTEGER PRIMARY KEY,
+        instance_id TEXT    NOT NULL,
+        time        REAL    NOT NULL,
+        state       TEXT,
+        event       TEXT,
+        action      TEXT,
+        next        TEXT,
+        step        INTEGER,
+        attempt     INTEGER,
+        endpoint    TEXT,
+        outcome     TEXT,
+        latency     REAL,
+        detail      TEXT
+    )""",
+    "CREATE INDEX history_by_instance ON history (instance_id, seq)",
+]
+
+_UPSERT = (
+    "INSERT INTO instances (id, project, activity, version, status, state, snapshot, created, updated, reason)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT (id) DO UPDATE SET project = excluded.project, activity = excluded.activity,"
+    " version = excluded.version, status = excluded.status, state = excluded.state,"
+    " snapshot = excluded.snapshot, updated = excluded.updated, reason = excluded.reason"
+)
+_APPEND = (
+    "INSERT INTO history (instance_id, time, state, event, action, next, step, attempt, endpoint,"
+    " outcome, latency, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_COLUMNS = "id, project, activity, version, status, state, snapshot, created, updated, reason"
+_SUMMARY_COLUMNS = "id, project, activity, version, status, state, created, updated, reason"
+_HISTORY_COLUMNS = "time, state, event, action, next, step, attempt, endpoint, outcome, latency, detail"
+_CHUNK = 2000  # rows per query while iterating unfinished()
+
+_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+_loads = json.loads
+
+
+def _record(row: tuple) -> Record:
+    detail = row[10]
+    if detail is not None:
+        row = row[:10] + (_loads(detail),)
+    return Record(*row)
+
+
+class SQLiteStore(InstanceStore):
+    """An :class:`InstanceStore` in one SQLite file, WAL mode.
+
+    ``synchronous="normal"`` (default): a commit survives a crash of the process (kill -9), but the
+    last transactions may be lost if the machine loses power or the OS crashes. ``"full"``: the WAL
+    is synced at every commit, so a commit survives power loss too (slower). ``readonly=True`` opens
+    an existing store for queries while its writer runs. ``timeout`` is how long to wait for a lock.
+    """
+
+    def __init__(self, path: str | os.PathLike, *, synchronous: str = "normal", readonly: bool = False,
+                 timeout: float = 5.0):
+        self.path = os.fspath(path)
+        self.readonly = readonly
+        self.synchronous = synchronous
+        self._lock = threading.RLock()
+        self._writer = None if readonly else WriterLock(self.path)
+        try:
+            self._conn = open_connection(self.path, readonly=readonly, synchronous=synchronous,
+                                         timeout=timeout)
+            try:
+                ensure_schema(self._conn, self.path, kind="shard store", application_id=APPLICATION_ID,
+                              version=SCHEMA_VERSION, ddl=_DDL, readonly=readonly)
+            except BaseException:
+                self._conn.close()
+                raise
+        except BaseException:
+            if self._writer is not None:
+                self._writer.release()
+            raise
+        self._closed = False
+        log.debug("opened %s (synchronous=%s, readonly=%s)", self.path, synchronous, readonly)
+
+    def __repr__(self) -> str:
+        return f"SQLiteStore({self.path!r}, synchronous={self.synchronous!r}, readonly={self.readonly})"
+
+    # ------------------------------------------------------------------------------------ writing
+    def commit(self, changes: Sequence[Change]) -> None:
+        if not changes:
+            return
+        self._writable()
+        rows: dict[str, tuple] = {}  # the last change of each instance is the one stored
+        records: list[tuple] = []
+        for c in changes:
+            iid = c.instance_id
+            rows[iid] = (iid, c.project, c.activity, c.version, c.status, c.state, c.snapshot,
+                         c.created, c.updated, c.reason)
+            for r in c.records:
+                detail = r.detail
+                if detail is not None:
+                    try:
+                        detail = _dumps(detail)
+                    except (TypeError, ValueError) as exc:
+                        raise StoreError(f"history detail of instance {iid!r} cannot be stored as "
+                                         f"JSON: {exc}; nothing of this batch was committed",
+                                         self.path) from exc
+                records.append((iid, r.time, r.state, r.event, r.action, r.next, r.step, r.attempt,
+                                r.endpoint, r.outcome, r.latency, detail))
+        with self._lock, errors_as_store_error(self.path, f"committing a batch of {len(changes)} changes "
+                                                          "(nothing of it was committed)"):
+            conn = self._open_conn()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.executemany(_UPSERT, rows.values())
+                if records:
+                    conn.executemany(_APPEND, records)
+                conn.execute("COMMIT")
+            except BaseException:
+                self._rollback(conn)
+                raise
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("committed %s changes (%s instances, %s records) to %s",
+                      len(changes), len(rows), len(records), self.path)
+
+    def quarantine(self, instance_id: str, reason: str, now: float | None = None) -> None:
+        self._writable()
+        when = time.time() if now is None else now
+        with self._lock, errors_as_store_error(self.path, f"quarantining instance {instance_id!r}"):
+            conn = self._open_conn()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                row = conn.execute("SELECT state, status FROM instances WHERE id = ?",
+                                   (instance_id,)).fetchone()
+                if row is None:
+                    raise InstanceNotFound(instance_id)
+                conn.execute("UPDATE instances SET status = ?, reason = ? WHERE id = ?",
+                             (QUARANTINED, reason, instance_id))
+                conn.execute(_APPEND, (instance_id, when, row[0], None, None, None, None, None, None,
+                                       QUARANTINED, None, _dumps({"reason": reason, "status": row[1]})))
+                conn.execute("COMMIT")
+            except BaseException:
+                self._rollback(conn)
+                raise
+        log.warning("quarantined instance %s (was %s in state %s) in %s: %s",
+                    instance_id, row[1], row[0], self.path, reason)
+
+    # ------------------------------------------------------------------------------------ reading
+    def get(self, instance_id: str) -> StoredInstance | None:
+        row = self._one(f"SELECT {_COLUMNS} FROM instances WHERE id = ?", (instance_id,),
+                        f"reading instance {instance_id!r}")
+        return None if row is None else StoredInstance(*row)
+
+    def exists(self, instance_id: str) -> bool:
+        return self._one("SELECT 1 FROM instances WHERE id = ?", (instance_id,),
+                         f"looking up instance {instance_id!r}") is not None
+
+    def unfinished(self) -> Iterator[StoredInstance]:
+        # Keyset pagination over the partial index: no statement stays open between chunks, so the
+        # caller may commit while it iterates, and no read transaction pins the WAL meanwhile.
+        sql = (f"SELECT {_COLUMNS} FROM instances INDEXED BY instances_unfinished"
+               f" WHERE status NOT IN {_NOT_RECOVERED} AND id > ? ORDER BY id LIMIT {_CHUNK}")
+        after = ""
+        make = StoredInstance
+        while True:
+            rows = self._all(sql, (after,), "listing unfinished instances")
+            for row in rows:
+                yield make(*row)
+            if len(rows) < _CHUNK:
+                return
+            after = rows[-1][0]
+
+    def history(self, instance_id: str, limit: int | None = None, *, tail: bool = False) -> list[Record]:
+        n = -1 if limit is None else max(int(limit), 0)
+        order = "DESC" if tail else "ASC"
+        rows = self._all(f"SELECT {_HISTORY_COLUMNS} FROM history WHERE instance_id = ?"
+                         f" ORDER BY seq {order} LIMIT ?", (instance_id, n),
+                         f"reading the history of instance {instance_id!r}")
+        if tail:
+            rows.reverse()
+        return [_record(r) for r in rows]
+
+    def list(self, project: str | None = None, activity: str | None = None, status: str | None = None,
+             limit: int = 100, offset: int = 0) -> list[Summary]:
+        where, args = _filters(project=project, activity=activity, status=status)
+        rows = self._all(f"SELECT {_SUMMARY_COLUMNS} FROM instances{where}"
+                         " ORDER BY created DESC, rowid DESC LIMIT ? OFFSET ?",
+                         (*args, int(limit), max(int(offset), 0)), "listing instances")
+        return [Summary(*r) for r in rows]
+
+    def counts(self, project: str | None = None, activity: str | None = None) -> dict[CountKey, int]:
+        where, args = _filters(project=project, activity=activity)
+        rows = self._all("SELECT project, activity, version, status, count(*) FROM instances"
+                         f"{where} GROUP BY project, activity, version, status", args,
+                         "counting instances")
+        return {(p, a, v, s): n for p, a, v, s, n in rows}
+
+    # --------------------------------------------------------------------------------- lifecycle
+    def close(self) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            try:
+                with errors_as_store_error(self.path, "closing the store"):
+                    self._conn.close()
+            finally:
+                if self._writer is not None:
+                    self._writer.release()
+        log.debug("closed %s", self.path)
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    # ---------------------------------------------------------------------------------- helpers
+    def _open_conn(self):
+        if self._closed:
+            raise StoreError("the store is closed", self.path)
+        return self._conn
+
+    def _writable(self) -> None:
+        if self.readonly:
+            raise StoreError("the store was opened read-only", self.path)
+
+    def _rollback(self, conn) -> None:
+        if conn.in_transaction:
+            try:
+                conn.execute("ROLLBACK")
+            except Exception:  # the original error is the one worth reporting
+                log.exception("rollback failed in %s", self.path)
+
+    def _one(self, sql: str, args: tuple, what: str):
+        with self._lock, errors_as_store_error(self.path, what):
+            return self._open_conn().execute(sql, args).fetchone()
+
+    def _all(self, sql: str, args: tuple, what: str) -> list:
+        with self._lock, errors_as_store_error(self.path, what):
+            return self._open_conn().execute(sql, args).fetchall()
+
+
+def _filters(**given) -> tuple[str, tuple]:
+    """`` WHERE a = ? AND b = ?`` for the filters that are not None (column names are fixed here)."""
+    used = [(k, v) for k, v in given.items() if v is not None]
+    if not used:
+        return "", ()
+    return " WHERE " + " AND ".join(f"{k} = ?" for k, _ in used), tuple(v for _, v in used)
