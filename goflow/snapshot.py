@@ -1,0 +1,304 @@
+"""The msgpack snapshot codec of an instance's whole state (SPEC §6).
+
+The runtime encodes one snapshot per committed transition, so the format is built for speed: a short
+binary header, then one msgpack *array* (positional, no field names)::
+
+    offset  size  field
+    0       2     marker  b"GF"
+    2       1     format version (FORMAT_VERSION; every future format keeps bytes 0..2 as they are)
+    3       4     payload length, big-endian unsigned
+    7       4     CRC-32 of the payload, big-endian unsigned
+    11      n     payload: msgpack array (format 1 below)
+
+Format 1 payload, in :class:`goflow.fsm.Instance` field order::
+
+    [id, project, activity, version, state, status, input, context, step, pending, hook_step,
+     inbox, event_ids, reason, created, updated]
+
+    pending  nil | [step, action, kind, since, due, accepted, enter]
+    inbox    [input, ...], each input tagged by its first element:
+             [0, name, data, event_id]   Signal        [1, step, event, output]  Outcome
+             [2, step]                   TimerFired    [3, step, event]          HookOutcome
+             [4] Pause   [5] Resume   [6, reason] Terminate
+
+``input``, ``context`` and the data of inputs are JSON-like values (dict, list, str, int, float, bool,
+None; bytes also survive). msgpack has one array type, so a tuple inside them comes back as a list,
+and NaN never compares equal to itself. Anything else (sets, datetimes, objects, ints beyond 64 bits)
+is refused at :func:`encode` with :class:`~goflow.errors.SnapshotError`.
+
+:func:`decode` checks the marker, version, length and checksum, then the shape and type of every
+field, and refuses anything wrong with :class:`~goflow.errors.SnapshotError` naming the instance and
+the reason; it raises no other exception type. The CRC means any single corrupted byte (indeed any
+burst of up to 32 corrupted bits) is detected rather than read as a different, valid-looking
+instance. Given ``instance_id``, a snapshot holding a different instance is refused as well.
+"""
+from __future__ import annotations
+
+import struct
+from collections.abc import Mapping
+from zlib import crc32
+
+import msgpack
+
+from .errors import SnapshotError
+from .fsm import (
+    STATUSES, HookOutcome, Instance, Outcome, Pause, Pending, Resume, Signal, Terminate, TimerFired,
+)
+
+__all__ = ["FORMAT_VERSION", "MARKER", "HEADER_SIZE", "encode", "decode"]
+
+FORMAT_VERSION = 1
+MARKER = b"GF"
+_HEADER = struct.Struct(">2sBII")       # marker, version, payload length, payload CRC-32
+HEADER_SIZE = _HEADER.size              # 11
+_FIELDS = 16                            # top-level array length of format 1
+_PENDING_KINDS = frozenset({"sync", "async", "delay"})
+_STATUSES = frozenset(STATUSES)
+
+_packb = msgpack.packb
+_unpackb = msgpack.unpackb
+_pack_header = _HEADER.pack
+_unpack_header = _HEADER.unpack_from
+
+_SIGNAL, _OUTCOME, _TIMER, _HOOK, _PAUSE, _RESUME, _TERMINATE = range(7)
+
+
+# ---------------------------------------------------------------------------------------------- encode
+def _default(obj):
+    """msgpack calls this for types it does not know: only non-dict mappings are accepted."""
+    if isinstance(obj, Mapping):
+        return dict(obj)
+    raise TypeError(f"a value of type {type(obj).__name__} ({obj!r:.60}) is not JSON-like data")
+
+
+def _enc_input(i) -> list:
+    t = type(i)
+    if t is Signal:
+        return [_SIGNAL, i.name, i.data, i.event_id]
+    if t is Outcome:
+        return [_OUTCOME, i.step, i.event, i.output]
+    if t is TimerFired:
+        return [_TIMER, i.step]
+    if t is HookOutcome:
+        return [_HOOK, i.step, i.event]
+    if t is Pause:
+        return [_PAUSE]
+    if t is Resume:
+        return [_RESUME]
+    if t is Terminate:
+        return [_TERMINATE, i.reason]
+    raise TypeError(f"inbox holds {i!r}, which is not an FSM input")
+
+
+def encode(instance: Instance) -> bytes:
+    """The snapshot of ``instance``. Raises :class:`SnapshotError` if it holds data msgpack cannot
+    carry (its context or input is not JSON-like)."""
+    try:
+        p = instance.pending
+        payload = _packb(
+            [instance.id, instance.project, instance.activity, instance.version, instance.state,
+             instance.status, instance.input, instance.context, instance.step,
+             None if p is None else [p.step, p.action, p.kind, p.since, p.due, p.accepted, p.enter],
+             instance.hook_step,
+             [_enc_input(i) for i in instance.inbox] if instance.inbox else [],
+             instance.event_ids, instance.reason, instance.created, instance.updated],
+            use_bin_type=True, default=_default)
+    except Exception as exc:  # TypeError, OverflowError, ValueError (depth), UnicodeEncodeError, ...
+        raise SnapshotError(getattr(instance, "id", None),
+                            f"cannot be encoded: {type(exc).__name__}: {exc}") from exc
+    return _pack_header(MARKER, FORMAT_VERSION, len(payload), crc32(payload)) + payload
+
+
+# ---------------------------------------------------------------------------------------------- decode
+class _Bad(Exception):
+    """A shape or type problem found while decoding; becomes a SnapshotError."""
+
+
+def _no_ext(code, data):
+    raise _Bad(f"contains a msgpack extension type {code}, which GoFlow never writes")
+
+
+def _unpack(payload):
+    return _unpackb(payload, use_list=True, raw=False, strict_map_key=False, ext_hook=_no_ext)
+
+
+def _is_int(x) -> bool:
+    return type(x) is int
+
+
+def _is_num(x) -> bool:
+    t = type(x)
+    return t is float or t is int
+
+
+def _is_opt_str(x) -> bool:
+    return x is None or type(x) is str
+
+
+def _is_opt_int(x) -> bool:
+    return x is None or type(x) is int
+
+
+def _need(ok: bool, what: str, value) -> None:
+    if not ok:
+        raise _Bad(f"field {what} is {type(value).__name__} {value!r:.60}")
+
+
+def _dec_pending(p) -> Pending | None:
+    if p is None:
+        return None
+    if type(p) is not list or len(p) != 7:
+        raise _Bad(f"field pending is not nil or a 7-element array: {p!r:.80}")
+    step, action, kind, since, due, accepted, enter = p
+    t_since, t_due = type(since), type(due)
+    if (type(step) is int and type(action) is str and type(kind) is str and kind in _PENDING_KINDS
+            and (t_since is float or t_since is int) and (due is None or t_due is float or t_due is int)
+            and type(accepted) is bool and type(enter) is bool):
+        return Pending(step, action, kind, since, due, accepted, enter)
+    _need(_is_int(step), "pending.step (an int expected)", step)
+    _need(type(action) is str, "pending.action (a str expected)", action)
+    _need(kind in _PENDING_KINDS if type(kind) is str else False,
+          "pending.kind (sync, async or delay expected)", kind)
+    _need(_is_num(since), "pending.since (a number expected)", since)
+    _need(due is None or _is_num(due), "pending.due (nil or a number expected)", due)
+    _need(type(accepted) is bool, "pending.accepted (a bool expected)", accepted)
+    _need(type(enter) is bool, "pending.enter (a bool expected)", enter)
+    raise _Bad(f"field pending is wrong: {p!r:.80}")  # pragma: no cover
+
+
+def _dec_input(i, n: int):
+    if type(i) is not list or not i or type(i[0]) is not int:
+        raise _Bad(f"inbox[{n}] is not a tagged input array: {i!r:.80}")
+    tag, size = i[0], len(i)
+    if tag == _SIGNAL and size == 4:
+        _need(type(i[1]) is str, f"inbox[{n}] signal name (a str expected)", i[1])
+        _need(_is_opt_str(i[3]), f"inbox[{n}] signal event_id (nil or a str expected)", i[3])
+        return Signal(i[1], i[2], i[3])
+    if tag == _OUTCOME and size == 4:
+        _need(_is_int(i[1]), f"inbox[{n}] outcome step (an int expected)", i[1])
+        _need(type(i[2]) is str, f"inbox[{n}] outcome event (a str expected)", i[2])
+        return Outcome(i[1], i[2], i[3])
+    if tag == _TIMER and size == 2:
+        _need(_is_int(i[1]), f"inbox[{n}] timer step (an int expected)", i[1])
+        return TimerFired(i[1])
+    if tag == _HOOK and size == 3:
+        _need(_is_int(i[1]), f"inbox[{n}] hook step (an int expected)", i[1])
+        _need(type(i[2]) is str, f"inbox[{n}] hook event (a str expected)", i[2])
+        return HookOutcome(i[1], i[2])
+    if tag == _PAUSE and size == 1:
+        return Pause()
+    if tag == _RESUME and size == 1:
+        return Resume()
+    if tag == _TERMINATE and size == 2:
+        _need(type(i[1]) is str, f"inbox[{n}] terminate reason (a str expected)", i[1])
+        return Terminate(i[1])
+    raise _Bad(f"inbox[{n}] has an unknown tag {tag} or the wrong length {size}")
+
+
+def _best_effort_id(data, offset: int) -> str | None:
+    """The instance id of a snapshot that cannot be read whole, if its payload still begins with one
+    (the id is the first element of the payload array in every format)."""
+    try:
+        u = msgpack.Unpacker(raw=False, strict_map_key=False, ext_hook=_no_ext, max_buffer_size=len(data))
+        u.feed(data[offset:])
+        if u.read_array_header() >= 1:
+            iid = u.unpack()
+            if type(iid) is str:
+                return iid
+    except Exception:  # garbage in any way: there is no id to read
+        pass
+    return None
+
+
+def decode(data: bytes, instance_id: str | None = None) -> Instance:
+    """The :class:`Instance` a snapshot holds. ``instance_id`` (the id the caller expects, e.g. the
+    store's key) names the instance in errors when the snapshot's own id cannot be read, and the
+    snapshot must hold that instance. Raises :class:`SnapshotError`, and nothing else, when the
+    snapshot is of an unknown format version, corrupt, truncated or of the wrong shape."""
+    if not isinstance(data, bytes):
+        if not isinstance(data, (bytearray, memoryview)):
+            raise SnapshotError(instance_id, f"expected bytes, got {type(data).__name__}")
+        data = bytes(data)
+    size = len(data)
+    if data[:2] != MARKER:
+        if MARKER.startswith(data):
+            raise SnapshotError(instance_id, f"truncated: {size} bytes, shorter than the "
+                                             f"{HEADER_SIZE}-byte header" if size else "empty")
+        raise SnapshotError(instance_id, f"not a GoFlow snapshot: it does not begin with the marker "
+                                         f"{MARKER!r} (it begins {data[:8]!r})")
+    if size < 3:
+        raise SnapshotError(instance_id, f"truncated: {size} bytes, shorter than the "
+                                         f"{HEADER_SIZE}-byte header")
+    version = data[2]
+    if version != FORMAT_VERSION:
+        raise SnapshotError(instance_id or _best_effort_id(data, HEADER_SIZE),
+                            f"unknown snapshot format version {version} (this GoFlow reads version "
+                            f"{FORMAT_VERSION}); it was written by another GoFlow version")
+    if size < HEADER_SIZE:
+        raise SnapshotError(instance_id, f"truncated: {size} bytes, shorter than the "
+                                         f"{HEADER_SIZE}-byte header")
+    _, _, length, crc = _unpack_header(data)
+    if size - HEADER_SIZE != length:
+        what = "truncated" if size - HEADER_SIZE < length else "corrupt"
+        raise SnapshotError(instance_id or _best_effort_id(data, HEADER_SIZE),
+                            f"{what}: the header announces a {length}-byte payload but "
+                            f"{size - HEADER_SIZE} bytes follow it")
+    payload = data[HEADER_SIZE:]
+    if crc32(payload) != crc:
+        raise SnapshotError(instance_id or _best_effort_id(data, HEADER_SIZE),
+                            "corrupt: the payload does not match its checksum")
+    try:
+        obj = _unpack(payload)
+    except _Bad as exc:
+        raise SnapshotError(instance_id, str(exc)) from None
+    except Exception as exc:  # ValueError, FormatError, StackError, TypeError (unhashable key), ...
+        raise SnapshotError(instance_id, f"corrupt: the payload is not valid msgpack "
+                                         f"({type(exc).__name__}: {exc})") from None
+    if type(obj) is not list or len(obj) != _FIELDS:
+        raise SnapshotError(instance_id if type(obj) is not list or not obj or type(obj[0]) is not str
+                            else obj[0],
+                            f"wrong shape: the payload is not a {_FIELDS}-element array "
+                            f"(it is {type(obj).__name__}"
+                            f"{' of %d elements' % len(obj) if type(obj) is list else ''})")
+    (iid, project, activity, bp_version, state, status, input_, context, step, pending, hook_step,
+     inbox, event_ids, reason, created, updated) = obj
+    if type(iid) is not str:
+        raise SnapshotError(instance_id, f"wrong shape: field id is {type(iid).__name__} {iid!r:.60}")
+    if instance_id is not None and iid != instance_id:
+        raise SnapshotError(instance_id, f"holds instance {iid!r}, not {instance_id!r}")
+    t_created, t_updated = type(created), type(updated)
+    if (type(project) is str and type(activity) is str and type(bp_version) is int
+            and type(state) is str and type(status) is str and status in _STATUSES
+            and type(input_) is dict and type(context) is dict and type(step) is int
+            and (hook_step is None or type(hook_step) is int) and type(inbox) is list
+            and type(event_ids) is list and (reason is None or type(reason) is str)
+            and (t_created is float or t_created is int) and (t_updated is float or t_updated is int)
+            and all([type(e) is str for e in event_ids])):
+        try:  # the fast path: only pending and the inbox are left to check
+            pend = None if pending is None else _dec_pending(pending)
+            box = tuple([_dec_input(i, n) for n, i in enumerate(inbox)]) if inbox else ()
+        except _Bad as exc:
+            raise SnapshotError(iid, f"wrong shape: {exc}") from None
+        return Instance(iid, project, activity, bp_version, state, status, input_, context, step, pend,
+                        hook_step, box, tuple(event_ids), reason, created, updated)
+    try:  # the slow path: find what is wrong, to say so
+        _need(type(project) is str, "project (a str expected)", project)
+        _need(type(activity) is str, "activity (a str expected)", activity)
+        _need(_is_int(bp_version), "version (an int expected)", bp_version)
+        _need(type(state) is str, "state (a str expected)", state)
+        _need(status in _STATUSES if type(status) is str else False,
+              f"status (one of {', '.join(STATUSES)} expected)", status)
+        _need(type(input_) is dict, "input (a map expected)", input_)
+        _need(type(context) is dict, "context (a map expected)", context)
+        _need(_is_int(step), "step (an int expected)", step)
+        _need(_is_opt_int(hook_step), "hook_step (nil or an int expected)", hook_step)
+        _need(type(inbox) is list, "inbox (an array expected)", inbox)
+        _need(type(event_ids) is list, "event_ids (an array expected)", event_ids)
+        for e in event_ids:
+            _need(type(e) is str, "event_ids (an array of str expected) element", e)
+        _need(_is_opt_str(reason), "reason (nil or a str expected)", reason)
+        _need(_is_num(created), "created (a number expected)", created)
+        _need(_is_num(updated), "updated (a number expected)", updated)
+    except _Bad as exc:
+        raise SnapshotError(iid, f"wrong shape: {exc}") from None
+    raise SnapshotError(iid, "wrong shape")  # pragma: no cover - the fast path missed nothing above
