@@ -211,9 +211,9 @@ def _best_effort_id(data, offset: int) -> str | None:
 
 
 def decode(data: bytes, instance_id: str | None = None) -> Instance:
-    """The :class:`Instance` a snapshot holds. ``instance_id`` (the id the caller expects, e.g. the
-    store's key) names the instance in errors when the snapshot's own id cannot be read, and the
-    snapshot must hold that instance. Raises :class:`SnapshotError`, and nothing else, when the
+    """The :class:`Instance` a snapshot holds. ``instance_id`` is the id the caller expects (e.g. the
+    store's key): the snapshot must hold that instance, and errors name it; without it, errors name
+    the id read from the snapshot where one can be read (else ``?``). Raises :class:`SnapshotError`, and nothing else, when the
     snapshot is of an unknown format version, corrupt, truncated or of the wrong shape."""
     if not isinstance(data, bytes):
         if not isinstance(data, (bytearray, memoryview)):
@@ -255,8 +255,8 @@ def decode(data: bytes, instance_id: str | None = None) -> Instance:
         raise SnapshotError(instance_id, f"corrupt: the payload is not valid msgpack "
                                          f"({type(exc).__name__}: {exc})") from None
     if type(obj) is not list or len(obj) != _FIELDS:
-        raise SnapshotError(instance_id if type(obj) is not list or not obj or type(obj[0]) is not str
-                            else obj[0],
+        raise SnapshotError(instance_id or (obj[0] if type(obj) is list and obj and type(obj[0]) is str
+                                            else None),
                             f"wrong shape: the payload is not a {_FIELDS}-element array "
                             f"(it is {type(obj).__name__}"
                             f"{' of %d elements' % len(obj) if type(obj) is list else ''})")
