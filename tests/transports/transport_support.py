@@ -1,0 +1,132 @@
+"""Test support: a real HTTP worker server on 127.0.0.1 (aiohttp.web in a thread), told by the path what to do.
+
+Paths: ``/ok``, ``/event/<name>``, ``/status/<code>``, ``/retry-after/<value>`` (429),
+``/unavailable/<secs>`` (503 + Retry-After), ``/text``, ``/empty``, ``/big/<bytes>``,
+``/slow/<ms>``, ``/drop``, ``/flaky/<n>`` (503 for the first n attempts of a step, then 200),
+``/headers``. Every request is recorded (path, method, headers, JSON body); in-flight requests are
+counted (``max_inflight``).
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import threading
+from dataclasses import dataclass, field
+
+from aiohttp import web
+
+from goflow.transports import default_registry
+
+
+@dataclass
+class Seen:
+    path: str
+    method: str
+    headers: object   # case-insensitive (CIMultiDict)
+    body: object
+
+
+@dataclass
+class WorkerServer:
+    port: int = 0
+    seen: list = field(default_factory=list)
+    inflight: int = 0
+    max_inflight: int = 0
+    flaky: dict = field(default_factory=dict)
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def reset(self) -> None:
+        self.seen.clear()
+        self.flaky.clear()
+        self.max_inflight = self.inflight
+
+    def paths(self) -> list[str]:
+        return [s.path for s in self.seen]
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        raw = await request.read()
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            body = raw
+        self.seen.append(Seen(request.path, request.method, request.headers.copy(), body))
+        self.inflight += 1
+        self.max_inflight = max(self.max_inflight, self.inflight)
+        try:
+            return await self._answer(request, body)
+        finally:
+            self.inflight -= 1
+
+    async def _answer(self, request: web.Request, body) -> web.StreamResponse:
+        parts = request.path.strip("/").split("/")
+        kind, arg = parts[0], (parts[1] if len(parts) > 1 else "")
+        if kind == "ok":
+            return web.json_response({"echo": body.get("input") if isinstance(body, dict) else None})
+        if kind == "event":
+            return web.json_response({"event": arg, "n": 1})
+        if kind == "status":
+            return web.json_response({"error": f"status {arg}"}, status=int(arg))
+        if kind == "retry-after":
+            return web.Response(status=429, text="slow down", headers={"Retry-After": arg.replace("_", " ")})
+        if kind == "unavailable":
+            return web.Response(status=503, text="later", headers={"Retry-After": arg})
+        if kind == "text":
+            return web.Response(text="hello, not json")
+        if kind == "empty":
+            return web.Response(status=204)
+        if kind == "big":
+            return web.Response(body=b"x" * int(arg), content_type="application/octet-stream")
+        if kind == "bigchunked":
+            resp = web.StreamResponse()
+            await resp.prepare(request)
+            for _ in range(int(arg) // 65536 + 1):
+                await resp.write(b"y" * 65536)
+            await resp.write_eof()
+            return resp
+        if kind == "slow":
+            await asyncio.sleep(int(arg) / 1000)
+            return web.json_response({"slept": int(arg)})
+        if kind == "drop":
+            request.transport.close()
+            raise asyncio.CancelledError()
+        if kind == "flaky":
+            key = request.headers.get("Idempotency-Key")
+            self.flaky[key] = self.flaky.get(key, 0) + 1
+            if self.flaky[key] <= int(arg):
+                return web.Response(status=503, text="flaky")
+            return web.json_response({"after": self.flaky[key]})
+        if kind == "headers":
+            return web.json_response({"headers": dict(request.headers)})
+        return web.Response(status=404, text="no such behaviour")
+
+
+def run(coro, registry=None):
+    """Run ``coro`` on a fresh loop, then close the transports' connection pools of that loop."""
+    async def main():
+        try:
+            return await coro
+        finally:
+            await (registry or default_registry).aclose()
+            if registry is not None:
+                await default_registry.aclose()
+    return asyncio.run(main())
+
+
+REQUEST = {"instance": "inst-1", "project": "shop", "activity": "inquiry", "version": 1,
+           "action": "check", "state": "checking", "step": 7, "attempt": 0,
+           "input": {"customer": 42}, "context": {"customer": 42}}
+
+
+def worker(url: str, *, retry: int = 0, timeout: float = 2.0, priority: int = 1, **kw):
+    from goflow.model import Worker
+    kw.setdefault("jitter", 0.0)
+    kw.setdefault("retry_delay", 0.5)
+    return Worker(name="check", endpoint=url, retry_count=retry, response_timeout=timeout,
+                  priority=priority, **kw)
+
+
+def outcomes(result):
+    return [(r.endpoint, r.attempt, r.outcome) for r in result.attempts]

@@ -1,0 +1,66 @@
+"""python:// worker functions for the transport tests."""
+import asyncio
+import threading
+import time
+
+from goflow.transports import PermanentFailure
+
+calls: dict[str, int] = {}
+_lock = threading.Lock()
+
+
+def _count(name: str) -> int:
+    with _lock:
+        calls[name] = calls.get(name, 0) + 1
+        return calls[name]
+
+
+def echo(request):
+    _count("echo")
+    return {"got": request["input"], "attempt": request["attempt"], "thread": threading.current_thread().name}
+
+
+async def aecho(request):
+    _count("aecho")
+    await asyncio.sleep(0)
+    return {"event": "approved", "got": request["input"]}
+
+
+def plain(request):
+    return "just text"
+
+
+def boom(request):
+    _count("boom")
+    raise RuntimeError("kaput")
+
+
+def flaky(request):
+    """Fails the first two attempts of each step, then succeeds."""
+    if request["attempt"] < 3:
+        raise ConnectionError("not yet")
+    return {"ok": request["attempt"]}
+
+
+def refuse(request):
+    _count("refuse")
+    raise PermanentFailure("no such customer", status=404, output={"reason": "unknown"})
+
+
+def slow(request):
+    time.sleep(0.5)
+    return {"late": True}
+
+
+async def aslow(request):
+    await asyncio.sleep(1.0)
+    return {"late": True}
+
+
+class Service:
+    @staticmethod
+    def method(request):
+        return {"from": "method"}
+
+
+not_callable = 42
