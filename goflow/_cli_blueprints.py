@@ -46,7 +46,7 @@ def validate(paths, strict: bool, as_json: bool) -> None:
             click.echo(f"ok: {counts}; loaded {loaded}")
         else:
             why = ""
-            if strict and warnings and not errors:
+            if strict:
                 why = " (--strict: warnings count as errors)"
             elif not result.blueprints and not problems:
                 why = " (no blueprint found)"

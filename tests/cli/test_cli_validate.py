@@ -57,6 +57,8 @@ def test_fixed_seed_loads_with_four_warnings(runner, fixed_seed_paths):
 
 def test_bundled_example_loads_with_four_warnings(runner, example_paths):
     problems = _assert_seed_warnings(runner.invoke(main, ["validate", *example_paths]))
+    assert sorted(p["rule"] for p in problems) == sorted(
+        ["no-path-to-done", "no-path-to-done", "unhandled-error", "unused-action"])
     messages = " | ".join(p["message"] for p in problems)
     assert "calculate_voucher" in messages      # never invoked; no path to done
     assert "error" in messages                  # get_product handles no error
@@ -120,6 +122,12 @@ def test_validate_usage_errors_exit_2(runner, argv):
     result = runner.invoke(main, argv)
     assert result.exit_code == 2, result.output
     assert "Usage:" in result.stderr
+
+
+def test_a_directory_without_blueprints_fails(runner, tmp_path):
+    result = runner.invoke(main, ["validate", str(tmp_path)])
+    assert result.exit_code == 1, result.output
+    assert result.stdout.splitlines()[-1].startswith("failed: ")
 
 
 def test_every_problem_is_reported_not_just_the_first(runner, tmp_path):
