@@ -1,0 +1,115 @@
+"""CallPool: steps run in parallel on a background loop; results come back through a queue + fd."""
+from __future__ import annotations
+
+import select
+import threading
+import time
+
+import pytest
+
+from goflow.model import ERROR, SUCCESS
+from goflow.retry import FakeSleep, no_sleep
+from goflow.transports import CallPool, Job
+from transport_support import REQUEST, worker
+
+
+def collect(pool: CallPool, n: int, timeout: float = 15.0) -> dict:
+    """Wait on the readiness fd (as an actor would) until ``n`` results are in."""
+    got, deadline = {}, time.monotonic() + timeout
+    while len(got) < n:
+        left = deadline - time.monotonic()
+        assert left > 0, f"only {len(got)} of {n} results"
+        readable, _, _ = select.select([pool.fileno()], [], [], left)
+        for key, result in pool.drain():
+            assert key not in got
+            got[key] = result
+    return got
+
+
+def request(i: int) -> dict:
+    return {**REQUEST, "instance": f"inst-{i}", "step": i}
+
+
+def test_steps_run_in_parallel(server):
+    with CallPool(concurrency=50) as pool:
+        w = [worker(server.url("/slow/200"))]
+        assert pool.submit(Job(i, request(i), w) for i in range(50)) == 50
+        got = collect(pool, 50)
+        assert pool.pending == 0
+    assert sorted(got) == list(range(50))
+    assert all(r.event == SUCCESS and r.output == {"slept": 200} for r in got.values())
+    assert server.max_inflight >= 25          # overlapping calls, not serialised
+    keys = sorted(s.headers["Idempotency-Key"] for s in server.seen)
+    assert keys == sorted(f"inst-{i}:{i}" for i in range(50))
+
+
+def test_concurrency_is_bounded(server):
+    with CallPool(concurrency=4) as pool:
+        pool.submit((i, request(i), [worker(server.url("/slow/50"))]) for i in range(16))
+        got = collect(pool, 16)
+    assert len(got) == 16 and server.max_inflight <= 4 and server.max_inflight >= 2
+
+
+def test_readiness_fd_and_nonblocking_drain(server):
+    with CallPool(concurrency=2, sleep=no_sleep) as pool:
+        assert pool.drain() == []
+        assert select.select([pool.fileno()], [], [], 0)[0] == []
+        pool.submit([("a", request(1), [worker(server.url("/event/done"))])])
+        assert select.select([pool.fileno()], [], [], 10)[0] == [pool.fileno()]
+        results = pool.wait(5)
+        assert [(k, r.event) for k, r in results] == [("a", "done")]
+        assert select.select([pool.fileno()], [], [], 0)[0] == []    # drained: not readable any more
+        assert pool.drain() == []
+
+
+def test_retries_and_python_workers_through_the_pool(server):
+    fake = FakeSleep()
+    with CallPool(concurrency=8, sleep=fake) as pool:
+        pool.submit([("http", request(1), [worker(server.url("/status/500"), retry=2)]),
+                     ("py", request(2), [worker("python://transport_workers:aecho")])])
+        got = collect(pool, 2)
+    assert got["http"].event == ERROR and [r.outcome for r in got["http"].attempts] == ["500"] * 3
+    assert got["py"].event == "approved"
+    assert fake.delays == [0.5, 1.0]
+
+
+def test_a_broken_job_still_gets_a_result():
+    with CallPool(concurrency=1) as pool:
+        pool.submit([("bad", {"step": 3, "action": "x"}, [object()])])
+        got = collect(pool, 1)
+    assert got["bad"].event == ERROR and got["bad"].attempts[0].outcome == "internal-error"
+
+
+def test_close_stops_the_thread_and_drops_work_in_flight(server):
+    before = {t.ident for t in threading.enumerate()}
+    pool = CallPool(concurrency=3, name="goflow-calls-test")
+    pool.submit((i, request(i), [worker(server.url("/slow/1000"))]) for i in range(5))
+    time.sleep(0.05)
+    started = time.monotonic()
+    pool.close()
+    assert time.monotonic() - started < 5
+    assert not pool._thread.is_alive()
+    pool.close()                                # idempotent
+    with pytest.raises(RuntimeError):
+        pool.submit([("late", request(9), [])])
+    time.sleep(0.1)
+    leftover = [t for t in threading.enumerate() if t.ident not in before and t.name.startswith("goflow-calls")]
+    assert leftover == []
+
+
+def test_submit_from_many_threads(server):
+    with CallPool(concurrency=16) as pool:
+        w = [worker(server.url("/ok"))]
+        threads = [threading.Thread(target=pool.submit, args=([((t, i), request(i), w) for i in range(10)],))
+                   for t in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        got = collect(pool, 40)
+    assert len(got) == 40 and all(r.event == SUCCESS for r in got.values())
+
+
+def test_concurrency_must_be_positive():
+    with pytest.raises(ValueError):
+        CallPool(concurrency=0)
