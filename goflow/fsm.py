@@ -283,14 +283,16 @@ def _check_accepts(bp: Blueprint, inst: Instance, event: str) -> Transition:
     return t
 
 
-def _apply(run: _Run, inst: Instance, inp) -> tuple[Instance, bool]:
-    """Apply a non-management input to an instance that is neither paused nor finished."""
+def _apply(run: _Run, inst: Instance, inp, queued: bool = False) -> tuple[Instance, bool]:
+    """Apply a non-management input to an instance that is neither paused nor finished. A ``queued``
+    input (from the inbox, on resume) had its event id checked and remembered when it was queued."""
     if isinstance(inp, Signal):
-        if _seen(inst, inp):
+        if not queued and _seen(inst, inp):
             run.record(inst, inp.name, "duplicate", detail=inp.event_id)
             return inst, True
         t = _check_accepts(run.bp, inst, inp.name)
-        inst = _remember(inst, inp)
+        if not queued:
+            inst = _remember(inst, inp)
         p = inst.pending
         if p is not None:
             if p.due is not None:
@@ -434,7 +436,7 @@ def _resume(run: _Run, inst: Instance) -> Instance:
             run.record(inst, _input_name(queued), "stale")
             continue
         try:
-            inst, _ = _apply(run, inst, queued)
+            inst, _ = _apply(run, inst, queued, queued=True)
         except EventRefused as exc:
             run.record(inst, _input_name(queued), "refused", detail=str(exc))
     return inst
