@@ -297,9 +297,10 @@ def _apply(run: _Run, inst: Instance, inp, queued: bool = False) -> tuple[Instan
         if p is not None:
             if p.due is not None:
                 run.commands.append(CancelTimer(inst.id, p.step))
-            if p.kind == ASYNC_STEP and inp.data is not None:
-                inst = replace(inst, context={**inst.context, p.action: inp.data})
             inst = replace(inst, pending=None)
+        if p is not None and p.kind == ASYNC_STEP:
+            if inp.data is not None:
+                inst = replace(inst, context={**inst.context, p.action: inp.data})
         elif inp.data is not None:
             events = {**inst.context.get("events", {}), inp.name: inp.data}
             inst = replace(inst, context={**inst.context, "events": events})
