@@ -230,7 +230,10 @@ def react(bp: Blueprint, inst: Instance, inp: Input, now: float) -> Reaction:
         if isinstance(inp, (Outcome, TimerFired)):
             run.record(inst, getattr(inp, "event", "timer"), "stale", step=inp.step)
         elif isinstance(inp, Signal):
-            raise InstanceFinished(inst.id, inst.status, inst.state)
+            if not _seen(inst, inp):
+                raise InstanceFinished(inst.id, inst.status, inst.state)
+            run.record(inst, inp.name, "duplicate", detail=inp.event_id)
+            duplicate = True
         else:
             raise InstanceFinished(inst.id, inst.status, inst.state, what="management operations")
     elif isinstance(inp, Terminate):
