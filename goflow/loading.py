@@ -60,6 +60,7 @@ class LoadResult:
 
 # ------------------------------------------------------------------------------------------ reading
 def _read_file(path: Path) -> tuple[Document | None, list[Problem]]:
+    """The document in ``path`` and its non-fatal problems, or ``None`` and why it did not parse."""
     file = str(path)
     try:
         with open(path, "rb") as fh:
@@ -163,6 +164,9 @@ def _assemble(docs: list[Document], problems: list[Problem], uncertain: bool, st
                                              f"is {wdoc.name}, so these workers serve nothing; load the "
                                              f"flow with them or fix project/activity/version"))
     result = LoadResult()
+    for d in docs:
+        if d.kind == "invalid":
+            problems.extend(d.problems)
     for f in flows:
         wdoc = paired.get(id(f))
         workers: list[Item] = (f.workers or []) + (wdoc.workers or [] if wdoc else [])

@@ -85,7 +85,7 @@ class Document:
     """A flow, a workers document, or a combined one, read field by field."""
 
     src: Source
-    kind: str                                  # "flow" | "workers"
+    kind: str                                  # "flow" | "workers" | "invalid" (not a blueprint)
     project: str | None = None
     activity: str | None = None
     version: int | None = 1
@@ -174,17 +174,17 @@ def _items(doc: Document, data: dict, key: str, spec: dict, what: str) -> list[I
     return items
 
 
-def read_document(src: Source) -> Document | None:
-    """Read one parsed document; ``None`` (with the problem) when it is not a blueprint document."""
+def read_document(src: Source) -> Document:
+    """Read one parsed document (of kind ``invalid``, with the problem, when it is no blueprint)."""
     data = src.data
     if not isinstance(data, dict):
-        doc = Document(src, "flow")
+        doc = Document(src, "invalid", header_ok=False)
         doc.problems.append(src.problem(ERROR, "wrong-type", "a blueprint document must be an object "
                                                              f"(a mapping of fields) but is {_describe(data)}"))
         return doc
     if not ({"states", "actions", "transitions"} & data.keys()):
         if "workers" not in data:
-            doc = Document(src, "flow")
+            doc = Document(src, "invalid", header_ok=False)
             doc.problems.append(src.problem(ERROR, "not-a-blueprint", "this document is not a blueprint: "
                                             "a flow has 'states', 'actions' and 'transitions', a workers "
                                             "document has 'workers'"))
@@ -375,17 +375,18 @@ def _worker_rules(workers: list[Item], out: list[Problem]) -> None:
                 seen[name, prio] = w.ptr
 
 
-def _between(flow: Document, workers: list[Item], workers_complete: bool, out: list[Problem]) -> None:
+def _between(flow: Document, workers: list[Item], workers_complete: bool, sound: bool,
+             out: list[Problem]) -> None:
     names = {w.get("name") for w in workers}
     if workers_complete:
         for a in flow.actions:
-            if a.get("name") and a.get("type") in (SYNC, ASYNC) and a.get("name") not in names:
+            if (a.get("name") not in names and a.get("type") in (SYNC, ASYNC)
+                    and a.get("name") not in (None, CONTINUE, DONE)):
                 out.append(flow.src.problem(ERROR, "missing-worker", f"the {a.get('type')} action "
                                             f"{a.get('name')!r} has no worker; add a worker named "
                                             f"{a.get('name')!r} with its workerEndpoint", a.ptr))
-    graph_ok = all(flow.complete.get(k, True) for k in ("states", "actions", "transitions"))
-    if not graph_ok:
-        log.debug("skipping the graph warnings of %s: some of its parts did not read", flow.name)
+    if not sound:
+        log.debug("skipping the graph warnings of %s: its flow has errors", flow.name)
         return
     actions = {a.get("name") for a in flow.actions}
     states = {s.get("name") for s in flow.states} | {INIT, DONE}
@@ -452,8 +453,12 @@ def check_blueprint(flow: Document, workers: list[Item], workers_complete: bool 
     """The problems between the parts of one blueprint (the documents' own problems not included)."""
     out: list[Problem] = []
     _flow_rules(flow, out)
+    # Warnings about the shape of the graph are given once the flow itself has no error: on a broken
+    # graph they would mostly repeat the errors.
+    sound = all(flow.complete.get(k, True) for k in ("states", "actions", "transitions")) and not any(
+        p.level == ERROR for p in flow.problems + out)
     _worker_rules(workers, out)
-    _between(flow, workers, workers_complete, out)
+    _between(flow, workers, workers_complete, sound, out)
     return out
 
 
