@@ -141,9 +141,9 @@ def _assemble(docs: list[Document], problems: list[Problem], uncertain: bool, st
     for wdoc in sorted(wdocs, key=lambda d: not d.version_given):
         if wdoc.version_given:
             targets = [by_key[wdoc.key]] if wdoc.key in by_key else []
-        else:
-            targets = [f for f in by_key.values() if (f.project, f.activity) == (wdoc.project, wdoc.activity)
-                       and id(f) not in paired]
+        else:   # an unversioned workers document serves every version that has no workers yet
+            same = [f for f in by_key.values() if (f.project, f.activity) == (wdoc.project, wdoc.activity)]
+            targets = [f for f in same if f.workers is None and id(f) not in paired] or same[:1]
         for f in targets:
             if f.workers is not None or id(f) in paired:
                 first = f.src.file if f.workers is not None else paired[id(f)].src.file
