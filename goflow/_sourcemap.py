@@ -409,7 +409,10 @@ def parse_yaml(text: str) -> tuple[Any, SourceMap, list[tuple[str, str, str, boo
     if node is None:
         raise ParseError("the document is empty; a blueprint is a mapping", 1, 1)
     reader = _YamlReader()
-    return reader.value(node, "", 0), reader.smap, reader.notes
+    try:
+        return reader.value(node, "", 0), reader.smap, reader.notes
+    except RecursionError:   # merge keys that include themselves
+        raise ParseError("the document refers to itself through its aliases", rule="too-deep") from None
 
 
 def dumps(value: Any) -> str:

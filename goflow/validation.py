@@ -151,8 +151,8 @@ def _fields(src: Source, obj: Any, ptr: str, spec: dict, what: str,
         if not _typed(kind, value):
             complete = complete and not required
             hint = " (quote it)" if kind == "name" and isinstance(value, (bool, int, float)) else ""
-            out.append(src.problem(ERROR, "wrong-type", f"{key!r} of the {what} must be {_KINDS[kind]} "
-                                                        f"but is {_describe(value)}{hint}", pointer(ptr, key)))
+            out.append(src.problem(ERROR, "wrong-type", f"{key!r} of the {what} must be {_KINDS[kind]} but "
+                                   f"is {_describe(value)}{hint}", pointer(ptr, key)))
             continue
         values[key] = float(value) if kind == "number" else value
     for key in obj:
@@ -179,8 +179,8 @@ def read_document(src: Source) -> Document:
     data = src.data
     if not isinstance(data, dict):
         doc = Document(src, "invalid", header_ok=False)
-        doc.problems.append(src.problem(ERROR, "wrong-type", "a blueprint document must be an object "
-                                                             f"(a mapping of fields) but is {_describe(data)}"))
+        doc.problems.append(src.problem(ERROR, "wrong-type", "a blueprint document must be an object (a "
+                                        f"mapping of fields) but is {_describe(data)}"))
         return doc
     if not ({"states", "actions", "transitions"} & data.keys()):
         if "workers" not in data:
@@ -213,7 +213,7 @@ def read_document(src: Source) -> Document:
             else:
                 doc.complete["states"] = False
                 doc.problems.append(src.problem(ERROR, "wrong-type", f"a state must be a non-empty string "
-                                                                     f"(its name) but is {_describe(name)}", ptr))
+                                                f"(its name) but is {_describe(name)}", ptr))
         doc.actions = _items(doc, top, "actions", _ACTION, "action")
         doc.transitions = _items(doc, top, "transitions", _TRANSITION, "transition")
     if "workers" in top:
@@ -247,8 +247,8 @@ def _flow_rules(flow: Document, out: list[Problem]) -> None:
     for item in flow.actions:
         name, kind, timeout = item.get("name"), item.get("type"), item.get("timeout")
         if name in (CONTINUE, DONE):
-            why = ("'continue' is the reserved action that moves at once, without a worker" if name == CONTINUE
-                   else "a worker named 'done' is the completion hook")
+            why = ("a worker named 'done' is the completion hook" if name == DONE
+                   else "'continue' is the reserved action that moves at once, without a worker")
             out.append(src.problem(ERROR, "reserved-action", f"an action cannot be named {name!r}: {why}; "
                                    f"rename it", item.at("name")))
         elif name is not None and name in seen:
@@ -296,9 +296,9 @@ def _flow_rules(flow: Document, out: list[Problem]) -> None:
                                    item.at("current")))
         if cur is not None and event is not None:
             if (cur, event) in first:
-                out.append(src.problem(ERROR, "duplicate-transition", f"state {cur!r} has two transitions on "
-                                       f"event {event!r} ({first[cur, event]} and {item.ptr}); an event picks "
-                                       f"one transition: remove or change one", item.ptr))
+                out.append(src.problem(ERROR, "duplicate-transition", f"state {cur!r} has two transitions "
+                                       f"on event {event!r} ({first[cur, event]} and {item.ptr}); an event "
+                                       f"picks one transition: remove or change one", item.ptr))
             else:
                 first[cur, event] = item.ptr
     if flow.complete.get("transitions", True) and (INIT, START) not in first:
@@ -344,7 +344,8 @@ def _worker_rules(workers: list[Item], out: list[Problem]) -> None:
         src, f = w.src, w.fields
         if f.get("retryCount") is not None and f["retryCount"] < 0:
             out.append(src.problem(ERROR, "retry-count", f"retryCount is {f['retryCount']}; it counts the "
-                                   f"retries after the first attempt and must be 0 or more", w.at("retryCount")))
+                                   f"retries after the first attempt and must be 0 or more",
+                                   w.at("retryCount")))
         if f.get("responseTimeout") is not None and f["responseTimeout"] <= 0:
             out.append(src.problem(ERROR, "response-timeout", f"responseTimeout is {f['responseTimeout']:g}; "
                                    f"it bounds each attempt and must be a positive number of seconds",
@@ -370,7 +371,8 @@ def _worker_rules(workers: list[Item], out: list[Problem]) -> None:
             if (name, prio) in seen:
                 out.append(src.problem(ERROR, "duplicate-priority", f"two workers of {name!r} have priority "
                                        f"{prio} ({seen[name, prio]} and {w.ptr}); give each endpoint its own "
-                                       f"priority so the order they are tried in is defined", w.at("priority")))
+                                       f"priority so the order they are tried in is defined",
+                                       w.at("priority")))
             else:
                 seen[name, prio] = w.ptr
 
@@ -445,8 +447,8 @@ def _graph_warnings(flow: Document, actions: set, out: list[Problem]) -> None:
             warned.add(n)
             out.append(src.problem(WARNING, "unhandled-error", f"the state {n!r} handles no 'error' event, "
                                    f"yet the worker action {action!r} ({t.ptr}) delivers its outcome there: "
-                                   f"when its workers fail the instance fails; add a transition from {n!r} on "
-                                   f"'error'", ptr_of.get(n, t.ptr)))
+                                   f"when its workers fail the instance fails; add a transition from {n!r} "
+                                   f"on 'error'", ptr_of.get(n, t.ptr)))
 
 
 def check_blueprint(flow: Document, workers: list[Item], workers_complete: bool = True) -> list[Problem]:
