@@ -199,8 +199,11 @@ def load_paths(paths: Iterable[str | os.PathLike] | str | os.PathLike, *, strict
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
     problems: list[Problem] = []
-    queue = _expand(paths, problems)
-    seen = {p.resolve() for p in queue}
+    queue, seen = [], set()
+    for path in _expand(paths, problems):      # a file named twice (or inside a named directory) once
+        if path.resolve() not in seen:
+            seen.add(path.resolve())
+            queue.append(path)
     docs: list[Document] = []
     uncertain = bool(problems)
     while queue:

@@ -58,6 +58,12 @@ def test_directory_pairs_flows_and_workers_by_key(tmp_path):
     assert by_key["shop", "order", 1].workers[0].endpoint == "python://m:f"
 
 
+def test_a_file_named_twice_is_read_once(tmp_path):
+    path = write(tmp_path, "bp.json", BASE)
+    result = load_paths([path, tmp_path, str(path)])
+    assert result.problems == [] and len(result.blueprints) == 1
+
+
 def test_versioned_workers_pair_only_with_their_version(tmp_path):
     write(tmp_path, "v1.json", FLOW_ONLY)
     write(tmp_path, "v2.json", edit('"activity": "order",', '"activity": "order", "version": 2,', FLOW_ONLY))
