@@ -13,7 +13,7 @@ from typing import Iterator, Sequence
 
 from ..errors import InstanceNotFound, StoreError
 from ..history import Record
-from ._db import WriterLock, ensure_schema, errors_as_store_error, open_connection
+from ._db import SYNCHRONOUS, WriterLock, ensure_schema, errors_as_store_error, open_connection
 from .base import QUARANTINED, Change, CountKey, InstanceStore, StoredInstance, Summary
 
 __all__ = ["SCHEMA_VERSION", "APPLICATION_ID", "SQLiteStore"]
@@ -41,6 +41,7 @@ _DDL = [
         reason    TEXT
     )""",
     "CREATE INDEX instances_by_status ON instances (status, created)",
+    "CREATE INDEX instances_by_created ON instances (created)",  # never updated: created is kept
     "CREATE INDEX instances_by_blueprint ON instances (project, activity, status, created)",
     f"CREATE INDEX instances_unfinished ON instances (id) WHERE status NOT IN {_NOT_RECOVERED}",
     # seq is the rowid: rows are appended at the end of the table, and it orders each history
@@ -104,6 +105,8 @@ class SQLiteStore(InstanceStore):
         self.readonly = readonly
         self.synchronous = synchronous
         self._lock = threading.RLock()
+        if synchronous not in SYNCHRONOUS:
+            raise ValueError(f"synchronous must be one of {sorted(SYNCHRONOUS)}, not {synchronous!r}")
         self._writer = None if readonly else WriterLock(self.path)
         try:
             self._conn = open_connection(self.path, readonly=readonly, synchronous=synchronous,
