@@ -20,7 +20,6 @@ import asyncio
 import json
 import sys
 import threading
-import weakref
 from typing import Any, Callable, Mapping
 
 import aiohttp
@@ -78,7 +77,7 @@ class _PerLoop:
 
     def __init__(self, factory: Callable[[], Any], closer: Callable[[Any], Any]):
         self._factory, self._closer = factory, closer
-        self._clients: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any]" = weakref.WeakKeyDictionary()
+        self._clients: dict[asyncio.AbstractEventLoop, Any] = {}
         self._lock = threading.Lock()
 
     def get(self) -> Any:
@@ -86,6 +85,10 @@ class _PerLoop:
         with self._lock:
             client = self._clients.get(loop)
             if client is None:
+                # Forget clients of loops closed without aclose() (they cannot be closed any more).
+                for dead in [lp for lp in self._clients if lp.is_closed()]:
+                    log.warning("a transport client of a closed event loop was not closed (call aclose())")
+                    del self._clients[dead]
                 client = self._clients[loop] = self._factory()
             return client
 
@@ -150,7 +153,7 @@ class HttpTransport(_HttpBase):
             raise ConnectFailed(endpoint, f"{type(exc).__name__}: {exc}") from exc
 
     async def _read(self, resp: aiohttp.ClientResponse, worker: Worker) -> bytes:
-        chunks, size, limit = [], 0, self.max_body_bytes
+        chunks, size = [], 0
         while True:
             chunk = await resp.content.read(65536)
             if not chunk:

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
-import threading
 from dataclasses import dataclass, field
 
 from aiohttp import web
