@@ -68,7 +68,8 @@ def open_connection(path: str, *, readonly: bool, synchronous: str, timeout: flo
                 conn.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT_PAGES}")
                 conn.execute(f"PRAGMA journal_size_limit={64 * 1024 * 1024}")
             conn.execute("PRAGMA foreign_keys=OFF")
-            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()  # reads the header: not-a-db fails here
+            # reads the header: a file that is not a database fails here
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
         except BaseException:
             conn.close()
             raise

@@ -14,6 +14,7 @@ import abc
 from dataclasses import dataclass
 from typing import Iterator, Sequence
 
+from ..fsm import FINAL_STATUSES
 from ..history import Record
 
 __all__ = [
@@ -24,8 +25,8 @@ __all__ = [
 QUARANTINED = "quarantined"
 """Status of an instance the store keeps but the runtime must not load (e.g. a corrupt snapshot)."""
 
-FINISHED_STATUSES = frozenset({"completed", "failed", "terminated"})
-"""Statuses that end an instance (the same as :data:`goflow.fsm.FINAL_STATUSES`)."""
+FINISHED_STATUSES = FINAL_STATUSES
+"""Statuses that end an instance (:data:`goflow.fsm.FINAL_STATUSES`)."""
 
 CountKey = tuple  # (project, activity, version, status)
 

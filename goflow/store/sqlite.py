@@ -64,7 +64,8 @@ _DDL = [
 ]
 
 _UPSERT = (
-    "INSERT INTO instances (id, project, activity, version, status, state, snapshot, created, updated, reason)"
+    "INSERT INTO instances"
+    " (id, project, activity, version, status, state, snapshot, created, updated, reason)"
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     " ON CONFLICT (id) DO UPDATE SET project = excluded.project, activity = excluded.activity,"
     " version = excluded.version, status = excluded.status, state = excluded.state,"

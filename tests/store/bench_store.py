@@ -84,10 +84,13 @@ def main() -> None:
             print(f"unfinished(): {count:,} of {2 * n:,} rows in {dt:.3f} s ({count / dt:,.0f} rows/s)")
             t0 = time.perf_counter()
             total = sum(len(i.snapshot) for i in store.unfinished())
-            print(f"unfinished() again (warm): {time.perf_counter() - t0:.3f} s, {total / 1e6:.1f} MB of snapshots")
+            print(f"unfinished() again (warm): {time.perf_counter() - t0:.3f} s, "
+                  f"{total / 1e6:.1f} MB of snapshots")
             for label, call in [("list(limit=100)", lambda: store.list()),
-                                ("list(status='running', offset=50000)", lambda: store.list(status="running", offset=50_000)),
-                                ("list(project, activity, status)", lambda: store.list("bench", "flow", "completed")),
+                                ("list(status='running', offset=50000)",
+                                 lambda: store.list(status="running", offset=50_000)),
+                                ("list(project, activity, status)",
+                                 lambda: store.list("bench", "flow", "completed")),
                                 ("counts()", lambda: store.counts()),
                                 ("get()", lambda: store.get("inst-00004242")),
                                 ("history()", lambda: store.history("inst-00004242"))]:

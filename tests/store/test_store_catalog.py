@@ -9,8 +9,8 @@ from goflow.errors import StoreError
 from goflow.store import Catalog, SQLiteStore, catalog_path, open_catalog
 from goflow.store.catalog import CATALOG_SCHEMA_VERSION
 
-FLOW = {"project": "p", "activity": "a", "states": ["s1"], "transitions": [{"current": "init", "event": "start",
-                                                                          "action": "continue", "next": "s1"}]}
+FLOW = {"project": "p", "activity": "a", "states": ["s1"],
+        "transitions": [{"current": "init", "event": "start", "action": "continue", "next": "s1"}]}
 
 
 def test_save_get_latest_all(tmp_path):

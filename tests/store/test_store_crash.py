@@ -23,7 +23,8 @@ DEADLINE = 60.0  # seconds allowed for a writer to acknowledge enough batches
 
 
 def _start_writer(path: Path, run: str, synchronous: str) -> subprocess.Popen:
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
+    pythonpath = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
+    env = dict(os.environ, PYTHONPATH=pythonpath)
     return subprocess.Popen([sys.executable, str(HERE / "_crash_writer.py"), str(path), run, synchronous,
                              str(BATCH)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=REPO)
 
@@ -64,7 +65,8 @@ def _check(path: Path, run: str, acks: list[int]) -> None:
     try:
         assert raw.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
         per_batch = dict(raw.execute(
-            "SELECT CAST(substr(id, length(?) + 3, instr(substr(id, length(?) + 3), '-') - 1) AS INTEGER), count(*)"
+            "SELECT CAST(substr(id, length(?) + 3, instr(substr(id, length(?) + 3), '-') - 1) AS INTEGER),"
+            " count(*)"
             " FROM instances WHERE id LIKE ? || '-b%' GROUP BY 1", (run, run, run)).fetchall())
     finally:
         raw.close()
