@@ -40,8 +40,22 @@ __all__ = [
 ]
 
 
+def _restore(cls, args, state):
+    exc = cls.__new__(cls)
+    Exception.__init__(exc, *args)
+    exc.__dict__.update(state)
+    return exc
+
+
 class GoflowError(Exception):
-    """Root of every error GoFlow raises on purpose."""
+    """Root of every error GoFlow raises on purpose.
+
+    Errors cross process boundaries (a host's refusal reaches the caller's process), so every
+    subclass pickles with its context attributes, whatever its ``__init__`` signature.
+    """
+
+    def __reduce__(self):
+        return (_restore, (type(self), self.args, dict(self.__dict__)))
 
 
 class BlueprintError(GoflowError):

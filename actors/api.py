@@ -1,0 +1,270 @@
+"""The Python API: how users drive GoFlow from code, the same embedded and against a daemon.
+
+    from actors import Engine
+
+    with Engine.embedded("data") as engine:          # one process, simpleSystemBase
+        engine.deploy("goflow/examples")
+        iid = engine.start("goflow/inquiry", input={"customer": 42})
+        print(engine.wait(iid, timeout=10))
+
+    engine = Engine.connect(port=7531)               # a running daemon (multiprocTCPBase)
+
+Every request carries a request id and the engine only accepts the replies that carry it (a late
+reply to an earlier request that timed out is dropped: Thespian's ``ask`` would return it). Results
+are plain data: dicts and lists. Errors are :class:`goflow.errors.GoflowError` subclasses raised in
+the caller's process, whichever process found them.
+"""
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+from goflow.errors import BlueprintError, GoflowError, RuntimeUnavailable
+from goflow.fsm import Signal
+from goflow.loading import blueprint_to_document, load_paths
+from goflow.model import Blueprint
+
+from .messages import Batch, Boot, Booted, Deploy, Query, QueryReply, Replies, WhereIsDispatcher
+from .system import ROOT_NAME, attach, start_embedded
+
+__all__ = ["Engine"]
+
+log = logging.getLogger("goflow.api")
+DEFAULT_TIMEOUT = 30.0
+CHUNK = 1000
+
+
+class Engine:
+    """A handle on a running GoFlow engine (embedded or daemon)."""
+
+    def __init__(self, system, root, dispatcher, *, owns_system: bool, timeout: float = DEFAULT_TIMEOUT,
+                 recovered: int = 0):
+        self._asys, self._root, self._dispatcher = system, root, dispatcher
+        self._owns = owns_system
+        self.timeout = timeout
+        self.recovered = recovered
+        self._lock = threading.RLock()
+        self._rids = itertools.count(1)
+
+    # ------------------------------------------------------------------------------ life cycle
+    @classmethod
+    def embedded(cls, data_dir: str | os.PathLike = "goflow-data", *, blueprints: Iterable = (),
+                 shards: int = 1, concurrency: int = 256, timeout: float = DEFAULT_TIMEOUT, **config) -> "Engine":
+        """Run the engine inside this process (Thespian's simpleSystemBase) on ``data_dir``."""
+        asys = start_embedded()
+        cfg = dict(config, data_dir=str(data_dir), shards=shards, concurrency=concurrency, watch=False)
+        try:
+            return cls._boot(asys, cfg, blueprints, owns=True, timeout=timeout)
+        except BaseException:
+            asys.shutdown()
+            raise
+
+    @classmethod
+    def connect(cls, port: int, *, timeout: float = DEFAULT_TIMEOUT) -> "Engine":
+        """Attach to a running daemon's actor system on 127.0.0.1:``port``."""
+        asys = attach(port)
+        root = asys.createActor("actors.root.Root", globalName=ROOT_NAME)
+        eng = cls(asys, root, None, owns_system=False, timeout=timeout)
+        rid = next(eng._rids)
+        reply = eng._call(root, WhereIsDispatcher(rid), rid, timeout=min(timeout, 10.0))
+        if reply.dispatcher is None:
+            raise RuntimeUnavailable(f"the daemon on port {port} has not booted")
+        eng._dispatcher = reply.dispatcher
+        return eng
+
+    @classmethod
+    def _boot(cls, asys, cfg: dict, blueprints, *, owns: bool, timeout: float) -> "Engine":
+        cfg["blueprints"] = list(cfg.get("blueprints") or ()) + _documents(blueprints)
+        root = asys.createActor("actors.root.Root", globalName=ROOT_NAME)
+        eng = cls(asys, root, None, owns_system=owns, timeout=timeout)
+        rid = next(eng._rids)
+        booted: Booted = eng._call(root, Boot(cfg, rid), rid, timeout=max(timeout, 60.0))
+        if booted.error is not None:
+            raise booted.error
+        eng._dispatcher, eng.recovered = booted.dispatcher, booted.recovered
+        return eng
+
+    def close(self) -> None:
+        """Stop an embedded engine (everything it committed stays in its data directory); for a
+        daemon client, just let go of the connection (the daemon keeps running)."""
+        with self._lock:
+            if self._asys is not None and self._owns:
+                self._asys.shutdown()
+            self._asys = None
+
+    def shutdown(self) -> None:
+        """Stop the engine, embedded or daemon, and its actor system."""
+        with self._lock:
+            if self._asys is not None:
+                self._asys.shutdown()
+            self._asys = None
+
+    def __enter__(self) -> "Engine":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------------------ blueprints
+    def deploy(self, *sources) -> list[tuple]:
+        """Deploy blueprints: paths (files or directories), Blueprint objects or documents.
+        Returns the ``(project, activity, version)`` keys deployed."""
+        docs = _documents(sources)
+        rid = next(self._rids)
+        return [tuple(k) for k in self._value(self._call(self._dispatcher, Deploy(rid, docs), rid))]
+
+    # ------------------------------------------------------------------------------- instances
+    def start(self, blueprint: str, input: dict | None = None, *, id: str | None = None,
+              version: int | None = None) -> str:
+        """Start an instance of ``"project/activity"``; returns its id."""
+        return self.start_many(blueprint, [input or {}], ids=[id] if id else None, version=version)[0]
+
+    def start_many(self, blueprint: str, inputs: Sequence[dict], *, ids: Sequence[str] | None = None,
+                   version: int | None = None) -> list[str]:
+        project, activity = _split(blueprint)
+        ids = list(ids) if ids is not None else [uuid.uuid4().hex for _ in inputs]
+        items = [("create", iid, (project, activity, version, dict(inp or {}))) for iid, inp in zip(ids, inputs)]
+        for res in self._batch(items):
+            if isinstance(res, Exception):
+                raise res
+        return ids
+
+    def send(self, instance_id: str, event: str, data: Any = None, *, event_id: str | None = None) -> dict:
+        """Send an event; returns once it is durable: ``{id, state, status, duplicate}``."""
+        return self._one("signal", instance_id, Signal(event, data, event_id))
+
+    def send_many(self, events: Iterable[tuple]) -> list:
+        """``(instance_id, event[, data[, event_id]])`` each; returns a result or the error, each."""
+        items = []
+        for ev in events:
+            iid, name, data, eid = (tuple(ev) + (None, None))[:4]
+            items.append(("signal", iid, Signal(name, data, eid)))
+        return self._batch(items)
+
+    def pause(self, instance_id: str) -> dict:
+        return self._one("pause", instance_id, None)
+
+    def resume(self, instance_id: str) -> dict:
+        return self._one("resume", instance_id, None)
+
+    def terminate(self, instance_id: str, reason: str | None = None) -> dict:
+        return self._one("terminate", instance_id, reason)
+
+    def wait(self, instance_id: str, timeout: float | None = None) -> dict:
+        """Wait until the instance is completed, failed or terminated; returns its status."""
+        return self._one("wait", instance_id, None, timeout=timeout)
+
+    def wait_all(self, instance_ids: Sequence[str], timeout: float | None = None) -> list[dict]:
+        out = []
+        for i in range(0, len(instance_ids), CHUNK):
+            chunk = instance_ids[i:i + CHUNK]
+            for res in self._batch([("wait", iid, None) for iid in chunk], timeout=timeout):
+                if isinstance(res, Exception):
+                    raise res
+                out.append(res)
+        return out
+
+    # --------------------------------------------------------------------------------- queries
+    def status(self, instance_id: str) -> dict:
+        return self._query("status", id=instance_id)
+
+    def history(self, instance_id: str, limit: int | None = None) -> list[dict]:
+        return [r.to_dict() for r in self._query("history", id=instance_id, limit=limit)]
+
+    def list(self, blueprint: str | None = None, status: str | None = None, *, limit: int = 100,
+             offset: int = 0) -> list[dict]:
+        project, activity = _split(blueprint) if blueprint else (None, None)
+        rows = self._query("list", project=project, activity=activity, status=status, limit=limit, offset=offset)
+        return [{f: getattr(r, f) for f in r.__slots__} for r in rows]
+
+    def counts(self, blueprint: str | None = None) -> dict:
+        """``{(project, activity, version, status): n}``."""
+        project, activity = _split(blueprint) if blueprint else (None, None)
+        return self._query("counts", project=project, activity=activity)
+
+    def pids(self) -> dict:
+        """Process ids of the actor system's processes (admin, root, dispatcher, hosts, proxies)."""
+        return self._query("pids")
+
+    # ------------------------------------------------------------------------------- transport
+    def _one(self, op: str, instance_id: str, payload, timeout: float | None = None):
+        res = self._batch([(op, instance_id, payload)], timeout=timeout)[0]
+        if isinstance(res, Exception):
+            raise res
+        return res
+
+    def _batch(self, items: list, timeout: float | None = None) -> list:
+        out: list = []
+        for i in range(0, len(items), CHUNK):
+            chunk = items[i:i + CHUNK]
+            rid = next(self._rids)
+            results = self._call(self._dispatcher, Batch(rid, chunk), rid, want=len(chunk), timeout=timeout)
+            out.extend(v for _ok, v in results)   # a value, or the GoflowError for that item
+        return out
+
+    def _query(self, kind: str, **args):
+        rid = next(self._rids)
+        return self._value(self._call(self._dispatcher, Query(rid, kind, args), rid))
+
+    @staticmethod
+    def _value(reply: QueryReply):
+        if not reply.ok:
+            raise reply.value
+        return reply.value
+
+    def _call(self, target, msg, rid: int, *, want: int | None = None, timeout: float | None = None):
+        """Send ``msg``; return its reply (or, with ``want``, the ``want`` item results in order)."""
+        timeout = self.timeout if timeout is None else timeout
+        with self._lock:
+            if self._asys is None:
+                raise RuntimeUnavailable("the engine is closed")
+            deadline = time.monotonic() + timeout
+            self._asys.tell(target, msg)
+            got: dict[int, tuple] = {}
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError(f"no reply from the engine within {timeout:g}s "
+                                       f"({type(msg).__name__}, {len(got)}/{want or 1} answered)")
+                reply = self._asys.listen(min(left, 1.0))
+                if reply is None or getattr(reply, "rid", None) != rid:
+                    continue                  # nothing yet, or a late reply to an abandoned request
+                if want is None:
+                    return reply
+                if isinstance(reply, Replies):
+                    for index, ok, value in reply.results:
+                        got[index] = (ok, value)
+                    if len(got) >= want:
+                        return [got[i] for i in range(want)]
+
+
+def _split(blueprint: str) -> tuple[str, str]:
+    project, sep, activity = blueprint.partition("/")
+    if not sep or not project or not activity:
+        raise GoflowError(f"a blueprint is named 'project/activity', not {blueprint!r}")
+    return project, activity
+
+
+def _documents(sources) -> list[dict]:
+    docs: list[dict] = []
+    paths = []
+    for src in sources:
+        if isinstance(src, Blueprint):
+            docs.append(blueprint_to_document(src))
+        elif isinstance(src, dict):
+            docs.append(src)
+        else:
+            paths.append(Path(src))
+    if paths:
+        result = load_paths(paths)
+        if not result.ok:
+            raise BlueprintError(result.problems)
+        docs.extend(blueprint_to_document(bp) for bp in result.blueprints)
+    return docs
+

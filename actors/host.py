@@ -1,0 +1,132 @@
+"""The instance host: one process (in a daemon) hosting a shard of lightweight instance actors.
+
+A thin shell over :class:`goflow.shard.Shard`: batches in, one durable commit, effects out (worker
+jobs to its worker proxy, replies straight to each caller, one timer wake-up for the whole shard).
+"""
+from __future__ import annotations
+
+import logging
+import os
+import time
+
+from thespian.actors import Actor, ActorExitRequest, WakeupMessage
+
+from goflow.shard import Item, Shard
+from goflow.store import open_shard
+
+from .messages import (Blueprints, HostBatch, HostInit, Jobs, ProxyChanged, Query, QueryReply, Replies,
+                       Results)
+
+__all__ = ["Host"]
+
+log = logging.getLogger("goflow.host")
+
+
+class Host(Actor):
+    def __init__(self, *args, **kw):
+        super().__init__(*args, **kw)
+        self.shard: Shard | None = None
+        self.store = None
+        self.proxy = None
+        self.index = -1
+        self.wakeups: set[float] = set()
+
+    def receiveMessage(self, msg, sender):
+        if isinstance(msg, HostBatch):
+            self._handle(msg.items)
+        elif isinstance(msg, Results):
+            self._handle([Item("outcome", r[0], r[1:]) for r in msg.results])
+        elif isinstance(msg, WakeupMessage):
+            self.wakeups.discard(msg.payload)
+            self._handle([])
+        elif isinstance(msg, Query):
+            self._query(msg, sender)
+        elif isinstance(msg, Blueprints):
+            for bp in msg.blueprints:
+                self.shard.deploy(bp)
+        elif isinstance(msg, ProxyChanged):
+            self.proxy = msg.proxy
+            jobs = self.shard.inflight()
+            log.info("host.proxy_changed index=%s redispatched=%s", self.index, len(jobs))
+            if jobs:
+                self.send(self.proxy, Jobs(jobs))
+        elif isinstance(msg, HostInit):
+            self._init(msg, sender)
+        elif isinstance(msg, ActorExitRequest):
+            if self.store is not None:
+                self.store.close()
+                self.store = None
+
+    def _init(self, msg: HostInit, sender) -> None:
+        cfg = msg.config
+        self.index, self.proxy = msg.index, msg.proxy
+        self.store = open_shard(cfg["data_dir"], msg.index, synchronous=cfg.get("synchronous", "normal"))
+        self.shard = Shard(self.store, msg.blueprints, intensity=cfg.get("intensity", 3),
+                           period=cfg.get("period", 10.0), name=f"host-{msg.index}")
+        fx = self.shard.recover()
+        self._effects(fx)
+        self.send(sender, QueryReply(-1, True, {"host": msg.index, "recovered": len(self.shard.cells),
+                                                "pid": os.getpid()}))
+
+    def _handle(self, items: list) -> None:
+        shard = self.shard
+        if shard is None:
+            return
+        now = time.time()
+        due = shard.due_items(now)
+        if due:
+            items = list(items) + due
+        if items:
+            self._effects(shard.handle(items, now))
+        else:
+            self._arm(now)
+
+    def _effects(self, fx) -> None:
+        if fx.jobs and self.proxy is not None:
+            self.send(self.proxy, Jobs(fx.jobs))
+        if fx.replies:
+            groups: dict = {}
+            for r in fx.replies:
+                tok = r.token
+                if tok is None:
+                    continue
+                key = (str(tok.reply_to), tok.rid)
+                if key not in groups:
+                    groups[key] = (tok.reply_to, [])
+                groups[key][1].append((tok.index, r.ok, r.value))
+            for (_, rid), (addr, results) in groups.items():
+                self.send(addr, Replies(rid, results))
+        self._arm(time.time())
+
+    def _arm(self, now: float) -> None:
+        due = self.shard.next_due()
+        if due is None:
+            return
+        if any(w <= due + 0.001 for w in self.wakeups):
+            return
+        self.wakeups.add(due)
+        self.wakeupAfter(max(0.0, due - now), payload=due)
+
+    def _query(self, q: Query, sender) -> None:
+        reply_to = q.reply_to or sender
+        try:
+            value = self._answer(q)
+            self.send(reply_to, QueryReply(q.rid, True, value))
+        except Exception as exc:  # a query never kills the host; the caller hears why
+            self.send(reply_to, QueryReply(q.rid, False, exc))
+
+    def _answer(self, q: Query):
+        a = q.args
+        if q.kind == "status":
+            return self.shard.status(a["id"])
+        if q.kind == "history":
+            self.shard.status(a["id"])    # raises InstanceNotFound for an unknown id
+            return self.store.history(a["id"], a.get("limit"))
+        if q.kind == "list":
+            return self.store.list(a.get("project"), a.get("activity"), a.get("status"),
+                                   limit=a.get("limit", 100), offset=a.get("offset", 0))
+        if q.kind == "counts":
+            return self.store.counts(a.get("project"), a.get("activity"))
+        if q.kind == "pids":
+            return {f"host-{self.index}": os.getpid()}
+        raise ValueError(f"unknown query {q.kind!r}")

@@ -1,0 +1,180 @@
+"""The root supervisor: boots the engine, owns the blueprint catalog, restarts what dies.
+
+It creates every other actor itself — the dispatcher, one worker proxy and one instance host per
+shard — so that Thespian tells it (``ChildActorExited``) when one of their processes dies; it then
+creates a new one in its place: a new host reloads its shard from the store and resumes its
+instances; a new worker proxy gets its host's in-flight steps again (same ``Idempotency-Key``).
+"""
+from __future__ import annotations
+
+import logging
+import os
+
+from thespian.actors import Actor, ActorExitRequest, ChildActorExited
+
+from goflow.errors import GoflowError
+from goflow.loading import blueprint_from_document, blueprint_to_document
+from goflow.store import open_catalog
+
+from .dispatcher import Dispatcher
+from .host import Host
+from .messages import (Blueprints, Boot, Booted, Deploy, DispatcherIs, HostInit, ProxyChanged, ProxyInit,
+                       Query, QueryReply, Routes, WhereIsDispatcher)
+from .proxy import WorkerProxy
+
+__all__ = ["Root"]
+
+log = logging.getLogger("goflow.root")
+
+
+class Root(Actor):
+    def __init__(self, *args, **kw):
+        super().__init__(*args, **kw)
+        self.config: dict | None = None
+        self.catalog = None
+        self.blueprints: dict = {}
+        self.dispatcher = None
+        self.hosts: list = []
+        self.proxies: list = []
+        self.boot_waiters: list = []
+        self.hosts_ready = 0
+        self.recovered = 0
+        self.pid_gathers: dict = {}
+        self.next_qid = -1
+        self.stopping = False
+
+    def receiveMessage(self, msg, sender):
+        try:
+            self._dispatch(msg, sender)
+        except GoflowError as exc:
+            log.error("root.error message=%s error=%s", type(msg).__name__, exc)
+            if isinstance(msg, Boot):
+                self.send(sender, Booted(msg.rid, None, error=exc))
+
+    def _dispatch(self, msg, sender):
+        if isinstance(msg, ChildActorExited):
+            self._child_exited(msg.childAddress)
+        elif isinstance(msg, QueryReply):
+            self._reply(msg)
+        elif isinstance(msg, Deploy):
+            self._deploy(msg, sender)
+        elif isinstance(msg, Query) and msg.kind == "pids":
+            self._pids(msg, sender)
+        elif isinstance(msg, Boot):
+            self._boot(msg, sender)
+        elif isinstance(msg, WhereIsDispatcher):
+            self.send(sender, DispatcherIs(msg.rid, self.dispatcher))
+        elif isinstance(msg, ActorExitRequest):
+            self.stopping = True
+            if self.catalog is not None:
+                self.catalog.close()
+                self.catalog = None
+
+    # ------------------------------------------------------------------------------------- boot
+    def _boot(self, msg: Boot, sender) -> None:
+        if self.config is not None:
+            if self.hosts_ready >= len(self.hosts):
+                self.send(sender, Booted(msg.rid, self.dispatcher, self.recovered))
+            else:
+                self.boot_waiters.append((sender, msg.rid))
+            return
+        cfg = self.config = dict(msg.config)
+        self.catalog = open_catalog(cfg["data_dir"])
+        for project, activity, version, doc in self.catalog.all():
+            bp = blueprint_from_document(doc, file=f"catalog:{project}/{activity}@{version}")
+            self.blueprints[bp.key] = bp
+        for doc in cfg.pop("blueprints", ()) or ():
+            self._store(doc)
+        self.boot_waiters.append((sender, msg.rid))
+        self.dispatcher = self.createActor(Dispatcher)
+        n = int(cfg.get("shards", 1))
+        self.proxies = [self._new_proxy(i) for i in range(n)]
+        self.hosts = [self._new_host(i) for i in range(n)]
+        self._routes()
+
+    def _new_proxy(self, i: int):
+        addr = self.createActor(WorkerProxy)
+        self.send(addr, ProxyInit(i, self.config, list(self.blueprints.values())))
+        return addr
+
+    def _new_host(self, i: int):
+        addr = self.createActor(Host)
+        self.send(addr, HostInit(i, self.config, list(self.blueprints.values()), self.proxies[i]))
+        return addr
+
+    def _routes(self) -> None:
+        self.send(self.dispatcher, Routes(self.hosts, self.myAddress))
+
+    def _reply(self, msg: QueryReply) -> None:
+        if msg.rid == -1:                 # a host finished its start-up (recovery)
+            self.hosts_ready += 1
+            self.recovered += msg.value.get("recovered", 0)
+            if self.hosts_ready >= len(self.hosts):
+                for addr, rid in self.boot_waiters:
+                    self.send(addr, Booted(rid, self.dispatcher, self.recovered))
+                self.boot_waiters = []
+            return
+        g = self.pid_gathers.get(msg.rid)
+        if g is not None:
+            reply_to, rid, pids, expected = g
+            if msg.ok:
+                pids.update(msg.value)
+            expected -= 1
+            if expected == 0:
+                del self.pid_gathers[msg.rid]
+                self.send(reply_to, QueryReply(rid, True, pids))
+            else:
+                self.pid_gathers[msg.rid] = (reply_to, rid, pids, expected)
+
+    # ------------------------------------------------------------------------------ supervision
+    def _child_exited(self, addr) -> None:
+        if self.config is None or self.stopping:
+            return
+        if addr == self.dispatcher:
+            log.warning("root.restart child=dispatcher")
+            self.dispatcher = self.createActor(Dispatcher)
+            self._routes()
+            return
+        for i, host in enumerate(self.hosts):
+            if addr == host:
+                log.warning("root.restart child=host-%s", i)
+                self.hosts_ready -= 1
+                self.hosts[i] = self._new_host(i)
+                self._routes()
+                return
+        for i, proxy in enumerate(self.proxies):
+            if addr == proxy:
+                log.warning("root.restart child=proxy-%s", i)
+                self.proxies[i] = self._new_proxy(i)
+                self.send(self.hosts[i], ProxyChanged(self.proxies[i]))
+                return
+
+    # ---------------------------------------------------------------------------------- deploy
+    def _store(self, doc: dict):
+        bp = blueprint_from_document(doc)
+        self.catalog.save(bp.project, bp.activity, bp.version, blueprint_to_document(bp))
+        self.blueprints[bp.key] = bp
+        return bp
+
+    def _deploy(self, msg: Deploy, sender) -> None:
+        reply_to = msg.reply_to or sender
+        try:
+            bps = [self._store(doc) for doc in msg.documents]
+        except GoflowError as exc:
+            self.send(reply_to, QueryReply(msg.rid, False, exc))
+            return
+        for addr in (*self.hosts, *self.proxies):
+            self.send(addr, Blueprints(bps))
+        log.info("root.deployed blueprints=%s", [bp.key for bp in bps])
+        self.send(reply_to, QueryReply(msg.rid, True, [list(bp.key) for bp in bps]))
+
+    def _pids(self, q: Query, sender) -> None:
+        reply_to = q.reply_to or sender
+        pids = {"root": os.getpid(), "admin": os.getppid()}
+        if "dispatcher" in q.args:
+            pids["dispatcher"] = q.args["dispatcher"]
+        children = [*self.hosts, *self.proxies]
+        self.next_qid -= 1                # negative ids: never a host's start-up reply (-1)
+        self.pid_gathers[self.next_qid] = (reply_to, q.rid, pids, len(children))
+        for addr in children:
+            self.send(addr, Query(self.next_qid, "pids", {}, self.myAddress))

@@ -1,0 +1,104 @@
+"""Starting and attaching to Thespian actor systems, loopback-only.
+
+Thespian binds every socket of a multiprocTCPBase system to all interfaces (``''``), even with
+``THESPIAN_BASE_IPADDR=127.0.0.1`` (``thespian/system/transport/IPBase.py``), and exchanges
+unauthenticated pickled messages: anyone who can reach a port can run code in the daemon. GoFlow
+therefore patches the address class so that a system whose base address is loopback binds loopback
+only; the patch is applied in the starting process before the admin is forked, so the admin and every
+actor process (all forked from it) inherit it.
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import socket
+import sys
+
+from goflow.errors import RuntimeUnavailable
+
+__all__ = ["ROOT_NAME", "DEFAULT_PORT", "LOOPBACK", "loopback_only", "start_embedded", "start_system",
+           "attach", "port_open"]
+
+log = logging.getLogger("goflow.system")
+ROOT_NAME = "goflow-root"
+DEFAULT_PORT = 7531
+LOOPBACK = "127.0.0.1"
+_patched = False
+
+
+def loopback_only(address: str = LOOPBACK) -> None:
+    """Make every Thespian TCP socket of this process (and of processes forked from it) bind
+    ``address`` instead of all interfaces."""
+    global _patched
+    os.environ["THESPIAN_BASE_IPADDR"] = address
+    if _patched:
+        return
+    from thespian.system.transport import IPBase
+
+    original = IPBase.IPActorAddress.__init__
+
+    def __init__(self, *args, **kw):
+        original(self, *args, **kw)
+        if self.bindname and self.bindname[0] == "":
+            self.bindname = (os.environ.get("THESPIAN_BASE_IPADDR") or LOOPBACK, self.bindname[1])
+
+    IPBase.IPActorAddress.__init__ = __init__
+    _patched = True
+
+
+def start_embedded():
+    """A one-process actor system (simpleSystemBase), private to its caller."""
+    from thespian.actors import ActorSystem
+    return ActorSystem("simpleSystemBase", transientUnique=True)
+
+
+def port_open(port: int, host: str = LOOPBACK, timeout: float = 0.5) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+@contextlib.contextmanager
+def _detached_streams(log_path: str | None):
+    """Point fds 0, 1 and 2 at /dev/null (stdin) and ``log_path`` (or /dev/null) while the admin is
+    forked, so the daemon never holds its starter's pipes open."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = [os.dup(fd) for fd in (0, 1, 2)]
+    devnull = os.open(os.devnull, os.O_RDWR)
+    out = os.open(log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644) if log_path else devnull
+    try:
+        os.dup2(devnull, 0)
+        os.dup2(out, 1)
+        os.dup2(out, 2)
+        yield
+    finally:
+        for fd, copy in zip((0, 1, 2), saved):
+            os.dup2(copy, fd)
+            os.close(copy)
+        if out != devnull:
+            os.close(out)
+        os.close(devnull)
+
+
+def start_system(port: int, address: str = LOOPBACK, log_path: str | None = None):
+    """Start a multiprocTCPBase system (its admin detaches and outlives this process), its standard
+    streams sent to ``log_path`` (or /dev/null)."""
+    from thespian.actors import ActorSystem
+    if port_open(port, LOOPBACK if address in ("", "0.0.0.0") else address):
+        raise RuntimeUnavailable(f"port {port} is already in use (another daemon or program listens on it)")
+    loopback_only(address)
+    with _detached_streams(log_path):
+        return ActorSystem("multiprocTCPBase", capabilities={"Admin Port": port}, transientUnique=True)
+
+
+def attach(port: int, address: str = LOOPBACK):
+    """A client of the running multiprocTCPBase system on ``port``; never starts one."""
+    from thespian.actors import ActorSystem
+    if not port_open(port, address):
+        raise RuntimeUnavailable(f"no GoFlow daemon is running on {address}:{port}")
+    loopback_only(address)
+    return ActorSystem("multiprocTCPBase", capabilities={"Admin Port": port}, transientUnique=True)

@@ -1,0 +1,346 @@
+"""A shard: the instances one host owns, their durable store, their timers and their supervision.
+
+This is the host actor's whole logic with Thespian taken out (the actor in ``actors/host.py`` only
+moves messages in and effects out). Each instance is a *lightweight actor*: its own mailbox (the
+items addressed to it in a batch, applied in order), its own state (an immutable
+:class:`goflow.fsm.Instance` no one else touches) and a supervisor (this shard).
+
+One batch of :class:`Item` s is handled as a unit: every item is applied through the pure FSM core,
+each new state is encoded as a snapshot, and the whole batch is committed in ONE store transaction
+before any effect (worker job, timer, reply, completion notice) is returned to the caller — so no
+effect ever happens before its transition is durable, and durability costs one sync per batch.
+
+Supervision (SPEC §6): an unexpected exception while applying an item to an instance (a crash of its
+handler — e.g. a worker output that cannot be encoded) restarts that instance from its last committed
+snapshot and retries the item; past ``intensity`` restarts within ``period`` seconds (OTP's defaults
+here: 3 in 10 s) the instance is marked failed with the crash reason. Other instances are untouched.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field, replace
+from typing import Any, Callable, Iterable, Mapping
+
+from . import snapshot
+from .errors import (BlueprintNotFound, EventRefused, GoflowError, InstanceExists, InstanceFinished,
+                     InstanceNotFound, SnapshotError)
+from .fsm import (FAILED, FINAL_STATUSES, CallWorker, CancelTimer, Finished, HookOutcome, Instance,
+                  Outcome, Pause, Resume, Signal, StartTimer, Terminate, TimerFired, new_instance, react)
+from .history import Record
+from .model import START, Blueprint
+from .store import Change
+from .timers import TimerWheel
+
+__all__ = ["Item", "Job", "Reply", "Effects", "Shard", "instance_view"]
+
+log = logging.getLogger("goflow.shard")
+
+# Item operations.
+CREATE, SIGNAL, PAUSE, RESUME, TERMINATE, OUTCOME, TIMER, WAIT = (
+    "create", "signal", "pause", "resume", "terminate", "outcome", "timer", "wait")
+
+
+@dataclass(slots=True)
+class Item:
+    """One request to one instance.
+
+    ``payload`` by ``op``: create ``(project, activity, version|None, input)``; signal
+    :class:`~goflow.fsm.Signal`; terminate: a reason; outcome ``(step, mode, event, output, attempts)``;
+    timer: the step; pause/resume/wait: ``None``. ``token`` is the caller's opaque reply address.
+    """
+
+    op: str
+    instance: str
+    payload: Any = None
+    token: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """A worker call to make once its transition is committed."""
+
+    instance: str
+    step: int
+    mode: str                   # "sync" | "async" | "hook"
+    blueprint: tuple            # (project, activity, version)
+    action: str
+    request: dict               # the SPEC §4 request body, ``attempt`` left for the caller to set
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    token: Any
+    ok: bool
+    value: Any                  # a result, or a GoflowError when not ok
+
+
+@dataclass(slots=True)
+class Effects:
+    jobs: list = field(default_factory=list)
+    replies: list = field(default_factory=list)
+    finished: list = field(default_factory=list)   # Finished commands, after commit
+
+
+class _Cell:
+    """An instance's lightweight actor: its state and its supervision record."""
+
+    __slots__ = ("inst", "bp", "crashes", "snap")
+
+    def __init__(self, inst: Instance, bp: Blueprint, snap: bytes | None = None):
+        self.inst, self.bp, self.snap = inst, bp, snap
+        self.crashes: list[float] = []
+
+
+def instance_view(inst: Instance) -> dict:
+    """The plain-data status of an instance (what ``status`` returns)."""
+    p = inst.pending
+    return {
+        "id": inst.id, "project": inst.project, "activity": inst.activity, "version": inst.version,
+        "status": inst.status, "state": inst.state, "context": inst.context, "input": inst.input,
+        "step": inst.step, "reason": inst.reason, "created": inst.created, "updated": inst.updated,
+        "pending": None if p is None else {"step": p.step, "action": p.action, "kind": p.kind,
+                                           "since": p.since, "due": p.due, "accepted": p.accepted},
+    }
+
+
+class Shard:
+    def __init__(self, store, blueprints: Iterable[Blueprint] = (), *, clock: Callable[[], float] = time.time,
+                 intensity: int = 3, period: float = 10.0, name: str = "shard"):
+        self.store, self.clock, self.name = store, clock, name
+        self.intensity, self.period = intensity, period
+        self.blueprints: dict[tuple, Blueprint] = {}
+        self.latest: dict[tuple, int] = {}
+        self.cells: dict[str, _Cell] = {}
+        self.timers = TimerWheel()
+        self.waiters: dict[str, list] = {}
+        for bp in blueprints:
+            self.deploy(bp)
+
+    # ------------------------------------------------------------------------------- blueprints
+    def deploy(self, bp: Blueprint) -> None:
+        self.blueprints[bp.key] = bp
+        pa = (bp.project, bp.activity)
+        if bp.version >= self.latest.get(pa, 0):
+            self.latest[pa] = bp.version
+
+    def blueprint(self, project: str, activity: str, version: int | None = None) -> Blueprint:
+        if version is None:
+            version = self.latest.get((project, activity))
+        bp = self.blueprints.get((project, activity, version))
+        if bp is None:
+            raise BlueprintNotFound(project, activity, version)
+        return bp
+
+    # ---------------------------------------------------------------------------------- recovery
+    def recover(self) -> Effects:
+        """Load every unfinished instance; re-dispatch in-flight steps, re-arm timers."""
+        fx = Effects()
+        quarantined = 0
+        for row in self.store.unfinished():
+            try:
+                inst = snapshot.decode(row.snapshot, row.id)
+                bp = self.blueprint(inst.project, inst.activity, inst.version)
+            except (SnapshotError, BlueprintNotFound) as exc:
+                quarantined += 1
+                log.error("instance.quarantined id=%s reason=%s", row.id, exc)
+                self.store.quarantine(row.id, str(exc))
+                continue
+            cell = self.cells[inst.id] = _Cell(inst, bp)
+            self._resume_effects(cell, fx)
+        log.info("shard.recovered name=%s instances=%s jobs=%s timers=%s quarantined=%s", self.name,
+                 len(self.cells), len(fx.jobs), len(self.timers), quarantined)
+        return fx
+
+    def inflight(self) -> list[Job]:
+        """Every worker call in flight (to re-dispatch after a worker proxy restarts)."""
+        fx = Effects()
+        for cell in self.cells.values():
+            self._resume_effects(cell, fx, timers=False)
+        return fx.jobs
+
+    def _resume_effects(self, cell: _Cell, fx: Effects, timers: bool = True) -> None:
+        inst, p = cell.inst, cell.inst.pending
+        if p is not None:
+            if p.kind in ("sync", "async") and not p.accepted:
+                fx.jobs.append(self._job(cell, CallWorker(inst.id, p.step, p.action, inst.state, p.kind)))
+            if timers and p.due is not None:
+                self.timers.arm(inst.id, p.step, p.due)
+        if inst.hook_step is not None:
+            fx.jobs.append(self._job(cell, CallWorker(inst.id, inst.hook_step, "done", inst.state, "hook")))
+
+    # ---------------------------------------------------------------------------------- handling
+    def due_items(self, now: float | None = None) -> list[Item]:
+        now = self.clock() if now is None else now
+        return [Item(TIMER, iid, step) for iid, step in self.timers.pop_due(now)]
+
+    def handle(self, items: Iterable[Item], now: float | None = None) -> Effects:
+        """Apply a batch; commit it in one transaction; return the effects to carry out."""
+        now = self.clock() if now is None else now
+        fx = Effects()
+        staged: dict[str, _Cell] = {}          # cells changed in this batch (new objects)
+        records: dict[str, list] = {}
+        commands: list = []
+        replies: list[Reply] = []
+        for item in items:
+            try:
+                self._apply(item, now, staged, records, commands, replies)
+            except GoflowError as exc:
+                replies.append(Reply(item.token, False, exc))
+        if staged:
+            changes = []
+            for iid, cell in staged.items():
+                inst = cell.inst
+                changes.append(Change(iid, inst.project, inst.activity, inst.version, inst.status, inst.state,
+                                      cell.snap or snapshot.encode(inst), records.get(iid, ()),
+                                      inst.created, inst.updated, inst.reason))
+            try:
+                self.store.commit(changes)
+            except Exception as exc:  # nothing happened: no state moves, every caller hears why
+                log.error("shard.commit_failed name=%s items=%s error=%s", self.name, len(changes), exc)
+                err = exc if isinstance(exc, GoflowError) else GoflowError(f"store commit failed: {exc}")
+                fx.replies = [Reply(r.token, False, err) if r.ok else r for r in replies]
+                return fx
+            for iid, cell in staged.items():
+                cell.snap = None
+                if cell.inst.status in FINAL_STATUSES:
+                    self.cells.pop(iid, None)
+                else:
+                    self.cells[iid] = cell
+        for cmd in commands:
+            if isinstance(cmd, CallWorker):
+                fx.jobs.append(self._job(staged.get(cmd.instance) or self.cells[cmd.instance], cmd))
+            elif isinstance(cmd, StartTimer):
+                self.timers.arm(cmd.instance, cmd.step, cmd.due)
+            elif isinstance(cmd, CancelTimer):
+                self.timers.cancel(cmd.instance, cmd.step)
+            elif isinstance(cmd, Finished):
+                fx.finished.append(cmd)
+                for token in self.waiters.pop(cmd.instance, ()):
+                    replies.append(Reply(token, True, instance_view(staged[cmd.instance].inst)))
+        fx.replies = replies
+        return fx
+
+    def _apply(self, item: Item, now: float, staged, records, commands, replies) -> None:
+        op, iid = item.op, item.instance
+        if op == CREATE:
+            project, activity, version, input_doc = item.payload
+            if iid in self.cells or iid in staged or self.store.exists(iid):
+                raise InstanceExists(iid)
+            bp = self.blueprint(project, activity, version)
+            cell = _Cell(new_instance(bp, iid, input_doc, now), bp)
+            records.setdefault(iid, []).append(Record(now, None, None, None, "init", None, outcome="created"))
+            self._react(cell, item, Signal(START), now, staged, records, commands, replies,
+                        value=lambda inst: {"id": inst.id, "version": inst.version})
+            return
+        cell = staged.get(iid) or self.cells.get(iid)
+        if cell is None:
+            row = self.store.get(iid)
+            if row is None:
+                raise InstanceNotFound(iid)
+            if op in (OUTCOME, TIMER):   # a late result for a finished instance: record it, no more
+                records.setdefault(iid, []).extend(self._outcome_records(item))
+                return
+            if op == WAIT:
+                replies.append(Reply(item.token, True, instance_view(snapshot.decode(row.snapshot, iid))))
+                return
+            raise InstanceFinished(iid, row.status, row.state)
+        if op == WAIT:
+            self.waiters.setdefault(iid, []).append(item.token)
+            return
+        if op == SIGNAL:
+            inp = item.payload
+        elif op == OUTCOME:
+            step, mode, event, output, attempts = item.payload
+            records.setdefault(iid, []).extend(attempts)
+            inp = HookOutcome(step, event) if mode == "hook" else Outcome(step, event, output)
+        elif op == TIMER:
+            inp = TimerFired(item.payload)
+        elif op == PAUSE:
+            inp = Pause()
+        elif op == RESUME:
+            inp = Resume()
+        elif op == TERMINATE:
+            inp = Terminate(item.payload or "terminated")
+        else:
+            raise GoflowError(f"unknown operation {op!r}")
+        self._react(cell, item, inp, now, staged, records, commands, replies)
+
+    def _react(self, cell: _Cell, item: Item, inp, now, staged, records, commands, replies, value=None) -> None:
+        iid = cell.inst.id
+        while True:
+            try:
+                r = react(cell.bp, cell.inst, inp, now)
+                snap = snapshot.encode(r.instance)   # an instance that cannot be stored is a crash
+                break
+            except (EventRefused, InstanceFinished):
+                raise
+            except Exception as exc:  # the instance's handler crashed: supervise it
+                cell = self._crashed(cell, exc, now)
+                if cell.inst.status == FAILED:
+                    staged[iid] = cell
+                    records.setdefault(iid, []).append(
+                        Record(now, cell.inst.state, None, None, None, None, outcome=FAILED, detail=cell.inst.reason))
+                    commands.append(Finished(iid, FAILED, cell.inst.state, cell.inst.reason))
+                    raise InstanceFinished(iid, FAILED, cell.inst.state) from exc
+        new = _Cell(r.instance, cell.bp, snap)
+        new.crashes = cell.crashes
+        staged[iid] = new
+        if r.records:
+            records.setdefault(iid, []).extend(r.records)
+        commands.extend(r.commands)
+        if value is not None:
+            result = value(r.instance)
+        else:
+            result = {"id": iid, "state": r.instance.state, "status": r.instance.status, "duplicate": r.duplicate}
+        replies.append(Reply(item.token, True, result))
+
+    def _crashed(self, cell: _Cell, exc: Exception, now: float) -> _Cell:
+        iid = cell.inst.id
+        crashes = [t for t in cell.crashes if now - t < self.period] + [now]
+        row = self.store.get(iid)
+        base = snapshot.decode(row.snapshot, iid) if row is not None else cell.inst
+        fresh = _Cell(base, cell.bp)
+        fresh.crashes = crashes
+        if len(crashes) > self.intensity:
+            reason = (f"handler crashed {len(crashes)} times within {self.period:g}s "
+                      f"(restart intensity {self.intensity}); last: {type(exc).__name__}: {exc}")
+            log.error("instance.failed id=%s state=%s reason=%s", iid, base.state, reason)
+            fresh.inst = replace(base, status=FAILED, reason=reason, pending=None, inbox=(), updated=now)
+        else:
+            log.warning("instance.restarted id=%s state=%s restart=%s error=%r", iid, base.state,
+                        len(crashes), exc)
+        return fresh
+
+    @staticmethod
+    def _outcome_records(item: Item) -> list:
+        if item.op == OUTCOME:
+            step, mode, event, _output, attempts = item.payload
+            return [*attempts, Record(time.time(), None, event, None, None, step, outcome="stale")]
+        return []
+
+    def _job(self, cell: _Cell, cmd: CallWorker) -> Job:
+        inst = cell.inst
+        request = {"instance": inst.id, "project": inst.project, "activity": inst.activity,
+                   "version": inst.version, "action": cmd.action, "state": cmd.state, "step": cmd.step,
+                   "attempt": 1, "input": inst.input, "context": inst.context}
+        return Job(inst.id, cmd.step, cmd.mode, inst.blueprint_key, cmd.action, request)
+
+    # ----------------------------------------------------------------------------------- queries
+    def status(self, iid: str) -> dict:
+        cell = self.cells.get(iid)
+        if cell is not None:
+            return instance_view(cell.inst)
+        row = self.store.get(iid)
+        if row is None:
+            raise InstanceNotFound(iid)
+        if row.status == "quarantined":
+            return {"id": iid, "project": row.project, "activity": row.activity, "version": row.version,
+                    "status": row.status, "state": row.state, "context": None, "reason": row.reason}
+        return instance_view(snapshot.decode(row.snapshot, iid))
+
+    def next_due(self) -> float | None:
+        return self.timers.next_due()
+
+    def live(self) -> Mapping[str, Instance]:
+        return {k: c.inst for k, c in self.cells.items()}
