@@ -108,21 +108,23 @@ class InstanceExists(InstanceError):
 
 
 class InstanceFinished(InstanceError):
-    def __init__(self, instance_id: str, status: str, state: str | None = None, what: str = "an event"):
+    def __init__(self, instance_id: str, status: str, state: str | None = None, what: str = "event"):
         self.status = status
         super().__init__(instance_id, f"instance {instance_id!r} is {status} (in state {state!r}) "
-                                      f"and takes no more {what}", state)
+                                      f"and takes no more {what}s", state)
 
 
 class EventRefused(InstanceError):
     """The instance's current state has no transition for the event; the instance is unchanged."""
 
-    def __init__(self, instance_id: str, state: str, event: str, accepted: Iterable[str]):
+    def __init__(self, instance_id: str, state: str, event: str, accepted: Iterable[str],
+                 why: str | None = None):
         self.event = event
         self.accepted = sorted(accepted)
         acc = ", ".join(repr(e) for e in self.accepted) or "no events"
+        because = f" now ({why})" if why else ""
         super().__init__(instance_id, f"instance {instance_id!r} in state {state!r} does not accept "
-                                      f"event {event!r}; it accepts {acc}", state)
+                                      f"event {event!r}{because}; it accepts {acc}", state)
 
 
 class StoreError(GoflowError):

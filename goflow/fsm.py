@@ -24,7 +24,8 @@ Semantics (SPEC §3), as decided here:
   ``waiting``) for the outcome as an outside event, bounded by the action's ``timeout`` timer. Any
   other outcome of the call is delivered as usual.
 * Outside events (:class:`Signal`) the state does not handle raise :class:`EventRefused`; the instance
-  is unchanged. An accepted outside event supersedes any pending step (its late outcome is stale). Its
+  is unchanged. While a *sync* step runs, ``success``/``error``/``timeout`` from outside are refused
+  too: they are its worker's outcomes (an async step's outcome does come from outside). An accepted outside event supersedes any pending step (its late outcome is stale). Its
   ``data`` becomes the output of a pending async action, else ``context["events"][name]``. A repeated
   ``event_id`` (among the last :data:`EVENT_ID_WINDOW`) is acknowledged as a duplicate, not applied.
 * ``Pause``: no new step starts; every input but ``Resume``/``Terminate`` is queued in the instance
@@ -59,6 +60,7 @@ EVENT_ID_WINDOW = 256   # recent outside event ids kept for de-duplication
 MAX_CHAIN = 10_000      # bound on transitions applied for one input (continue chains)
 
 SYNC_STEP, ASYNC_STEP, DELAY_STEP = "sync", "async", "delay"
+WORKER_OUTCOMES = frozenset({SUCCESS, ERROR, TIMEOUT})
 
 
 # --------------------------------------------------------------------------------------------- state
@@ -235,7 +237,7 @@ def react(bp: Blueprint, inst: Instance, inp: Input, now: float) -> Reaction:
             run.record(inst, inp.name, "duplicate", detail=inp.event_id)
             duplicate = True
         else:
-            raise InstanceFinished(inst.id, inst.status, inst.state, what="management operations")
+            raise InstanceFinished(inst.id, inst.status, inst.state, what="management operation")
     elif isinstance(inp, Terminate):
         inst = _terminate(run, inst, inp.reason)
     elif isinstance(inp, Pause):
@@ -281,6 +283,12 @@ def _remember(inst: Instance, sig: Signal) -> Instance:
 
 def _check_accepts(bp: Blueprint, inst: Instance, event: str) -> Transition:
     t = bp.transition(inst.state, event)
+    p = inst.pending
+    if t is not None and p is not None and p.kind == SYNC_STEP and event in WORKER_OUTCOMES:
+        # ``success``/``error``/``timeout`` while a sync step runs are its worker's to give
+        accepted = [e for e in bp.accepts(inst.state) if e not in WORKER_OUTCOMES]
+        raise EventRefused(inst.id, inst.state, event, accepted,
+                           why=f"step {p.step} ({p.action}) is running and its worker gives that outcome")
     if t is None:
         raise EventRefused(inst.id, inst.state, event, bp.accepts(inst.state))
     return t

@@ -111,10 +111,17 @@ class Oracle:
             self.status = "completed" if now == "done" else "waiting"
             return
 
+    def _accepts_signal(self, event) -> bool:
+        """An outside event is refused where the state lacks it, and, while a (sync) step runs, when
+        it is one of that step's worker outcomes."""
+        if self.pending is not None and event in ("success", "error", "timeout"):
+            return False
+        return self._can(event)
+
     def _signal(self, event) -> None:
         if self.status in ("completed", "failed"):
             raise Finished
-        if not self._can(event):
+        if not self._accepts_signal(event):
             raise Refused
         self.pending = None
         self._fire(event)
@@ -135,7 +142,7 @@ class Oracle:
 
     def signal(self, event) -> None:
         if self.paused and self.status not in ("completed", "failed"):
-            if not self._can(event):
+            if not self._accepts_signal(event):
                 raise Refused
             self.inbox.append(("signal", event))
             return

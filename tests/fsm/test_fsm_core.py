@@ -494,7 +494,8 @@ def test_finished_instance_refuses_events_and_management():
 # ----------------------------------------------------------------------------- pause/resume/terminate
 def test_pause_queues_inputs_and_resume_applies_them_in_order():
     bp = blueprint(T("init", "start", "w", "s1"), T("s1", "success", "w2", "s2"),
-                   T("s2", "go", "continue", "s3"), T("s2", "success", "continue", "s2"),
+                   T("s1", "nudge", "continue", "s1"),
+                   T("s2", "go", "continue", "s3"), T("s2", "nudge", "continue", "s2"),
                    T("s3", "end", "continue", "done"))
     i = start(bp).instance
     r = react(bp, i, Pause(), 2.0)
@@ -508,16 +509,27 @@ def test_pause_queues_inputs_and_resume_applies_them_in_order():
     # outside events are checked against the current state (s1) when queued
     err = refuse(bp, p, Signal("go"))
     assert err.state == "s1"
-    p = react(bp, p, Signal("success", {"s": 1}), 4.0).instance   # s1 accepts success: queued
+    p = react(bp, p, Signal("nudge", {"s": 1}), 4.0).instance   # s1 accepts nudge: queued
     assert len(p.inbox) == 2
     r = react(bp, p, Resume(), 5.0)
     i = r.instance
     assert i.inbox == ()
-    # the outcome moved s1 -> s2 (step 2); then the queued "success" signal superseded step 2 in s2
-    assert events(r) == [("resume", "resumed"), ("success", "applied"), ("success", "applied")]
+    # the outcome moved s1 -> s2 (step 2); then the queued "nudge" signal superseded step 2 in s2
+    assert events(r) == [("resume", "resumed"), ("success", "applied"), ("nudge", "applied")]
     assert (i.state, i.pending, i.status) == ("s2", None, WAITING)
-    assert i.context == {"w": {"a": 1}, "events": {"success": {"s": 1}}}
+    assert i.context == {"w": {"a": 1}, "events": {"nudge": {"s": 1}}}
     assert r.commands == (CallWorker(ID, 2, "w2", "s2", "sync"),)
+
+
+def test_worker_outcome_events_from_outside_are_refused_while_a_sync_step_runs():
+    bp = blueprint(T("init", "start", "w", "s1"), T("s1", "success", "continue", "s2"),
+                   T("s1", "cancel", "continue", "done"), T("s2", "x", "continue", "done"))
+    i = start(bp).instance
+    err = refuse(bp, i, Signal("success"))       # s1 handles success, but only from its worker
+    assert err.state == "s1" and err.accepted == ["cancel"] and "step 1 (w) is running" in str(err)
+    for ev in ("error", "timeout"):                # not handled at all
+        assert refuse(bp, i, Signal(ev)).state == "s1"
+    assert react(bp, i, Signal("cancel"), 2.0).instance.status == COMPLETED
 
 
 def test_queued_event_refused_at_resume_is_recorded_not_raised():
