@@ -5,6 +5,12 @@ asyncio loop in a thread, bounded concurrency, retries/backoff/fallback per SPEC
 back through a socketpair the actor watches with ``ThespianWatch`` (multiprocTCPBase); where the base
 cannot watch file descriptors (simpleSystemBase, embedded), the proxy polls with ``wakeupAfter`` while
 calls are in flight. This actor runs a thread, so it never creates child actors (fork).
+
+Configuration (the engine config dict in :class:`ProxyInit`; checked by
+:func:`goflow.transports.check_config`): ``concurrency`` (steps in flight at once, default 256),
+``http_transport`` (``"aiohttp"`` default | ``"httpx"`` | ``"httpx-aiohttp"``), ``max_body_bytes``
+(response bound, default 1 MiB) and ``python_modules`` (the modules ``python://`` may call; None =
+any) — see :func:`goflow.transports.registry_from_config`.
 """
 from __future__ import annotations
 
@@ -14,6 +20,7 @@ import os
 from thespian.actors import Actor, ActorExitRequest, ThespianWatch, WakeupMessage, WatchMessage
 
 from goflow.history import Record
+from goflow.transports import check_config, registry_from_config
 from goflow.transports.pool import CallPool
 
 from .messages import Blueprints, Jobs, ProxyInit, Query, QueryReply, Results
@@ -50,7 +57,9 @@ class WorkerProxy(Actor):
             self.watch = bool(cfg.get("watch"))
             for bp in msg.blueprints:
                 self.blueprints[bp.key] = bp
-            self.pool = CallPool(cfg.get("concurrency", 256))
+            if self.pool is None:
+                self.pool = CallPool(check_config(cfg), registry=registry_from_config(cfg),
+                                     name=f"goflow-proxy-{self.index}")
         elif isinstance(msg, Query) and msg.kind == "pids":
             self.send(msg.reply_to or sender, QueryReply(msg.rid, True, {f"proxy-{self.index}": os.getpid()}))
         elif isinstance(msg, ActorExitRequest):
