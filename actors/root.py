@@ -15,6 +15,7 @@ from thespian.actors import Actor, ActorExitRequest, ChildActorExited
 from goflow.errors import GoflowError
 from goflow.loading import blueprint_from_document, blueprint_to_document
 from goflow.store import open_catalog
+from goflow.transports import check_config
 
 from .dispatcher import Dispatcher
 from .host import Host
@@ -78,6 +79,7 @@ class Root(Actor):
             else:
                 self.boot_waiters.append((sender, msg.rid))
             return
+        check_config(msg.config)          # worker-call settings: a bad one refuses the boot (ConfigError)
         cfg = self.config = dict(msg.config)
         self.catalog = open_catalog(cfg["data_dir"])
         for project, activity, version, doc in self.catalog.all():
