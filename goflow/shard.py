@@ -244,6 +244,12 @@ class Shard:
             if op == WAIT:
                 replies.append(Reply(item.token, True, instance_view(snapshot.decode(row.snapshot, iid))))
                 return
+            if op == SIGNAL and item.payload.event_id is not None and row.status in FINAL_STATUSES:
+                # a repeated event id after the end is acknowledged as a duplicate (the FSM decides)
+                inst = snapshot.decode(row.snapshot, iid)
+                cell = _Cell(inst, self.blueprint(inst.project, inst.activity, inst.version))
+                self._react(cell, item, item.payload, now, staged, records, commands, replies)
+                return
             raise InstanceFinished(iid, row.status, row.state)
         if op == WAIT:
             self.waiters.setdefault(iid, []).append(item.token)
