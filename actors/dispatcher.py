@@ -6,6 +6,7 @@ process hops: caller -> dispatcher -> host -> caller.
 """
 from __future__ import annotations
 
+import heapq
 import os
 import zlib
 
@@ -23,8 +24,12 @@ def shard_of(instance_id: str, n: int) -> int:
 
 
 def merge_list(parts, args) -> list:
-    rows = [row for part in parts for row in part]
-    rows.sort(key=lambda r: (r.created, r.id))
+    # each part is a host's first offset+limit rows, newest first (created DESC, then its rowid DESC):
+    # a stable k-way merge keeps each host's order, so the first N merged rows only need each host's
+    # first N rows and pages neither repeat nor skip rows; equal times are ordered by shard (replies
+    # arrive in any order)
+    n = args.get("shards") or 1
+    rows = list(heapq.merge(*parts, key=lambda r: (-r.created, shard_of(r.id, n))))
     offset, limit = args.get("offset", 0), args.get("limit", 100)
     return rows[offset:offset + limit]
 
@@ -85,8 +90,9 @@ class Dispatcher(Actor):
             self.next_qid += 1
             merge = merge_list if q.kind == "list" else merge_counts
             args = dict(q.args)
-            self.gathers[self.next_qid] = _Gather(q.rid, reply_to, len(self.hosts), merge, args)
             part_args = dict(args, offset=0, limit=args.get("offset", 0) + args.get("limit", 100))
+            args["shards"] = len(self.hosts)
+            self.gathers[self.next_qid] = _Gather(q.rid, reply_to, len(self.hosts), merge, args)
             for host in self.hosts:
                 self.send(host, Query(self.next_qid, q.kind, part_args, self.myAddress))
         elif q.kind == "pids":
