@@ -282,13 +282,16 @@ class Shard:
             except (EventRefused, InstanceFinished):
                 raise
             except Exception as exc:  # the instance's handler crashed: supervise it
-                cell = self._crashed(cell, exc, now)
+                cell = self._crashed(cell, exc, now, staged.get(iid))
                 if cell.inst.status == FAILED:
                     staged[iid] = cell
                     records.setdefault(iid, []).append(
                         Record(now, cell.inst.state, None, None, None, None, outcome=FAILED, detail=cell.inst.reason))
                     commands.append(Finished(iid, FAILED, cell.inst.state, cell.inst.reason))
                     raise InstanceFinished(iid, FAILED, cell.inst.state) from exc
+                records.setdefault(iid, []).append(
+                    Record(now, cell.inst.state, None, None, None, None, outcome="restarted",
+                           detail=f"restart {len(cell.crashes)}: {type(exc).__name__}: {exc}"))
         new = _Cell(r.instance, cell.bp, snap)
         new.crashes = cell.crashes
         staged[iid] = new
@@ -301,11 +304,16 @@ class Shard:
             result = {"id": iid, "state": r.instance.state, "status": r.instance.status, "duplicate": r.duplicate}
         replies.append(Reply(item.token, True, result))
 
-    def _crashed(self, cell: _Cell, exc: Exception, now: float) -> _Cell:
+    def _crashed(self, cell: _Cell, exc: Exception, now: float, staged: _Cell | None = None) -> _Cell:
+        """Restart a crashed instance from its last snapshot: the one staged by an earlier item of
+        this batch (applied and acknowledged; committed with the batch), else the stored one."""
         iid = cell.inst.id
         crashes = [t for t in cell.crashes if now - t < self.period] + [now]
-        row = self.store.get(iid)
-        base = snapshot.decode(row.snapshot, iid) if row is not None else cell.inst
+        if staged is not None:
+            base = staged.inst
+        else:
+            row = self.store.get(iid)
+            base = snapshot.decode(row.snapshot, iid) if row is not None else cell.inst
         fresh = _Cell(base, cell.bp)
         fresh.crashes = crashes
         if len(crashes) > self.intensity:
