@@ -1,13 +1,16 @@
-"""python:// workers for runtime tests. Each call appends its Idempotency-Key to the file named by
-GOFLOW_TEST_CALLS (when set) with one O_APPEND write, so calls are counted across processes and
-crashes."""
+"""python:// workers for runtime tests. Each call appends ``<Idempotency-Key> <action>`` (the key is
+``<instance>:<step>``) to the file named by GOFLOW_TEST_CALLS (when set) with one O_APPEND write, so
+calls are counted across processes and crashes."""
+import asyncio
 import os
+
+from goflow.transports import idempotency_key
 
 
 def _count(request):
     path = os.environ.get("GOFLOW_TEST_CALLS")
     if path:
-        line = f"{request['instance']}:{request['step']} {request['action']}\n".encode()
+        line = f"{idempotency_key(request)} {request['action']}\n".encode()
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         try:
             os.write(fd, line)
@@ -20,10 +23,19 @@ def ok(request):
     return {"action": request["action"], "step": request["step"]}
 
 
+async def slow(request):
+    """Counts the call, then takes GOFLOW_TEST_SLOW seconds (default 0.05) on the event loop, so
+    many calls are really in flight at once (a kill finds them mid-step)."""
+    _count(request)
+    await asyncio.sleep(float(os.environ.get("GOFLOW_TEST_SLOW", "0.05")))
+    return {"action": request["action"], "step": request["step"]}
+
+
 def fail(request):
     _count(request)
     raise RuntimeError("worker failure")
 
 
 def unencodable(request):
+    _count(request)
     return {"bad": {1, 2, 3}}      # a set: msgpack cannot encode it, so the host's handler crashes
