@@ -1,49 +1,71 @@
 """Starting and stopping the multiprocess daemon (multiprocTCPBase).
 
-:func:`start_daemon` runs ``python -m actors.daemon start`` in a fresh process whose standard streams
+:func:`start_daemon` runs ``python -m actors.daemon launch`` in a fresh process whose standard streams
 are a log file (or /dev/null) and never a pipe: Thespian's admin forks from that process and
 outlives it, and a daemon holding its starter's pipe would block whoever reads it (SPEC §5). The
 launcher starts the actor system, boots the root supervisor — which recovers every unfinished
-instance from the data directory — writes a JSON report to a file and exits; the caller then attaches
-to the daemon as a client.
+instance from the data directory — writes the pid files and a JSON report, and exits; the caller then
+attaches to the daemon as a client.
+
+Files in the data directory while a daemon runs: ``goflow.pid`` (the admin's pid, one line, for
+``kill``/systemd) and ``daemon.json`` (port, address, every process id). :func:`stop` removes them.
+
+SIGTERM: Thespian's admin installs no SIGTERM handler, so by default a SIGTERM kills the admin alone
+and orphans the actor processes. The launcher therefore installs a handler before the admin is forked
+(the admin inherits it; actor processes install their own): on SIGTERM the admin starts ``python -m
+actors.daemon stop``, which attaches and shuts the actor system down cleanly, as ``goflow daemon
+stop`` does.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import logging
+import logging.config
 import os
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 from typing import Iterable
 
-from goflow.errors import RuntimeUnavailable
+from goflow.errors import GoflowError, RuntimeUnavailable
+from goflow.logs import logging_dict
 
 from .api import DEFAULT_TIMEOUT, Engine, _documents
-from .system import DEFAULT_PORT, LOOPBACK, attach, start_system
+from .system import DEFAULT_PORT, LOOPBACK, attach, client_address, port_open, start_system
 
-__all__ = ["start_daemon", "stop_daemon", "main"]
+__all__ = ["start_daemon", "stop_daemon", "stop", "read_info", "pid_alive", "remove_pid_files",
+           "PID_FILE", "INFO_FILE", "main"]
 
 log = logging.getLogger("goflow.daemon")
+PID_FILE = "goflow.pid"
+INFO_FILE = "daemon.json"
 
 
 def start_daemon(data_dir: str, *, port: int = DEFAULT_PORT, shards: int = 2, concurrency: int = 256,
                  blueprints: Iterable = (), address: str = LOOPBACK, timeout: float = DEFAULT_TIMEOUT,
-                 log_path: str | None = None, env: dict | None = None, **config) -> Engine:
-    """Start a daemon on ``address:port`` serving ``data_dir``; return a client Engine for it."""
-    cfg = dict(config, data_dir=os.path.abspath(data_dir), shards=shards, concurrency=concurrency,
+                 log_path: str | None = None, env: dict | None = None, log_level: str = "WARNING",
+                 log_format: str = "kv", **config) -> Engine:
+    """Start a daemon on ``address:port`` serving ``data_dir``; return a client Engine for it.
+    Writes ``goflow.pid`` and ``daemon.json`` into ``data_dir``."""
+    data_dir = os.path.abspath(data_dir)
+    cfg = dict(config, data_dir=data_dir, shards=shards, concurrency=concurrency,
                watch=True, blueprints=_documents(blueprints))
     with tempfile.TemporaryDirectory(prefix="goflow-start-") as tmp:
         cfg_path, report_path = os.path.join(tmp, "config.json"), os.path.join(tmp, "report.json")
         with open(cfg_path, "w") as f:
             json.dump(cfg, f)
         out = open(log_path, "ab") if log_path else subprocess.DEVNULL
+        cmd = [sys.executable, "-m", "actors.daemon", "launch", "--config", cfg_path, "--port", str(port),
+               "--address", address, "--report", report_path, "--timeout", str(timeout),
+               "--log-level", log_level, "--log-format", log_format]
+        if log_path:
+            cmd += ["--log-file", os.path.abspath(log_path)]
         try:
-            proc = subprocess.run(
-                [sys.executable, "-m", "actors.daemon", "launch", "--config", cfg_path, "--port", str(port),
-                 "--address", address, "--report", report_path, "--timeout", str(timeout)],
-                stdin=subprocess.DEVNULL, stdout=out, stderr=out, env=env, timeout=timeout + 30)
+            proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=out, env=env,
+                                  timeout=timeout + 30)
         finally:
             if log_path:
                 out.close()
@@ -60,24 +82,150 @@ def start_daemon(data_dir: str, *, port: int = DEFAULT_PORT, shards: int = 2, co
 
 
 def stop_daemon(port: int = DEFAULT_PORT, address: str = LOOPBACK) -> None:
+    """Shut the daemon on ``address:port`` down (attach + shutdown); returns when Thespian does."""
     attach(port, address).shutdown()
 
 
-def _launch(cfg_path: str, port: int, address: str, report_path: str, timeout: float) -> int:
-    with open(cfg_path) as f:
-        cfg = json.load(f)
-    report: dict = {"ok": False, "port": port}
+# ----------------------------------------------------------------------------- pid files
+def pid_alive(pid: int | None) -> bool:
+    """True when ``pid`` is a live process (a zombie counts as gone)."""
+    if not pid:
+        return False
     try:
-        asys = start_system(port, address)
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rpartition(")")[2].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+def read_info(data_dir: str) -> dict | None:
+    """The running daemon's ``daemon.json`` in ``data_dir`` (``None`` when there is none)."""
+    path = os.path.join(data_dir, INFO_FILE)
+    try:
+        with open(path) as f:
+            info = json.load(f)
+    except FileNotFoundError:
+        pid_path = os.path.join(data_dir, PID_FILE)
+        if not os.path.exists(pid_path):
+            return None
         try:
-            eng = Engine._boot(asys, cfg, (), owns=False, timeout=timeout)
+            with open(pid_path) as f:
+                return {"pid": int(f.read().split()[0]), "pids": {}}
+        except (OSError, ValueError, IndexError):
+            return {"pid": None, "pids": {}}
+    except (OSError, ValueError):
+        return {"pid": None, "pids": {}}
+    return info if isinstance(info, dict) else {"pid": None, "pids": {}}
+
+
+def _write_atomic(path: str, text: str) -> None:
+    tmp = f"{path}.{os.getpid()}.tmp"
+    with open(tmp, "w") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def _write_pid_files(data_dir: str, info: dict) -> None:
+    _write_atomic(os.path.join(data_dir, INFO_FILE), json.dumps(info, indent=2) + "\n")
+    _write_atomic(os.path.join(data_dir, PID_FILE), f"{info['pid']}\n")
+
+
+def remove_pid_files(data_dir: str) -> None:
+    for name in (PID_FILE, INFO_FILE):
+        try:
+            os.unlink(os.path.join(data_dir, name))
+        except FileNotFoundError:
+            pass
+
+
+def stop(data_dir: str | None, port: int, address: str = LOOPBACK, timeout: float = 30.0) -> dict:
+    """Stop the daemon on ``port`` and wait until its processes (from ``daemon.json``) are gone.
+
+    Returns ``{"port", "pids", "stale"}``. Raises :class:`RuntimeUnavailable` when no daemon answers
+    (after removing a stale pid file, which the message names)."""
+    info = read_info(data_dir) if data_dir else None
+    pids = {k: v for k, v in ((info or {}).get("pids") or {}).items() if v}
+    if info and info.get("pid"):
+        pids.setdefault("admin", info["pid"])
+    if not port_open(port, address):
+        alive = {k: v for k, v in pids.items() if pid_alive(v)}
+        if info is not None and not alive:
+            remove_pid_files(data_dir)
+            raise RuntimeUnavailable(
+                f"no GoFlow daemon is running on {client_address(address)}:{port}; removed the stale pid "
+                f"file {os.path.join(data_dir, PID_FILE)} (pid {info.get('pid')} is gone)")
+        if alive:
+            raise RuntimeUnavailable(
+                f"nothing answers on {client_address(address)}:{port}, but daemon processes of "
+                f"{data_dir} are alive ({', '.join(f'{k}={v}' for k, v in sorted(alive.items()))}); "
+                f"is the port right? (kill -TERM {alive.get('admin', next(iter(alive.values())))})")
+        raise RuntimeUnavailable(f"no GoFlow daemon is running on {client_address(address)}:{port}")
+    stop_daemon(port, address)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not any(pid_alive(p) for p in pids.values()) and not port_open(port, address, 0.2):
+            break
+        time.sleep(0.05)
+    else:
+        left = {k: v for k, v in pids.items() if pid_alive(v)}
+        raise RuntimeUnavailable(f"the daemon on port {port} did not stop within {timeout:g}s "
+                                 f"(still alive: {left or 'the port is still open'})")
+    if data_dir:
+        remove_pid_files(data_dir)
+    log.info("daemon.stopped port=%s pids=%s", port, len(pids))
+    return {"port": port, "pids": pids, "stale": False}
+
+
+# ------------------------------------------------------------------------------- launcher
+def _install_term_handler(port: int, address: str, data_dir: str) -> None:
+    """Before the admin is forked: on SIGTERM, a forked process (the admin; actor processes install
+    their own handler) starts a clean stop of the whole actor system."""
+    launcher = os.getpid()
+
+    def on_term(signum, frame):
+        if os.getpid() == launcher:
+            raise SystemExit(128 + signum)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)   # once is enough
+        subprocess.Popen([sys.executable, "-m", "actors.daemon", "stop", "--port", str(port),
+                          "--address", address, "--data", data_dir],
+                         stdin=subprocess.DEVNULL, close_fds=True, start_new_session=True)
+
+    signal.signal(signal.SIGTERM, on_term)
+
+
+def _launch(args) -> int:
+    with open(args.config) as f:
+        cfg = json.load(f)
+    data_dir = cfg["data_dir"]
+    report: dict = {"ok": False, "port": args.port}
+    try:
+        log_defs = logging_dict(args.log_level, args.log_format, args.log_file)
+        _install_term_handler(args.port, args.address, data_dir)
+        asys = start_system(args.port, args.address, args.log_file, log_defs)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        try:
+            eng = Engine._boot(asys, cfg, (), owns=False, timeout=args.timeout)
+            pids = eng.pids()
         except BaseException:
             asys.shutdown()
             raise
-        report.update(ok=True, recovered=eng.recovered, pids=eng.pids())
+        info = {"pid": pids.get("admin"), "port": args.port, "address": args.address, "data_dir": data_dir,
+                "log_file": args.log_file, "pids": pids, "started": time.time(),
+                "shards": cfg.get("shards")}
+        _write_pid_files(data_dir, info)
+        report.update(ok=True, recovered=eng.recovered, pids=pids)
+        log.info("daemon.started port=%s address=%s admin=%s recovered=%s data_dir=%s", args.port,
+                 args.address, pids.get("admin"), eng.recovered, data_dir)
     except Exception as exc:  # reported to the caller through the report file
-        report["error"] = f"{type(exc).__name__}: {exc}"
-    with open(report_path, "w") as f:
+        report["error"] = str(exc) if isinstance(exc, GoflowError) else f"{type(exc).__name__}: {exc}"
+        log.error("daemon.start_failed port=%s error=%s", args.port, report["error"])
+    with open(args.report, "w") as f:
         json.dump(report, f)
     return 0 if report["ok"] else 1
 
@@ -91,13 +239,23 @@ def main(argv=None) -> int:
     s.add_argument("--address", default=LOOPBACK)
     s.add_argument("--report", required=True)
     s.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT)
-    t = sub.add_parser("stop")
+    s.add_argument("--log-level", default="WARNING")
+    s.add_argument("--log-format", default="kv")
+    s.add_argument("--log-file", default=None)
+    t = sub.add_parser("stop", help="stop the daemon on --port (attach + shutdown)")
     t.add_argument("--port", type=int, default=DEFAULT_PORT)
+    t.add_argument("--address", default=LOOPBACK)
+    t.add_argument("--data", default=None, help="its data directory (its pid files are removed)")
     args = p.parse_args(argv)
     if args.cmd == "launch":
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-        return _launch(args.config, args.port, args.address, args.report, args.timeout)
-    stop_daemon(args.port)
+        logging.config.dictConfig(logging_dict(args.log_level, args.log_format, args.log_file))
+        return _launch(args)
+    logging.config.dictConfig(logging_dict("INFO"))
+    try:
+        stop(args.data, args.port, args.address)
+    except GoflowError as exc:
+        log.error("daemon.stop_failed port=%s error=%s", args.port, exc)
+        return 1
     return 0
 
 

@@ -15,15 +15,16 @@ import os
 import socket
 import sys
 
+from goflow import config as _config
 from goflow.errors import RuntimeUnavailable
 
 __all__ = ["ROOT_NAME", "DEFAULT_PORT", "LOOPBACK", "loopback_only", "start_embedded", "start_system",
-           "attach", "port_open"]
+           "attach", "port_open", "client_address"]
 
 log = logging.getLogger("goflow.system")
 ROOT_NAME = "goflow-root"
-DEFAULT_PORT = 7531
-LOOPBACK = "127.0.0.1"
+DEFAULT_PORT = _config.DEFAULT_PORT
+LOOPBACK = _config.LOOPBACK
 _patched = False
 
 
@@ -53,7 +54,14 @@ def start_embedded():
     return ActorSystem("simpleSystemBase", transientUnique=True)
 
 
+def client_address(address: str) -> str:
+    """Where a client on this machine reaches a daemon bound to ``address`` (a wildcard address is
+    reached on loopback)."""
+    return LOOPBACK if address in ("", "0.0.0.0", "::", "localhost") else address
+
+
 def port_open(port: int, host: str = LOOPBACK, timeout: float = 0.5) -> bool:
+    host = client_address(host)
     try:
         with socket.create_connection((host, port), timeout=timeout):
             return True
@@ -84,21 +92,24 @@ def _detached_streams(log_path: str | None):
         os.close(devnull)
 
 
-def start_system(port: int, address: str = LOOPBACK, log_path: str | None = None):
+def start_system(port: int, address: str = LOOPBACK, log_path: str | None = None, log_defs: dict | None = None):
     """Start a multiprocTCPBase system (its admin detaches and outlives this process), its standard
-    streams sent to ``log_path`` (or /dev/null)."""
+    streams sent to ``log_path`` (or /dev/null); ``log_defs`` is the ``dictConfig`` document of its
+    logger process (every actor's log records go there)."""
     from thespian.actors import ActorSystem
-    if port_open(port, LOOPBACK if address in ("", "0.0.0.0") else address):
+    if port_open(port, address):
         raise RuntimeUnavailable(f"port {port} is already in use (another daemon or program listens on it)")
     loopback_only(address)
     with _detached_streams(log_path):
-        return ActorSystem("multiprocTCPBase", capabilities={"Admin Port": port}, transientUnique=True)
+        return ActorSystem("multiprocTCPBase", capabilities={"Admin Port": port}, logDefs=log_defs,
+                           transientUnique=True)
 
 
 def attach(port: int, address: str = LOOPBACK):
     """A client of the running multiprocTCPBase system on ``port``; never starts one."""
     from thespian.actors import ActorSystem
+    address = client_address(address)
     if not port_open(port, address):
-        raise RuntimeUnavailable(f"no GoFlow daemon is running on {address}:{port}")
+        raise RuntimeUnavailable(f"no GoFlow daemon is running on {address}:{port} (nothing listens there)")
     loopback_only(address)
     return ActorSystem("multiprocTCPBase", capabilities={"Admin Port": port}, transientUnique=True)

@@ -1,0 +1,298 @@
+"""GoFlow's configuration: one frozen :class:`Config`, from defaults, a YAML file and the environment.
+
+Precedence, lowest first: the defaults in :data:`SCHEMA` (``config/goflow.yaml`` lists every one),
+the file (a path given to :func:`load_config`, else the file named by ``GOFLOW_CONFIG``), the
+environment (``GOFLOW_<SECTION>_<KEY>``, e.g. ``GOFLOW_DAEMON_PORT=7600``), then explicit overrides
+(command-line options). An unknown section or key, and a value of the wrong type or out of range,
+raise :class:`~goflow.errors.ConfigError` naming the key (``daemon.port``) and where it came from.
+
+Pure: no Thespian, no actors. :meth:`Config.to_engine_dict` is the plain dict the actors read
+(root, hosts, worker proxies).
+"""
+from __future__ import annotations
+
+import ipaddress
+import os
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from ._sourcemap import MAX_BYTES
+from .errors import ConfigError
+from .model import DEFAULT_BACKOFF, DEFAULT_JITTER, DEFAULT_MAX_RETRY_DELAY, DEFAULT_RETRY_DELAY
+
+__all__ = [
+    "Config", "EngineSection", "DaemonSection", "RetrySection", "LimitsSection", "LoggingSection",
+    "SCHEMA", "ENV_PREFIX", "CONFIG_ENV", "DEFAULT_PORT", "LOOPBACK", "load_config", "is_loopback",
+    "cpu_shards",
+]
+
+ENV_PREFIX = "GOFLOW_"
+CONFIG_ENV = "GOFLOW_CONFIG"
+DEFAULT_PORT = 7531
+LOOPBACK = "127.0.0.1"
+SYNCHRONOUS = ("off", "normal", "full", "extra")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+LOG_FORMATS = ("kv", "text")
+BACKOFFS = ("fixed", "exponential")
+
+
+def cpu_shards() -> int:
+    """One shard per CPU (the default of ``engine.shards: 0``)."""
+    return max(1, os.cpu_count() or 1)
+
+
+def is_loopback(address: str) -> bool:
+    if address == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False
+
+
+# ------------------------------------------------------------------------------------ sections
+@dataclass(frozen=True)
+class EngineSection:
+    data_dir: str = "goflow-data"      # instances, catalog, pid file and daemon log live here
+    shards: int = 0                    # instance hosts; 0 = one per CPU; fixed once a data dir exists
+    concurrency: int = 256             # worker calls in flight per shard (per worker proxy)
+    synchronous: str = "normal"        # SQLite synchronous mode: off | normal | full | extra
+    intensity: int = 3                 # instance restarts allowed ...
+    period: float = 10.0               # ... within this many seconds before it is failed
+
+
+@dataclass(frozen=True)
+class DaemonSection:
+    address: str = LOOPBACK            # the address the daemon binds; non-loopback needs allow_remote
+    port: int = DEFAULT_PORT           # Thespian admin port
+    allow_remote: bool = False         # accept a non-loopback address (unauthenticated pickle!)
+    blueprints: str = ""               # a directory of blueprints deployed at every start ("" = none)
+    log_file: str = ""                 # "" = <data_dir>/daemon.log
+    start_timeout: float = 60.0        # seconds to wait for the daemon to boot (recovery included)
+    stop_timeout: float = 30.0         # seconds to wait for its processes to exit on stop
+
+
+@dataclass(frozen=True)
+class RetrySection:
+    retry_delay: float = DEFAULT_RETRY_DELAY
+    backoff: str = DEFAULT_BACKOFF
+    max_retry_delay: float = DEFAULT_MAX_RETRY_DELAY
+    jitter: float = DEFAULT_JITTER
+
+
+@dataclass(frozen=True)
+class LimitsSection:
+    blueprint_bytes: int = MAX_BYTES   # a blueprint file or document
+    event_bytes: int = 64 * 1024       # the JSON of an instance input or event data
+    body_bytes: int = 1 << 20          # a worker's response body
+
+
+@dataclass(frozen=True)
+class LoggingSection:
+    level: str = "WARNING"             # DEBUG | INFO | WARNING | ERROR | CRITICAL
+    format: str = "kv"                 # kv: one key=value line per event; text: plain
+
+
+_SECTIONS = {"engine": EngineSection, "daemon": DaemonSection, "retry": RetrySection,
+             "limits": LimitsSection, "logging": LoggingSection}
+
+
+# ---------------------------------------------------------------------------------- validation
+def _positive(minimum: float) -> Callable[[Any], str | None]:
+    return lambda v: None if v >= minimum else f"must be at least {minimum}"
+
+
+def _choice(options) -> Callable[[Any], str | None]:
+    return lambda v: None if v in options else f"must be one of {', '.join(options)}"
+
+
+def _address(v: str) -> str | None:
+    if v == "localhost":
+        return None
+    try:
+        ipaddress.ip_address(v)
+    except ValueError:
+        return "must be an IP address such as 127.0.0.1"
+    return None
+
+
+_CHECKS: dict[str, Callable[[Any], str | None]] = {
+    "engine.data_dir": lambda v: None if v.strip() else "must not be empty",
+    "engine.shards": _positive(0),
+    "engine.concurrency": _positive(1),
+    "engine.synchronous": _choice(SYNCHRONOUS),
+    "engine.intensity": _positive(1),
+    "engine.period": lambda v: None if v > 0 else "must be greater than 0",
+    "daemon.address": _address,
+    "daemon.port": lambda v: None if 1 <= v <= 65535 else "must be a TCP port, 1 to 65535",
+    "daemon.start_timeout": lambda v: None if v > 0 else "must be greater than 0",
+    "daemon.stop_timeout": lambda v: None if v > 0 else "must be greater than 0",
+    "retry.retry_delay": _positive(0),
+    "retry.backoff": _choice(BACKOFFS),
+    "retry.max_retry_delay": _positive(0),
+    "retry.jitter": lambda v: None if 0 <= v <= 1 else "must be between 0 and 1",
+    "limits.blueprint_bytes": _positive(1),
+    "limits.event_bytes": _positive(1),
+    "limits.body_bytes": _positive(1),
+    "logging.level": _choice(LOG_LEVELS),
+    "logging.format": _choice(LOG_FORMATS),
+}
+
+# "section.key" -> (type, default)
+SCHEMA: dict[str, tuple[type, Any]] = {
+    f"{name}.{f.name}": (type(f.default), f.default)
+    for name, cls in _SECTIONS.items() for f in fields(cls)
+}
+
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+
+
+def _coerce(key: str, value: Any, source: str) -> Any:
+    kind, _default = SCHEMA[key]
+    if isinstance(value, str) and kind is not str:
+        text = value.strip()
+        try:
+            if kind is bool:
+                if text.lower() not in _TRUE + _FALSE:
+                    raise ValueError
+                value = text.lower() in _TRUE
+            else:
+                value = kind(text)
+        except ValueError:
+            raise ConfigError(key, f"{value!r} is not a valid {kind.__name__}", source) from None
+    elif kind is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
+        raise ConfigError(key, f"expected a {kind.__name__}, got {type(value).__name__} {value!r}", source)
+    if key == "logging.level":
+        value = value.upper()
+    problem = _CHECKS.get(key, lambda v: None)(value)
+    if problem:
+        raise ConfigError(key, f"{value!r} {problem}", source)
+    return value
+
+
+# -------------------------------------------------------------------------------------- config
+@dataclass(frozen=True)
+class Config:
+    engine: EngineSection = field(default_factory=EngineSection)
+    daemon: DaemonSection = field(default_factory=DaemonSection)
+    retry: RetrySection = field(default_factory=RetrySection)
+    limits: LimitsSection = field(default_factory=LimitsSection)
+    logging: LoggingSection = field(default_factory=LoggingSection)
+    source: str | None = None          # the file it was read from, if any
+
+    def get(self, key: str) -> Any:
+        section, _, name = key.partition(".")
+        return getattr(getattr(self, section), name)
+
+    @property
+    def data_dir(self) -> str:
+        return os.path.abspath(os.path.expanduser(self.engine.data_dir))
+
+    @property
+    def shards(self) -> int:
+        return self.engine.shards or cpu_shards()
+
+    @property
+    def log_file(self) -> str:
+        return os.path.abspath(self.daemon.log_file) if self.daemon.log_file else \
+            os.path.join(self.data_dir, "daemon.log")
+
+    @property
+    def pid_file(self) -> str:
+        return os.path.join(self.data_dir, "goflow.pid")
+
+    def with_values(self, values: Mapping[str, Any], source: str = "override") -> "Config":
+        """A copy with ``{"section.key": value}`` applied (checked like any other source)."""
+        return _apply(self, values, source)
+
+    def to_engine_dict(self, *, watch: bool = True) -> dict:
+        """The dict the actors read (root, hosts, worker proxies)."""
+        return {
+            "data_dir": self.data_dir, "shards": self.shards, "concurrency": self.engine.concurrency,
+            "synchronous": self.engine.synchronous, "intensity": self.engine.intensity,
+            "period": self.engine.period, "watch": watch,
+            "retry_delay": self.retry.retry_delay, "backoff": self.retry.backoff,
+            "max_retry_delay": self.retry.max_retry_delay, "jitter": self.retry.jitter,
+            "max_blueprint_bytes": self.limits.blueprint_bytes, "max_event_bytes": self.limits.event_bytes,
+            "max_body_bytes": self.limits.body_bytes,
+            "log_level": self.logging.level, "log_format": self.logging.format,
+        }
+
+
+def _apply(cfg: Config, values: Mapping[str, Any], source: str) -> Config:
+    sections: dict[str, dict] = {}
+    for key, value in values.items():
+        if key not in SCHEMA:
+            section = key.partition(".")[0]
+            if section not in _SECTIONS:
+                raise ConfigError(key, f"unknown section {section!r} (known: {', '.join(_SECTIONS)})", source)
+            known = ", ".join(k.partition(".")[2] for k in SCHEMA if k.startswith(section + "."))
+            raise ConfigError(key, f"unknown key (known in {section}: {known})", source)
+        section, _, name = key.partition(".")
+        sections.setdefault(section, {})[name] = _coerce(key, value, source)
+    changes = {s: replace(getattr(cfg, s), **kv) for s, kv in sections.items()}
+    return replace(cfg, **changes)
+
+
+def _read_file(path: str) -> dict[str, Any]:
+    import yaml
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError("<file>", f"cannot read {path}: {exc.strerror or exc}", path) from None
+    if len(text) > MAX_BYTES:
+        raise ConfigError("<file>", f"the file is over {MAX_BYTES} bytes", path)
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
+        raise ConfigError("<file>", f"not valid YAML{where}: {getattr(exc, 'problem', exc)}", path) from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError("<file>", "the file must hold a mapping of sections", path)
+    flat: dict[str, Any] = {}
+    for section, body in data.items():
+        if section not in _SECTIONS:
+            raise ConfigError(str(section), f"unknown section (known: {', '.join(_SECTIONS)})", path)
+        if body is None:
+            continue
+        if not isinstance(body, dict):
+            raise ConfigError(str(section), "a section must be a mapping of keys to values", path)
+        for key, value in body.items():
+            flat[f"{section}.{key}"] = value
+    return flat
+
+
+def _from_env(env: Mapping[str, str]) -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for name, value in env.items():
+        if not name.startswith(ENV_PREFIX):
+            continue
+        rest = name[len(ENV_PREFIX):].lower()
+        for section in _SECTIONS:
+            if rest.startswith(section + "_"):
+                flat[f"{section}.{rest[len(section) + 1:]}"] = value
+                break
+    return flat
+
+
+def load_config(path: str | os.PathLike | None = None, *, env: Mapping[str, str] | None = None,
+                overrides: Mapping[str, Any] | None = None) -> Config:
+    """Defaults, then the file (``path``, else ``$GOFLOW_CONFIG``), then ``GOFLOW_<SECTION>_<KEY>``
+    variables, then ``overrides`` (``{"daemon.port": 7600}``; ``None`` values are skipped)."""
+    env = os.environ if env is None else env
+    path = os.fspath(path) if path is not None else (env.get(CONFIG_ENV) or None)
+    cfg = Config()
+    if path:
+        cfg = replace(_apply(cfg, _read_file(path), path), source=os.path.abspath(path))
+    for name, value in _from_env(env).items():
+        var = ENV_PREFIX + name.replace(".", "_").upper()
+        cfg = _apply(cfg, {name: value}, f"environment {var}")
+    if overrides:
+        cfg = _apply(cfg, {k: v for k, v in overrides.items() if v is not None}, "command line")
+    return cfg
