@@ -238,19 +238,24 @@ class Shard:
             row = self.store.get(iid)
             if row is None:
                 raise InstanceNotFound(iid)
-            if op in (OUTCOME, TIMER):   # a late result for a finished instance: record it, no more
-                records.setdefault(iid, []).extend(self._outcome_records(item))
+            if op in (OUTCOME, TIMER) and row.status in FINAL_STATUSES:
+                # a late result for a finished instance (the completion hook's outcome, a stale step's):
+                # applied below to its stored snapshot, so the FSM records it and this batch commits it
+                inst = snapshot.decode(row.snapshot, iid)
+                cell = _Cell(inst, self.blueprint(inst.project, inst.activity, inst.version))
+            elif op in (OUTCOME, TIMER):   # quarantined: no snapshot to record it with
                 return
-            if op == WAIT:
+            elif op == WAIT:
                 replies.append(Reply(item.token, True, instance_view(snapshot.decode(row.snapshot, iid))))
                 return
-            if op == SIGNAL and item.payload.event_id is not None and row.status in FINAL_STATUSES:
+            elif op == SIGNAL and item.payload.event_id is not None and row.status in FINAL_STATUSES:
                 # a repeated event id after the end is acknowledged as a duplicate (the FSM decides)
                 inst = snapshot.decode(row.snapshot, iid)
                 cell = _Cell(inst, self.blueprint(inst.project, inst.activity, inst.version))
                 self._react(cell, item, item.payload, now, staged, records, commands, replies)
                 return
-            raise InstanceFinished(iid, row.status, row.state)
+            else:
+                raise InstanceFinished(iid, row.status, row.state)
         if op == WAIT:
             self.waiters.setdefault(iid, []).append(item.token)
             return
@@ -325,13 +330,6 @@ class Shard:
             log.warning("instance.restarted id=%s state=%s restart=%s error=%r", iid, base.state,
                         len(crashes), exc)
         return fresh
-
-    @staticmethod
-    def _outcome_records(item: Item) -> list:
-        if item.op == OUTCOME:
-            step, mode, event, _output, attempts = item.payload
-            return [*attempts, Record(time.time(), None, event, None, None, step, outcome="stale")]
-        return []
 
     def _job(self, cell: _Cell, cmd: CallWorker) -> Job:
         inst = cell.inst
