@@ -1,0 +1,258 @@
+"""GoFlow contenders: the HTTP flow embedded and on the daemon, the engine-only ceiling, idle memory,
+recovery time and event latency. Durable store on everywhere (SQLite, WAL, ``synchronous=normal``,
+the engine's default).
+
+Instances are started with ``Engine.start_many`` (1,000 ids per call at most) and waited for with
+``Engine.wait_all``; ``wait_all`` returns each instance's status view, whose ``created`` and
+``updated`` (host clock, ``time.time``: when the host applied the create, and when it committed the
+transition into ``done``) give the per-instance end-to-end latency. Throughput is the harness's wall
+time (``perf_counter``) from the first ``start_many`` to the last ``wait_all`` reply.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+
+from ._common import (continue_flow, free_port, http_flow, mem_sum, percentile, reap, step_names,
+                      waiting_flow, write_progress)
+
+__all__ = ["run_http", "run_engine_only", "run_idle", "run_recovery", "run_latency"]
+
+CHUNK = 1000
+WARMUP = 20
+
+
+class _Daemon:
+    """A daemon on a free loopback port; its pids written to ``cfg['pids']`` as soon as known (so the
+    harness can reap them whatever happens to this process); shut down and checked gone on exit."""
+
+    def __init__(self, cfg: dict, data_dir: str, blueprints, concurrency: int | None = None):
+        from actors.daemon import start_daemon
+        self.cfg, self.port = cfg, free_port()
+        t = time.perf_counter()
+        self.engine = start_daemon(data_dir, port=self.port, shards=cfg["shards"],
+                                   concurrency=concurrency or cfg["concurrency"], blueprints=blueprints,
+                                   log_path=os.path.join(cfg["workdir"], "daemon.log"),
+                                   timeout=max(60.0, cfg.get("boot_timeout", 60.0)))
+        self.boot_seconds = time.perf_counter() - t
+        self.pids = sorted(set(int(p) for p in self.engine.pids().values()))
+        known = []
+        if cfg.get("pids") and os.path.exists(cfg["pids"]):
+            with open(cfg["pids"]) as f:
+                known = json.load(f)
+        if cfg.get("pids"):
+            with open(cfg["pids"], "w") as f:
+                json.dump(sorted(set(known + self.pids)), f)
+        self.peak = 0
+
+    def mem(self) -> dict:
+        m = mem_sum(self.pids)
+        self.peak = max(self.peak, m["hwm"])
+        return m
+
+    def stop(self) -> dict:
+        self.mem()
+        try:
+            self.engine.shutdown()
+        except Exception:   # a daemon that will not shut down cleanly is reaped below
+            pass
+        return reap(self.pids, wait=15.0)
+
+
+def _start_all(engine, blueprint: str, n: int, prefix: str, progress=None) -> tuple[list, list]:
+    ids, acks = [], []
+    for i in range(0, n, CHUNK):
+        chunk = [f"{prefix}-{j}" for j in range(i, min(n, i + CHUNK))]
+        t = time.perf_counter()
+        engine.start_many(blueprint, [{"customer": j} for j in range(i, i + len(chunk))], ids=chunk)
+        acks.append(time.perf_counter() - t)
+        ids.extend(chunk)
+        if progress:
+            progress(len(ids))
+    return ids, acks
+
+
+def _wait_all(engine, ids: list, timeout: float, progress=None) -> list:
+    views = []
+    for i in range(0, len(ids), CHUNK):
+        views.extend(engine.wait_all(ids[i:i + CHUNK], timeout=timeout))
+        if progress:
+            progress(len(views))
+    return views
+
+
+def _ms(v):
+    return None if v is None else v * 1000.0
+
+
+def _http_once(cfg: dict, engine) -> dict:
+    n, steps, names = cfg["instances"], cfg["steps"], step_names(cfg["steps"])
+    warm = min(WARMUP, n)
+    _wait_all(engine, _start_all(engine, "bench/inquiry", warm, "warm")[0], cfg["timeout"])
+    t0 = time.perf_counter()
+    ids, _ = _start_all(engine, "bench/inquiry", n, "wf")
+    views = _wait_all(engine, ids, cfg["timeout"], lambda d: write_progress(cfg.get("progress"), d))
+    elapsed = time.perf_counter() - t0
+    ok = [v for v in views if v["status"] == "completed"
+          and all(isinstance((v.get("context") or {}).get(nm), dict) for nm in names)]
+    lat = [v["updated"] - v["created"] for v in ok]
+    bad = [v for v in views if v not in ok][:3]
+    return {"workflows": len(ok), "expected": n, "seconds": elapsed,
+            "workflows_per_s": len(ok) / elapsed, "steps_per_s": len(ok) * steps / elapsed,
+            "p50_ms": _ms(percentile(lat, 50)), "p99_ms": _ms(percentile(lat, 99)),
+            "latency_method": "status 'updated' - 'created' of each instance (host clock; from the "
+                              "host applying the create to the commit into done)",
+            "calls_expected": (warm + n) * steps,
+            "not_completed": [{k: v.get(k) for k in ("id", "status", "state", "reason")} for v in bad]}
+
+
+def run_http(cfg: dict, mode: str) -> dict:
+    """The 3-step HTTP flow, ``mode`` ``"embedded"`` (one process, 1 shard) or ``"daemon"``
+    (``shards`` hosts; each worker proxy gets ``ceil(concurrency / shards)`` call slots so the
+    daemon has ``concurrency`` calls in flight at most, like every other contender)."""
+    bp = http_flow(cfg["url"], cfg["steps"])
+    data = os.path.join(cfg["workdir"], "data")
+    if mode == "embedded":
+        from actors.api import Engine
+        engine = Engine.embedded(data, blueprints=[bp], shards=1, concurrency=cfg["concurrency"],
+                                 timeout=cfg["timeout"])
+        try:
+            res = _http_once(cfg, engine)
+        finally:
+            engine.shutdown()
+        return res
+    d = _Daemon(cfg, data, [bp], concurrency=math.ceil(cfg["concurrency"] / cfg["shards"]))
+    try:
+        res = _http_once(cfg, d.engine)
+        res["daemon_rss_bytes"] = d.mem()["rss"]
+    finally:
+        res_stop = d.stop()
+    res.update(daemon_peak_bytes=d.peak, daemon_pids=d.pids, reaped=res_stop, shards=cfg["shards"])
+    return res
+
+
+def run_engine_only(cfg: dict, mode: str) -> dict:
+    """Continue-only instances (``steps + 1`` transitions each, no worker call), durable: each
+    ``start_many`` call of 1,000 is acknowledged once its instances' transitions are committed (they
+    reach ``done`` inside that batch). Latency here is the batch acknowledgement time."""
+    n, steps = cfg["engine_instances"], cfg["steps"]
+    bp = continue_flow(steps)
+    data = os.path.join(cfg["workdir"], "data")
+    d = None
+    if mode == "embedded":
+        from actors.api import Engine
+        engine = Engine.embedded(data, blueprints=[bp], shards=1, timeout=cfg["timeout"])
+    else:
+        d = _Daemon(cfg, data, [bp])
+        engine = d.engine
+    try:
+        _start_all(engine, "bench/chain", min(WARMUP * 10, n), "warm")
+        t0 = time.perf_counter()
+        ids, acks = _start_all(engine, "bench/chain", n, "c", lambda k: write_progress(cfg.get("progress"), k))
+        elapsed = time.perf_counter() - t0
+        views = _wait_all(engine, ids, cfg["timeout"])
+        done = sum(1 for v in views if v["status"] == "completed")
+        res = {"workflows": done, "expected": n, "seconds": elapsed, "workflows_per_s": done / elapsed,
+               "transitions": done * (steps + 1), "transitions_per_s": done * (steps + 1) / elapsed,
+               "p50_ms": _ms(percentile(acks, 50)), "p99_ms": _ms(percentile(acks, 99)),
+               "latency_method": f"start_many round trip per batch of {CHUNK} (acknowledged after commit)"}
+        if d is not None:
+            res["daemon_rss_bytes"] = d.mem()["rss"]
+    finally:
+        if d is not None:
+            res_stop = d.stop()
+        else:
+            engine.shutdown()
+    if d is not None:
+        res.update(daemon_peak_bytes=d.peak, daemon_pids=d.pids, reaped=res_stop)
+    return res
+
+
+def _waiting(engine, n: int, cfg: dict, prefix: str = "w") -> tuple[list, float]:
+    t0 = time.perf_counter()
+    ids, _ = _start_all(engine, "bench/idle", n, prefix, lambda k: write_progress(cfg.get("progress"), k))
+    return ids, time.perf_counter() - t0
+
+
+def _count_status(engine, status: str) -> int:
+    return sum(v for k, v in engine.counts("bench/idle").items() if k[3] == status)
+
+
+def run_idle(cfg: dict) -> dict:
+    """``idle`` waiting instances held by one daemon; memory = RSS (and PSS) summed over every daemon
+    process, after boot and after the instances were created."""
+    n = cfg["idle"]
+    d = _Daemon(cfg, os.path.join(cfg["workdir"], "data"), [waiting_flow()])
+    try:
+        before = d.mem()
+        ids, secs = _waiting(d.engine, n, cfg)
+        waiting = _count_status(d.engine, "waiting")
+        after = d.mem()
+    finally:
+        reaped = d.stop()
+    return {"workflows": waiting, "expected": n, "seconds": secs, "workflows_per_s": n / secs,
+            "rss_before": before["rss"], "rss_after": after["rss"], "pss_before": before["pss"],
+            "pss_after": after["pss"], "rss_per_instance": (after["rss"] - before["rss"]) / n,
+            "pss_per_instance": (after["pss"] - before["pss"]) / n, "daemon_peak_bytes": d.peak,
+            "daemon_pids": d.pids, "reaped": reaped, "shards": cfg["shards"],
+            "latency_method": "n/a (creation rate: start_many of waiting instances)"}
+
+
+def run_recovery(cfg: dict) -> dict:
+    """Create ``recovery`` waiting (unfinished) instances, stop the daemon, start a new one on the
+    same data dir: time from calling ``start_daemon`` to its return with ``recovered == n``."""
+    n = cfg["recovery"]
+    data = os.path.join(cfg["workdir"], "data")
+    d = _Daemon(cfg, data, [waiting_flow()])
+    try:
+        _, create_secs = _waiting(d.engine, n, cfg)
+    finally:
+        first = d.stop()
+    t0 = time.perf_counter()
+    d2 = _Daemon(cfg, data, [])
+    secs = time.perf_counter() - t0
+    try:
+        recovered = d2.engine.recovered
+        waiting = _count_status(d2.engine, "waiting")
+        # one event to a recovered instance: it is live, not just loaded
+        probe = d2.engine.send("w-0", "go")["status"] if n else None
+        mem = d2.mem()
+    finally:
+        second = d2.stop()
+    return {"workflows": recovered, "expected": n, "seconds": secs, "recovered": recovered,
+            "waiting_after": waiting, "probe_status": probe, "create_seconds": create_secs,
+            "rss_after": mem["rss"], "daemon_peak_bytes": max(d.peak, d2.peak),
+            "daemon_pids": d.pids + d2.pids, "reaped": {"first": first, "second": second},
+            "latency_method": "n/a (start_daemon call -> return, engine.recovered == n)"}
+
+
+def run_latency(cfg: dict) -> dict:
+    """``latency`` waiting instances on the daemon; ``engine.send(id, "go")`` to each, one at a time:
+    each send is acknowledged once its transition is durable."""
+    n = cfg["latency"]
+    d = _Daemon(cfg, os.path.join(cfg["workdir"], "data"), [waiting_flow()])
+    try:
+        ids, _ = _start_all(d.engine, "bench/idle", n + WARMUP, "l")
+        lat, acked = [], 0
+        for k, iid in enumerate(ids):
+            t = time.perf_counter()
+            r = d.engine.send(iid, "go")
+            dt = time.perf_counter() - t
+            if k < WARMUP:
+                continue
+            lat.append(dt)
+            acked += r.get("status") == "completed"
+            if acked % 50 == 0:
+                write_progress(cfg.get("progress"), acked)
+        res = {"workflows": acked, "expected": n, "seconds": sum(lat),
+               "p50_ms": _ms(percentile(lat, 50)), "p99_ms": _ms(percentile(lat, 99)),
+               "max_ms": _ms(max(lat) if lat else None),
+               "latency_method": "perf_counter around engine.send (client -> dispatcher -> host commit "
+                                 "-> reply), one at a time"}
+        d.mem()
+    finally:
+        reaped = d.stop()
+    res.update(daemon_peak_bytes=d.peak, daemon_pids=d.pids, reaped=reaped)
+    return res

@@ -1,0 +1,213 @@
+"""Concurrent workflow throughput: GoFlow against the limit and a peer, in one run.
+
+    python -m benchmarks.throughput [--instances 2000] [--concurrency 200] [--steps 3] [--shards 2]
+        [--http] [--engine-only [--engine-instances N]] [--idle N] [--recovery N] [--latency [N]]
+        [--no-dbos] [--only NAME,...] [--timeout S] [--results-dir DIR] [--profile DIR]
+
+With no scenario flag it runs the HTTP scenario: a worker server (a minimal aiohttp app, its own
+process, 127.0.0.1) and, against it, the limit (the same POSTs made directly by aiohttp, and by httpx
+over httpx-aiohttp; no engine, no persistence), GoFlow embedded and GoFlow daemon running the 3-step
+flow with the durable store on, and DBOS (when installed: ``pip install -e .[bench]``) running the
+same steps as a durable workflow on SQLite. ``--engine-only``, ``--idle``, ``--recovery`` and
+``--latency`` add their scenarios (``--http`` keeps the HTTP one with them). Every contender runs in
+its own process (``benchmarks._run``), bounded by ``--timeout``; a failure is shown in the table.
+It prints a table and writes the same as JSON to ``benchmarks/results/<timestamp>.json``.
+See docs/benchmarks.md.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+from ._common import reap
+from ._report import TARGETS, add_ratios, render, targets
+
+__all__ = ["main", "plan"]
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+HTTP_CONTENDERS = ("limit-aiohttp", "limit-httpx", "goflow-embedded", "goflow-daemon", "dbos")
+
+
+def dbos_available() -> str | None:
+    """None when DBOS imports, else why not."""
+    try:
+        import dbos  # noqa: F401
+        return None
+    except Exception as exc:  # ImportError, or a broken install
+        return f"dbos is not installed ({type(exc).__name__}: {exc}); pip install -e .[bench]"
+
+
+def plan(args) -> list[tuple[str, str, int]]:
+    """``(scenario, contender, units of progress)`` in run order."""
+    out = []
+    http = args.http or not (args.engine_only or args.idle or args.recovery or args.latency)
+    if http:
+        for c in HTTP_CONTENDERS:
+            if c == "dbos" and args.no_dbos:
+                continue
+            out.append(("http", c, args.instances))
+    if args.engine_only:
+        out += [("engine-only", "engine-embedded", args.engine_instances),
+                ("engine-only", "engine-daemon", args.engine_instances)]
+    if args.idle:
+        out.append(("idle", "idle-daemon", args.idle))
+    if args.recovery:
+        out.append(("recovery", "recovery-daemon", args.recovery))
+    if args.latency:
+        out.append(("latency", "latency-daemon", args.latency))
+    if args.only:
+        keep = {s.strip() for s in args.only.split(",")}
+        out = [p for p in out if p[1] in keep]
+    return out
+
+
+def _run_one(scenario: str, contender: str, args, url: str, server, bar, base: int) -> dict:
+    if contender == "dbos" and dbos_available():
+        return {"scenario": scenario, "contender": contender, "ok": False, "skipped": True,
+                "error": dbos_available()}
+    work = tempfile.mkdtemp(prefix=f"goflow-bench-{contender}-")
+    cfg = {"contender": contender, "scenario": scenario, "url": url, "workdir": work,
+           "instances": args.instances, "concurrency": args.concurrency, "steps": args.steps,
+           "shards": args.shards, "engine_instances": args.engine_instances, "idle": args.idle,
+           "recovery": args.recovery, "latency": args.latency, "timeout": float(args.timeout),
+           "progress": os.path.join(work, "progress"), "pids": os.path.join(work, "pids.json"),
+           "profile": os.path.join(args.profile, f"{contender}.prof") if args.profile else None}
+    cfg_path, out_path, log_path = (os.path.join(work, n) for n in ("config.json", "result.json", "run.log"))
+    with open(cfg_path, "w") as f:
+        json.dump(cfg, f)
+    calls_before = server.count() if server else 0
+    res: dict | None = None
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "benchmarks._run", cfg_path, out_path], cwd=ROOT,
+                                stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+        deadline = time.monotonic() + args.timeout + 60
+        while proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.25)
+            bar.n = base + min(_progress(cfg["progress"]), _units(scenario, args))
+            bar.refresh()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+            res = {"ok": False, "error": f"timed out after {args.timeout + 60:.0f} s (killed)"}
+    if res is None:
+        try:
+            with open(out_path) as f:
+                res = json.load(f)
+        except (OSError, ValueError):
+            res = {"ok": False, "error": f"no result (exit code {proc.returncode}); see {log_path}"}
+    # whatever happened, no daemon process of this contender outlives it
+    if os.path.exists(cfg["pids"]):
+        with open(cfg["pids"]) as f:
+            left = reap(json.load(f), wait=5.0)
+        if left["killed"]:
+            res.setdefault("notes", []).append(f"killed leftover daemon pids {left['killed']}")
+    res.update(scenario=scenario, contender=contender)
+    if server and res.get("calls_expected") is not None:
+        res["calls_served"] = server.count() - calls_before
+        if res["ok"] and res["calls_served"] != res["calls_expected"]:
+            res["ok"] = False
+            res["error"] = f"the server saw {res['calls_served']} calls, expected {res['calls_expected']}"
+    if not res.get("ok"):
+        res["log"] = log_path
+    elif not args.keep:
+        shutil.rmtree(work, ignore_errors=True)
+    return res
+
+
+def _units(scenario: str, args) -> int:
+    return {"http": args.instances, "engine-only": args.engine_instances, "idle": args.idle,
+            "recovery": args.recovery, "latency": args.latency}[scenario]
+
+
+def _progress(path: str) -> int:
+    try:
+        with open(path) as f:
+            return int(f.read().strip() or 0)
+    except (OSError, ValueError):
+        return 0
+
+
+def parse(argv=None):
+    p = argparse.ArgumentParser(prog="python -m benchmarks.throughput", description=__doc__.split("\n")[0])
+    p.add_argument("--instances", type=int, default=2000, help="workflows per HTTP contender")
+    p.add_argument("--concurrency", type=int, default=200, help="HTTP calls in flight at most")
+    p.add_argument("--steps", type=int, default=3, help="steps per workflow")
+    p.add_argument("--shards", type=int, default=2, help="daemon shards (hosts)")
+    p.add_argument("--http", action="store_true", help="run the HTTP scenario with other scenarios")
+    p.add_argument("--engine-only", action="store_true", help="continue-only flow: transitions/s")
+    p.add_argument("--engine-instances", type=int, default=None, help="instances for --engine-only "
+                   "(default: --instances)")
+    p.add_argument("--idle", type=int, default=0, metavar="N", help="N waiting instances in one daemon")
+    p.add_argument("--recovery", type=int, default=0, metavar="N", help="recover N unfinished instances")
+    p.add_argument("--latency", type=int, nargs="?", const=200, default=0, metavar="N",
+                   help="event ack latency over N sends (default 200)")
+    p.add_argument("--no-dbos", action="store_true", help="leave DBOS out")
+    p.add_argument("--only", default="", help="comma-separated contenders to keep")
+    p.add_argument("--timeout", type=float, default=600.0, help="seconds per contender")
+    p.add_argument("--results-dir", default=os.path.join(ROOT, "benchmarks", "results"))
+    p.add_argument("--profile", default="", metavar="DIR", help="cProfile each contender into DIR")
+    p.add_argument("--keep", action="store_true", help="keep every contender's work dir")
+    args = p.parse_args(argv)
+    if args.engine_instances is None:
+        args.engine_instances = args.instances
+    for name in ("instances", "concurrency", "steps", "shards", "engine_instances"):
+        if getattr(args, name) < 1:
+            p.error(f"--{name.replace('_', '-')} must be at least 1")
+    if args.profile:
+        args.profile = os.path.abspath(args.profile)
+        os.makedirs(args.profile, exist_ok=True)
+    return args
+
+
+def main(argv=None) -> int:
+    from tqdm import tqdm
+
+    from ._server import WorkerServer
+
+    args = parse(argv)
+    steps = plan(args)
+    started = _dt.datetime.now()
+    doc = {"started": started.isoformat(timespec="seconds"),
+           "command": "python -m benchmarks.throughput " + " ".join(sys.argv[1:] if argv is None else argv),
+           "machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
+                       "platform": platform.platform()},
+           "config": {k: v for k, v in vars(args).items()}, "results": []}
+    server = WorkerServer().start() if any(s == "http" for s, _, _ in steps) else None
+    try:
+        total = sum(u for _, _, u in steps)
+        with tqdm(total=total, unit="wf", file=sys.stderr, dynamic_ncols=True) as bar:
+            base = 0
+            for scenario, contender, units in steps:
+                bar.set_description(contender)
+                res = _run_one(scenario, contender, args, server.url if server else "", server, bar, base)
+                doc["results"].append(res)
+                base += units
+                bar.n = base
+                bar.refresh()
+                bar.write(f"{contender}: {'ok' if res.get('ok') else 'FAILED: ' + str(res.get('error'))}")
+    finally:
+        if server:
+            doc["server_pid"] = server.pid
+            server.stop()
+    add_ratios(doc["results"])
+    doc["targets"] = targets(doc["results"], args.steps)
+    doc["finished"] = _dt.datetime.now().isoformat(timespec="seconds")
+    os.makedirs(args.results_dir, exist_ok=True)
+    path = os.path.join(args.results_dir, started.strftime("%Y%m%d-%H%M%S") + ".json")
+    with open(path, "w") as f:
+        json.dump(doc, f, indent=1, default=str)
+    print(render(doc))
+    print(f"\nJSON: {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
