@@ -232,7 +232,9 @@ class Engine:
                 if left <= 0:
                     raise TimeoutError(f"no reply from the engine within {timeout:g}s "
                                        f"({type(msg).__name__}, {len(got)}/{want or 1} answered)")
-                reply = self._asys.listen(min(left, 1.0))
+                # A reply already delivered first: simpleSystemBase runs every actor inside tell(), and its
+                # listen(t) sleeps until the next wakeup due within t (a host timer) before looking.
+                reply = self._asys.listen(0) or self._asys.listen(min(left, 1.0))
                 if reply is None or getattr(reply, "rid", None) != rid:
                     continue                  # nothing yet, or a late reply to an abandoned request
                 if want is None:
