@@ -18,7 +18,7 @@ from ._cli_shared import (config_option, connect, emit, json_option, load, load_
 __all__ = ["daemon", "deploy", "exposure_warning"]
 
 log = logging.getLogger("goflow.cli")
-_data_option = click.option("--data", "data_dir", type=click.Path(file_okay=False), default=None,
+_data_option = click.option("--data", "data_dir", type=str, default=None, metavar="DIR",
                             help="The data directory (default: engine.data_dir of the configuration).")
 
 

@@ -43,7 +43,7 @@ def default_example() -> Path:
               help="Which blueprint to run when PATHS hold several.")
 @click.option("--concurrency", "-c", type=click.IntRange(min=1), default=None,
               help="Worker calls in flight at once (default: engine.concurrency).")
-@click.option("--data", "data_dir", type=click.Path(file_okay=False), default=None,
+@click.option("--data", "data_dir", type=str, default=None, metavar="DIR",
               help="Keep the instances in this data directory (default: a temporary one, removed).")
 @click.option("--timeout", type=click.FloatRange(min=0.1), default=300.0, show_default=True,
               help="Give up after this many seconds (exit 1).")
