@@ -22,7 +22,7 @@ from .errors import ConfigError
 from .model import DEFAULT_BACKOFF, DEFAULT_JITTER, DEFAULT_MAX_RETRY_DELAY, DEFAULT_RETRY_DELAY
 
 __all__ = [
-    "Config", "EngineSection", "DaemonSection", "RetrySection", "LimitsSection", "LoggingSection",
+    "Config", "EngineSection", "DaemonSection", "WorkersSection", "RetrySection", "LimitsSection", "LoggingSection",
     "SCHEMA", "ENV_PREFIX", "CONFIG_ENV", "DEFAULT_PORT", "LOOPBACK", "load_config", "is_loopback",
     "cpu_shards",
 ]
@@ -35,6 +35,7 @@ SYNCHRONOUS = ("off", "normal", "full", "extra")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 LOG_FORMATS = ("kv", "text")
 BACKOFFS = ("fixed", "exponential")
+HTTP_TRANSPORTS = ("aiohttp", "httpx", "httpx-aiohttp")   # goflow.transports.HTTP_TRANSPORTS
 
 
 def cpu_shards() -> int:
@@ -74,6 +75,12 @@ class DaemonSection:
 
 
 @dataclass(frozen=True)
+class WorkersSection:
+    http_transport: str = "aiohttp"    # HTTP client of the worker proxies: aiohttp | httpx | httpx-aiohttp
+    python_modules: str = ""           # comma-separated modules python:// may call ("" = any module)
+
+
+@dataclass(frozen=True)
 class RetrySection:
     retry_delay: float = DEFAULT_RETRY_DELAY
     backoff: str = DEFAULT_BACKOFF
@@ -94,7 +101,7 @@ class LoggingSection:
     format: str = "kv"                 # kv: one key=value line per event; text: plain
 
 
-_SECTIONS = {"engine": EngineSection, "daemon": DaemonSection, "retry": RetrySection,
+_SECTIONS = {"engine": EngineSection, "daemon": DaemonSection, "workers": WorkersSection, "retry": RetrySection,
              "limits": LimitsSection, "logging": LoggingSection}
 
 
@@ -128,6 +135,7 @@ _CHECKS: dict[str, Callable[[Any], str | None]] = {
     "daemon.port": lambda v: None if 1 <= v <= 65535 else "must be a TCP port, 1 to 65535",
     "daemon.start_timeout": lambda v: None if v > 0 else "must be greater than 0",
     "daemon.stop_timeout": lambda v: None if v > 0 else "must be greater than 0",
+    "workers.http_transport": _choice(HTTP_TRANSPORTS),
     "retry.retry_delay": _positive(0),
     "retry.backoff": _choice(BACKOFFS),
     "retry.max_retry_delay": _positive(0),
@@ -178,6 +186,7 @@ def _coerce(key: str, value: Any, source: str) -> Any:
 class Config:
     engine: EngineSection = field(default_factory=EngineSection)
     daemon: DaemonSection = field(default_factory=DaemonSection)
+    workers: WorkersSection = field(default_factory=WorkersSection)
     retry: RetrySection = field(default_factory=RetrySection)
     limits: LimitsSection = field(default_factory=LimitsSection)
     logging: LoggingSection = field(default_factory=LoggingSection)
@@ -204,6 +213,11 @@ class Config:
     def pid_file(self) -> str:
         return os.path.join(self.data_dir, "goflow.pid")
 
+    @property
+    def python_modules(self) -> list[str] | None:
+        names = [m.strip() for m in self.workers.python_modules.split(",") if m.strip()]
+        return names or None
+
     def with_values(self, values: Mapping[str, Any], source: str = "override") -> "Config":
         """A copy with ``{"section.key": value}`` applied (checked like any other source)."""
         return _apply(self, values, source)
@@ -214,6 +228,7 @@ class Config:
             "data_dir": self.data_dir, "shards": self.shards, "concurrency": self.engine.concurrency,
             "synchronous": self.engine.synchronous, "intensity": self.engine.intensity,
             "period": self.engine.period, "watch": watch,
+            "http_transport": self.workers.http_transport, "python_modules": self.python_modules,
             "retry_delay": self.retry.retry_delay, "backoff": self.retry.backoff,
             "max_retry_delay": self.retry.max_retry_delay, "jitter": self.retry.jitter,
             "max_blueprint_bytes": self.limits.blueprint_bytes, "max_event_bytes": self.limits.event_bytes,

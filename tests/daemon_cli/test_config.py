@@ -69,3 +69,14 @@ def test_bad_files_name_the_key(tmp_path, text, key):
     with pytest.raises(ConfigError) as info:
         load_config(f, env={})
     assert info.value.key == key and str(f) in str(info.value)
+
+
+def test_engine_dict_passes_the_proxy_check():
+    from goflow.transports import HTTP_TRANSPORTS, check_config, registry_from_config
+    from goflow.config import HTTP_TRANSPORTS as CONFIGURED
+    assert CONFIGURED == HTTP_TRANSPORTS
+    cfg = load_config(env={"GOFLOW_WORKERS_PYTHON_MODULES": "goflow.examples, myapp"})
+    d = cfg.to_engine_dict()
+    assert d["python_modules"] == ["goflow.examples", "myapp"]
+    assert check_config(d) == 256
+    registry_from_config(d)
