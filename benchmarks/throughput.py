@@ -91,8 +91,9 @@ def _run_one(scenario: str, contender: str, args, url: str, server, bar, base: i
         deadline = time.monotonic() + args.timeout + 60
         while proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.25)
-            bar.n = base + min(_progress(cfg["progress"]), _units(scenario, args))
-            bar.refresh()
+            n = base + min(_progress(cfg["progress"]), _units(scenario, args))
+            if n != bar.n:
+                bar.update(n - bar.n)
         if proc.poll() is None:
             proc.kill()
             proc.wait(10)
@@ -183,15 +184,15 @@ def main(argv=None) -> int:
     server = WorkerServer().start() if any(s == "http" for s, _, _ in steps) else None
     try:
         total = sum(u for _, _, u in steps)
-        with tqdm(total=total, unit="wf", file=sys.stderr, dynamic_ncols=True) as bar:
+        with tqdm(total=total, unit="wf", file=sys.stderr, dynamic_ncols=True,
+                  mininterval=0.5 if sys.stderr.isatty() else 10.0) as bar:
             base = 0
             for scenario, contender, units in steps:
                 bar.set_description(contender)
                 res = _run_one(scenario, contender, args, server.url if server else "", server, bar, base)
                 doc["results"].append(res)
                 base += units
-                bar.n = base
-                bar.refresh()
+                bar.update(base - bar.n)
                 bar.write(f"{contender}: {'ok' if res.get('ok') else 'FAILED: ' + str(res.get('error'))}")
     finally:
         if server:

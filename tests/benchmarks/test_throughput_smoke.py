@@ -1,0 +1,141 @@
+"""A tiny run of every scenario of ``python -m benchmarks.throughput``: the harness's correctness only
+(the JSON has its fields, every contender completed its workflows, ratios and targets computed, no
+daemon process left behind). No timing assertion."""
+from __future__ import annotations
+
+import glob
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from benchmarks import throughput
+from benchmarks._common import alive, continue_flow, http_flow, percentile, waiting_flow
+from benchmarks._report import add_ratios, render, targets
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+HAVE_DBOS = throughput.dbos_available() is None
+COMMON = ("contender", "scenario", "ok", "workflows", "expected", "seconds", "peak_rss_bytes")
+
+
+def _run(tmp_path, *flags) -> dict:
+    out = tmp_path / "results"
+    proc = subprocess.run([sys.executable, "-m", "benchmarks.throughput", *flags, "--results-dir", str(out),
+                           "--timeout", "120"], cwd=ROOT, capture_output=True, text=True, timeout=280,
+                          stdin=subprocess.DEVNULL)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    files = glob.glob(str(out / "*.json"))
+    assert len(files) == 1, files
+    with open(files[0]) as f:
+        doc = json.load(f)
+    doc["_stdout"] = proc.stdout
+    for r in doc["results"]:
+        # no daemon process of any contender outlives the run
+        assert not alive(r.get("daemon_pids") or []), r
+    return doc
+
+
+def _by(doc, name):
+    return next(r for r in doc["results"] if r["contender"] == name)
+
+
+def _assert_completed(r):
+    assert r["ok"], (r.get("error"), r.get("traceback"), r.get("log"))
+    for key in COMMON:
+        assert key in r, (key, r)
+    assert r["workflows"] == r["expected"]
+    assert r["peak_rss_bytes"] > 0
+
+
+def test_http_scenario_every_contender_completes(tmp_path):
+    doc = _run(tmp_path, "--instances", "20", "--concurrency", "8")
+    names = [r["contender"] for r in doc["results"]]
+    assert names == ["limit-aiohttp", "limit-httpx", "goflow-embedded", "goflow-daemon", "dbos"]
+    for r in doc["results"]:
+        if r["contender"] == "dbos" and not HAVE_DBOS:
+            assert r.get("skipped") and "dbos is not installed" in r["error"]
+            continue
+        _assert_completed(r)
+        assert r["expected"] == 20
+        for key in ("workflows_per_s", "steps_per_s", "p50_ms", "p99_ms", "latency_method"):
+            assert r[key] is not None, (key, r)
+        assert r["calls_served"] == r["calls_expected"]          # every step really called the server
+        assert r["ratio_to_limit"] == pytest.approx(r["workflows_per_s"] / _by(doc, "limit-aiohttp")["workflows_per_s"])
+        assert r["ratio_to_limit_httpx"] is not None
+        if HAVE_DBOS:
+            assert r["ratio_to_dbos"] == pytest.approx(r["workflows_per_s"] / _by(doc, "dbos")["workflows_per_s"])
+    assert _by(doc, "limit-aiohttp")["ratio_to_limit"] == pytest.approx(1.0)
+    assert _by(doc, "goflow-daemon")["daemon_pids"]
+    assert {t["target"].split(",")[0] for t in doc["targets"]} == {"HTTP flow"}
+    assert "goflow-daemon" in doc["_stdout"] and "Targets" in doc["_stdout"]
+    if not HAVE_DBOS:
+        pytest.skip("DBOS is not installed (pip install -e .[bench]): its contender was skipped, the rest passed")
+
+
+def test_engine_idle_recovery_latency_scenarios(tmp_path):
+    doc = _run(tmp_path, "--engine-only", "--engine-instances", "50", "--idle", "50", "--recovery", "50",
+               "--latency", "20")
+    names = [r["contender"] for r in doc["results"]]
+    assert names == ["engine-embedded", "engine-daemon", "idle-daemon", "recovery-daemon", "latency-daemon"]
+    for r in doc["results"]:
+        _assert_completed(r)
+    for name in ("engine-embedded", "engine-daemon"):
+        r = _by(doc, name)
+        assert r["transitions"] == 50 * 4 and r["transitions_per_s"] > 0
+    idle = _by(doc, "idle-daemon")
+    assert idle["expected"] == 50 and idle["rss_after"] > 0 and "rss_per_instance" in idle
+    rec = _by(doc, "recovery-daemon")
+    assert rec["recovered"] == 50 and rec["waiting_after"] == 50 and rec["probe_status"] == "completed"
+    lat = _by(doc, "latency-daemon")
+    assert lat["expected"] == 20 and lat["p50_ms"] is not None and lat["p99_ms"] >= lat["p50_ms"]
+    got = {t["target"] for t in doc["targets"]}
+    assert any("transitions/s" in t for t in got) and any("RSS" in t for t in got)
+    assert any("recovery" in t for t in got) and any("ack p99" in t for t in got)
+    rec_target = next(t for t in doc["targets"] if t["target"].startswith("recovery"))
+    assert rec_target["met"] is None and "50" in rec_target["note"]     # not at the target's size
+
+
+class _Bar:
+    n = 0
+
+    def update(self, k):
+        self.n += k
+
+
+def test_failing_contender_is_reported_not_fatal(tmp_path):
+    # a contender whose process fails gives a row with its error (and its log), never an exception
+    args = throughput.parse(["--instances", "5", "--results-dir", str(tmp_path), "--timeout", "30"])
+    res = throughput._run_one("http", "no-such-contender", args, "http://127.0.0.1:9/work", None, _Bar(), 0)
+    assert res["ok"] is False and "no-such-contender" in res["error"] and os.path.exists(res["log"])
+    results = [{"scenario": "http", "contender": "limit-aiohttp", "ok": True, "workflows_per_s": 10.0}, res]
+    add_ratios(results)
+    assert res["ratio_to_limit"] is None
+    assert "FAILED" in render({"command": "x", "machine": {"python": "3", "cpus": 2}, "started": "now",
+                               "results": results, "targets": [],
+                               "config": {"instances": 5, "steps": 3, "concurrency": 1}})
+    proc = subprocess.run([sys.executable, "-m", "benchmarks.throughput", "--steps", "0"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode != 0 and "--steps must be at least 1" in proc.stderr
+
+
+def test_report_helpers():
+    assert percentile([], 50) is None
+    assert percentile([3, 1, 2], 50) == 2 and percentile(range(1, 101), 99) == 99
+    bp = http_flow("http://127.0.0.1:1/work", 4)
+    assert [w["name"] for w in bp["workers"]] == ["calculate_balance", "get_product", "calculate_voucher", "step_4"]
+    assert len(continue_flow(3)["transitions"]) == 4 and waiting_flow()["states"] == ["waiting"]
+    results = [{"scenario": "http", "contender": "limit-aiohttp", "ok": True, "workflows_per_s": 100.0},
+               {"scenario": "http", "contender": "dbos", "ok": True, "workflows_per_s": 10.0},
+               {"scenario": "http", "contender": "goflow-daemon", "ok": True, "workflows_per_s": 80.0},
+               {"scenario": "http", "contender": "goflow-embedded", "ok": False, "error": "boom"}]
+    add_ratios(results)
+    assert results[2]["ratio_to_limit"] == pytest.approx(0.8) and results[2]["ratio_to_dbos"] == pytest.approx(8.0)
+    assert results[3]["ratio_to_limit"] is None
+    t = targets(results, 3)
+    assert [x["met"] for x in t] == [True, False]
+    doc = {"command": "x", "machine": {"python": "3", "cpus": 2}, "started": "now", "results": results,
+           "targets": t, "config": {"instances": 1, "steps": 3, "concurrency": 1}}
+    text = render(doc)
+    assert "FAILED: boom" in text and "MISSED" in text
