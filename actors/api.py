@@ -25,6 +25,8 @@ import uuid
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
+from thespian.actors import ActorExitRequest
+
 from goflow.errors import BlueprintError, GoflowError, RuntimeUnavailable
 from goflow.fsm import Signal
 from goflow.loading import blueprint_to_document, load_paths
@@ -95,6 +97,7 @@ class Engine:
         daemon client, just let go of the connection (the daemon keeps running)."""
         with self._lock:
             if self._asys is not None and self._owns:
+                self._stop_actors()
                 self._asys.shutdown()
             self._asys = None
 
@@ -102,8 +105,19 @@ class Engine:
         """Stop the engine, embedded or daemon, and its actor system."""
         with self._lock:
             if self._asys is not None:
+                if self._owns:
+                    self._stop_actors()
                 self._asys.shutdown()
             self._asys = None
+
+    def _stop_actors(self) -> None:
+        # simpleSystemBase's shutdown() sends no ActorExitRequest: without this the hosts keep their
+        # stores open (a new engine on the same data directory cannot open them) and the worker
+        # proxies' call pools (threads, connections) run on. Killing the root exits its children too.
+        try:
+            self._asys.tell(self._root, ActorExitRequest())
+        except Exception:  # noqa: BLE001 - shutting down goes on whatever happened
+            log.warning("stopping the actors failed", exc_info=True)
 
     def __enter__(self) -> "Engine":
         return self
