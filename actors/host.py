@@ -14,6 +14,7 @@ from thespian.actors import Actor, ActorExitRequest, WakeupMessage
 from goflow.shard import Item, Shard
 from goflow.store import open_shard
 
+from ._logging import apply_levels
 from .messages import (Blueprints, HostBatch, HostInit, Jobs, ProxyChanged, Query, QueryReply, Replies,
                        Results)
 
@@ -59,6 +60,7 @@ class Host(Actor):
 
     def _init(self, msg: HostInit, sender) -> None:
         cfg = msg.config
+        apply_levels(cfg)
         self.index, self.proxy = msg.index, msg.proxy
         self.store = open_shard(cfg["data_dir"], msg.index, synchronous=cfg.get("synchronous", "normal"))
         self.shard = Shard(self.store, msg.blueprints, intensity=cfg.get("intensity", 3),

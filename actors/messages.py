@@ -5,6 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+
+def _short(field_name: str):
+    """A ``__repr__`` that names the class and the size of its batch: Thespian calls ``str()`` on
+    every message it transmits (``TransmitIntent.identify``), and a full dataclass repr of a batch of
+    thousands of items costs more than sending it."""
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({field_name}={len(getattr(self, field_name))})"
+    return __repr__
+
 __all__ = [
     "Boot", "Booted", "HostInit", "ProxyInit", "Routes", "Deploy", "Blueprints", "Batch", "HostBatch",
     "Replies", "Query", "QueryReply", "Jobs", "Results", "ProxyChanged", "WhereIsDispatcher",
@@ -42,7 +51,7 @@ class ProxyInit:
     blueprints: list
 
 
-@dataclass
+@dataclass(repr=False)
 class Routes:
     hosts: list
     root: Any = None
@@ -56,7 +65,7 @@ class Deploy:
     reply_to: Any = None
 
 
-@dataclass
+@dataclass(repr=False)
 class Blueprints:
     """Root -> everyone: the deployed blueprints (model objects)."""
     blueprints: list
@@ -70,19 +79,19 @@ class Token:
     index: int
 
 
-@dataclass
+@dataclass(repr=False)
 class Batch:
     """Client -> dispatcher: items ``(op, instance_id, payload)``; replies come back as Replies."""
     rid: int
     items: list
 
 
-@dataclass
+@dataclass(repr=False)
 class HostBatch:
     items: list                 # goflow.shard.Item, token = Token
 
 
-@dataclass
+@dataclass(repr=False)
 class Replies:
     rid: int
     results: list               # (index, ok, value)
@@ -104,12 +113,12 @@ class QueryReply:
     value: Any
 
 
-@dataclass
+@dataclass(repr=False)
 class Jobs:
     jobs: list                  # goflow.shard.Job
 
 
-@dataclass
+@dataclass(repr=False)
 class Results:
     results: list               # (instance, step, mode, event, output, attempts)
 
@@ -128,3 +137,11 @@ class WhereIsDispatcher:
 class DispatcherIs:
     rid: int
     dispatcher: Any
+
+Batch.__repr__ = Batch.__str__ = _short('items')  # type: ignore[method-assign]
+HostBatch.__repr__ = HostBatch.__str__ = _short('items')  # type: ignore[method-assign]
+Replies.__repr__ = Replies.__str__ = _short('results')  # type: ignore[method-assign]
+Jobs.__repr__ = Jobs.__str__ = _short('jobs')  # type: ignore[method-assign]
+Results.__repr__ = Results.__str__ = _short('results')  # type: ignore[method-assign]
+Blueprints.__repr__ = Blueprints.__str__ = _short('blueprints')  # type: ignore[method-assign]
+Routes.__repr__ = Routes.__str__ = _short('hosts')  # type: ignore[method-assign]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 
 from thespian.actors import Actor, ActorExitRequest, ThespianWatch, WakeupMessage, WatchMessage
 
@@ -23,12 +24,17 @@ from goflow.history import Record
 from goflow.transports import check_config, registry_from_config
 from goflow.transports.pool import CallPool
 
+from ._logging import apply_levels
 from .messages import Blueprints, Jobs, ProxyInit, Query, QueryReply, Results
 
 __all__ = ["WorkerProxy"]
 
 log = logging.getLogger("goflow.proxy")
 POLL = 0.002
+# Results go back to hosts at most once per FLUSH seconds per proxy (unless nothing is left in
+# flight): every message between processes costs far more than a result, so under load results
+# gather into large batches (one host commit each), and when idle they leave at once.
+FLUSH = 0.002
 
 
 class WorkerProxy(Actor):
@@ -40,12 +46,16 @@ class WorkerProxy(Actor):
         self.index = -1
         self.polling = False
         self.inflight: dict = {}        # (instance, step, mode) -> host address
+        self.outbox: list = []          # results drained, not yet sent
+        self.last_flush = 0.0
 
     def receiveMessage(self, msg, sender):
         if isinstance(msg, (WatchMessage, WakeupMessage)):
             if isinstance(msg, WakeupMessage):
                 self.polling = False
             self._collect()
+            if self.outbox and (not self.inflight or time.monotonic() - self.last_flush >= FLUSH):
+                self._flush()
         elif isinstance(msg, Jobs):
             self._submit(msg.jobs, sender)
         elif isinstance(msg, Blueprints):
@@ -53,6 +63,7 @@ class WorkerProxy(Actor):
                 self.blueprints[bp.key] = bp
         elif isinstance(msg, ProxyInit):
             cfg = msg.config
+            apply_levels(cfg)
             self.index = msg.index
             self.watch = bool(cfg.get("watch"))
             for bp in msg.blueprints:
@@ -71,6 +82,11 @@ class WorkerProxy(Actor):
 
     def _wait(self):
         if self.pool is None:
+            return None
+        if self.outbox:                 # holding results back: look again when the flush is due
+            if not self.polling:
+                self.polling = True
+                self.wakeupAfter(max(0.0, self.last_flush + FLUSH - time.monotonic()))
             return None
         if self.watch:
             return ThespianWatch([self.pool.fileno()])
@@ -97,23 +113,29 @@ class WorkerProxy(Actor):
         if batch:
             self.pool.submit(batch)
         if failed:
-            self._send(failed)
+            for key, event, output, attempts in failed:
+                self._hold(key, event, output, attempts)
+            self._flush()
 
     def _collect(self) -> None:
+        """Move every finished call from the pool to the outbox."""
         if self.pool is None:
             return
-        done = [(key, res.event, res.output, res.attempts) for key, res in self.pool.drain()]
-        if done:
-            self._send(done)
+        for key, res in self.pool.drain():
+            self._hold(key, res.event, res.output, res.attempts)
 
-    def _send(self, done) -> None:
+    def _hold(self, key, event, output, attempts) -> None:
+        host = self.inflight.pop(key, None)
+        if host is not None:
+            self.outbox.append((host, key, event, output, tuple(attempts)))
+
+    def _flush(self) -> None:
+        """Send the outbox: one Results message per host."""
         by_host: dict = {}
-        for key, event, output, attempts in done:
-            host = self.inflight.pop(key, None)
-            if host is None:
-                continue
-            instance, step, mode = key
+        for host, (instance, step, mode), event, output, attempts in self.outbox:
             entry = by_host.setdefault(str(host), (host, []))
-            entry[1].append((instance, step, mode, event, output, tuple(attempts)))
+            entry[1].append((instance, step, mode, event, output, attempts))
+        self.outbox = []
+        self.last_flush = time.monotonic()
         for host, results in by_host.values():
             self.send(host, Results(results))

@@ -19,6 +19,7 @@ from goflow.transports import check_config
 
 from .dispatcher import Dispatcher
 from .host import Host
+from ._logging import apply_levels
 from .messages import (Blueprints, Boot, Booted, Deploy, DispatcherIs, HostInit, ProxyChanged, ProxyInit,
                        Query, QueryReply, Routes, WhereIsDispatcher)
 from .proxy import WorkerProxy
@@ -81,6 +82,7 @@ class Root(Actor):
             return
         check_config(msg.config)          # worker-call settings: a bad one refuses the boot (ConfigError)
         cfg = self.config = dict(msg.config)
+        apply_levels(cfg)
         self.catalog = open_catalog(cfg["data_dir"])
         for project, activity, version, doc in self.catalog.all():
             bp = blueprint_from_document(doc, file=f"catalog:{project}/{activity}@{version}")
