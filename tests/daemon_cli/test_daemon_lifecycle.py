@@ -8,7 +8,7 @@ import os
 import signal
 import time
 
-from conftest import FAILING_FLOW, IDLE_FLOW, RUNNABLE, alive, one_line_error, wait_gone
+from cli_support import FAILING_FLOW, IDLE_FLOW, RUNNABLE, alive, one_line_error, wait_gone
 
 
 def test_operator_story(daemon, tmp_path):

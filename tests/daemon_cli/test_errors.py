@@ -5,7 +5,7 @@ import json
 import os
 import socket
 
-from conftest import free_port, goflow, one_line_error
+from cli_support import free_port, goflow, one_line_error
 
 
 def test_bad_config_key_in_file(tmp_path):

@@ -7,7 +7,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from conftest import FAILING_FLOW, IDLE_FLOW, goflow, one_line_error
+from cli_support import FAILING_FLOW, IDLE_FLOW, goflow, one_line_error
 
 
 def test_run_defaults_to_the_bundled_example():
