@@ -11,6 +11,9 @@ import sys
 import time
 from pathlib import Path
 
+__all__ = ["REPO", "RUNNABLE", "IDLE_FLOW", "FAILING_FLOW", "goflow", "free_port", "one_line_error", "alive",
+           "wait_gone", "Daemon"]
+
 REPO = Path(__file__).resolve().parents[2]
 RUNNABLE = REPO / "goflow" / "examples" / "runnable"
 

@@ -120,9 +120,13 @@ def test_operator_story(daemon, tmp_path):
 
 
 def test_sigterm_to_the_admin_stops_every_process(daemon):
-    proc = daemon.start()
+    proc = daemon.run("--log-level", "INFO", "daemon", "start", "--json")   # the level reaches the daemon
     assert proc.returncode == 0, proc.stderr
     pids = json.loads(proc.stdout)["pids"]
+    daemon.seen.update(pids.values())
+    log = (daemon.data / "daemon.log").read_text()
+    started = [ln for ln in log.splitlines() if "event=daemon.started" in ln]
+    assert started and " level=INFO logger=goflow.daemon " in started[0] and f"port={daemon.port}" in started[0]
     os.kill(pids["admin"], signal.SIGTERM)
     assert wait_gone(pids.values(), 20) == []
     for _ in range(100):                       # the stopper removes the pid files after the shutdown
@@ -130,6 +134,7 @@ def test_sigterm_to_the_admin_stops_every_process(daemon):
             break
         time.sleep(0.05)
     assert not (daemon.data / "goflow.pid").exists()
+    assert "event=daemon.stopped" in (daemon.data / "daemon.log").read_text()
 
 
 def _listening(pid: int) -> list[tuple[str, int]]:
