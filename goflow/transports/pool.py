@@ -190,9 +190,9 @@ class CallPool:
             self._deliver(job.key, result)
 
     def _deliver(self, key: Any, result: "calls.StepResult") -> None:
-        self._results.put((key, result))
-        with self._lock:
+        with self._lock:          # pending drops before the result can be drained (no window where both count it)
             self._pending -= 1
+            self._results.put((key, result))
             if not self._signalled and not self._closed:
                 self._signalled = True
                 try:
