@@ -120,3 +120,36 @@ def test_registry_from_config():
     assert isinstance(registry_from_config({"max_body_bytes": 5}).transport_for("http://x/"), HttpTransport)
     assert transports.check_config({}) == transports.DEFAULT_CONCURRENCY == 256
     assert transports.check_config({"concurrency": 7}) == 7
+
+
+class EchoScheme:
+    """A plugged-in transport for ``echo://`` (stands for gRPC & co.)."""
+
+    def __init__(self):
+        self.calls = []
+
+    async def call(self, request, worker_, timeout):
+        self.calls.append((worker_.endpoint, request["attempt"]))
+        return transports.Response(200, {"scheme": "echo", "step": request["step"]})
+
+
+@pytest.mark.parametrize("cfg", [{}, {"max_body_bytes": 4096}])
+def test_a_plugged_in_scheme_serves_the_engine(server, make_engine, cfg):
+    plug = EchoScheme()
+    transports.register("echo", plug)
+    try:
+        eng = make_engine(one_step([worker("nope://x/y", retry=2), worker("echo://svc/a", priority=2)]), **cfg)
+        iid = eng.start("e2e/one", {})
+        st = eng.wait(iid, timeout=10)
+    finally:
+        transports.unregister("echo")
+    assert st["status"] == "completed" and st["context"]["call"] == {"scheme": "echo", "step": 1}
+    assert attempts(eng.history(iid)) == [("nope://x/y", 1, "unknown-scheme"), ("echo://svc/a", 2, "200")]
+    assert plug.calls == [("echo://svc/a", 2)]
+
+
+def test_a_blueprint_deployed_at_runtime_reaches_the_proxy(server, make_engine):
+    eng = make_engine()
+    assert eng.deploy(one_step([worker(server.url("/event/approved"))], activity="late")) == [("e2e", "late", 1)]
+    iid = eng.start("e2e/late", {})
+    assert settle(eng, iid)["state"] == "approved"
