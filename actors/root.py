@@ -29,6 +29,28 @@ __all__ = ["Root"]
 log = logging.getLogger("goflow.root")
 
 
+def _children_of(ppid: int, exclude: int) -> list[int]:
+    """Processes whose parent is ``ppid`` (Linux /proc): the admin's children besides the root are
+    Thespian's logger process, which ``kill -9`` of a whole daemon must not forget."""
+    found = []
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return found
+    for name in entries:
+        if not name.isdigit() or int(name) == exclude:
+            continue
+        try:
+            with open(f"/proc/{name}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[-1].split()
+        if len(fields) > 1 and fields[1] == str(ppid):
+            found.append(int(name))
+    return sorted(found)
+
+
 class Root(Actor):
     def __init__(self, *args, **kw):
         super().__init__(*args, **kw)
@@ -175,6 +197,9 @@ class Root(Actor):
     def _pids(self, q: Query, sender) -> None:
         reply_to = q.reply_to or sender
         pids = {"root": os.getpid(), "admin": os.getppid()}
+        if self.config and self.config.get("watch"):     # a daemon: name the admin's other children
+            for i, pid in enumerate(_children_of(os.getppid(), exclude=os.getpid())):
+                pids[f"logger-{i}" if i else "logger"] = pid
         if "dispatcher" in q.args:
             pids["dispatcher"] = q.args["dispatcher"]
         children = [*self.hosts, *self.proxies]
