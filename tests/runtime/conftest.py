@@ -1,88 +1,19 @@
-"""Fixtures and helpers for the runtime tests (embedded engine and real multiprocTCPBase daemons).
+"""Fixtures of the runtime tests; the helpers are in ``runtime_support.py``.
 
 * ``embedded``: a factory of embedded engines on ``tmp_path``; each is shut down at teardown.
-* ``daemons``: a factory of daemons on free loopback ports whose PYTHONPATH lets them import
-  ``tests/runtime/workers.py``; at teardown every daemon is shut down, then every process it ever
-  reported (``engine.pids()``) that is still alive is killed with SIGKILL, and the test errors if
-  one of them outlives a bounded poll — so no test leaves a process behind, even when it fails.
+* ``daemons``: a factory of daemons (see ``runtime_support.Daemons``); at teardown each is shut down,
+  then any process of theirs still alive is killed with SIGKILL and the test errors.
 * ``calls``: the file the ``python://workers:*`` callables append ``<instance>:<step> <action>`` to.
-* ``kill_and_wait`` / ``wait_gone``: SIGKILL pids and wait (bounded poll) until they are gone.
 """
 from __future__ import annotations
 
-import collections
-import copy
-import json
-import os
-import signal
-import socket
-import sys
-import time
 from pathlib import Path
 
 import pytest
 
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parents[1]
-for _p in (str(HERE), str(REPO)):      # `workers` for embedded python:// calls; the repo's packages
-    if _p not in sys.path:
-        sys.path.insert(0, _p)
-
-from actors import Engine  # noqa: E402
-from actors.daemon import start_daemon  # noqa: E402
-from goflow.store import open_shard  # noqa: E402
-
-EXAMPLES = REPO / "goflow" / "examples"
-SEED = "goflow/inquiry"
+from runtime_support import Daemons, Engine
 
 
-# ------------------------------------------------------------------------------------ polling
-def poll(predicate, timeout: float, interval: float = 0.02, what: str = "condition"):
-    """Call ``predicate`` until it returns a truthy value (returned) or ``timeout`` seconds pass."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"timed out after {timeout:g}s waiting for {what} (last: {value!r})")
-        time.sleep(interval)
-
-
-# ---------------------------------------------------------------------------------- processes
-def alive(pid: int) -> bool:
-    """Whether ``pid`` runs (a zombie, dead but not yet reaped by its parent, counts as gone)."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            stat = f.read()
-    except (FileNotFoundError, ProcessLookupError):
-        return False
-    return stat.rpartition(")")[2].split()[0] not in ("Z", "X")
-
-
-def wait_gone(pids, timeout: float = 10.0) -> None:
-    pids = set(pids)
-    poll(lambda: not [p for p in pids if alive(p)], timeout, what=f"processes {sorted(pids)} to exit")
-
-
-def kill_and_wait(pids, timeout: float = 10.0) -> None:
-    """SIGKILL every pid (all at once, then wait until each is gone)."""
-    pids = set(pids)
-    for pid in pids:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    wait_gone(pids, timeout)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-# ------------------------------------------------------------------------------------- calls
 @pytest.fixture
 def calls(tmp_path, monkeypatch) -> Path:
     path = tmp_path / "calls.log"
@@ -90,72 +21,6 @@ def calls(tmp_path, monkeypatch) -> Path:
     return path
 
 
-def read_calls(path: Path) -> list[tuple[str, int, str]]:
-    """``(instance, step, action)`` per call, in the order the calls were made."""
-    if not path.exists():
-        return []
-    out = []
-    for line in path.read_text().splitlines():
-        key, action = line.split(" ")
-        iid, _, step = key.rpartition(":")
-        out.append((iid, int(step), action))
-    return out
-
-
-def call_counts(path: Path) -> collections.Counter:
-    return collections.Counter((iid, step) for iid, step, _ in read_calls(path))
-
-
-# -------------------------------------------------------------------------------- blueprints
-def _load(name: str) -> dict:
-    return json.loads((EXAMPLES / name).read_text())
-
-
-def seed_blueprint(endpoint: str = "python://workers:ok") -> dict:
-    """The bundled seed flow (comma fixed) with every worker endpoint replaced by ``endpoint``."""
-    flow = _load("inquiry.flow.json")
-    workers = copy.deepcopy(_load("inquiry.workers.json")["workers"])
-    for w in workers:
-        w["workerEndpoint"] = endpoint
-    return dict(flow, workers=workers)
-
-
-def worker(name: str, endpoint: str, retry: int = 0, timeout: float = 5) -> dict:
-    return {"name": name, "workerEndpoint": endpoint, "retryCount": retry, "responseTimeout": timeout,
-            "priority": 1}
-
-
-def chain_blueprint(steps: int = 3, endpoint: str = "python://workers:slow", activity: str = "chain") -> dict:
-    """init -> s1 -> s2 -> ... -> done, one worker step per state (``continue`` between them)."""
-    names = [f"s{i}" for i in range(1, steps + 1)]
-    transitions = [{"current": "init", "event": "start", "action": "s1", "next": "s1"}]
-    for i, name in enumerate(names):
-        nxt = names[i + 1] if i + 1 < len(names) else "done"
-        transitions.append({"current": name, "event": "success", "action": "continue", "next": nxt})
-        if nxt != "done":
-            transitions.append({"current": nxt, "event": "start", "action": nxt, "next": nxt})
-    return {"project": "rt", "activity": activity, "states": names,
-            "actions": [{"name": n, "type": "sync"} for n in names], "transitions": transitions,
-            "workers": [worker(n, endpoint) for n in names]}
-
-
-def gate_blueprint(version: int = 1, action: str = "work", endpoint: str = "python://workers:ok",
-                   activity: str = "gate") -> dict:
-    """Waits in ``gate`` for the user event ``go``, then runs ``action`` into ``done``; ``poke`` is a
-    self-loop that only records its data; ``hold`` moves to ``held``, which accepts ``go`` too."""
-    return {"project": "rt", "activity": activity, "version": version, "states": ["gate", "held"],
-            "actions": [{"name": action, "type": "sync"}],
-            "transitions": [
-                {"current": "init", "event": "start", "action": "continue", "next": "gate"},
-                {"current": "gate", "event": "poke", "action": "continue", "next": "gate"},
-                {"current": "gate", "event": "hold", "action": "continue", "next": "held"},
-                {"current": "gate", "event": "go", "action": action, "next": "done"},
-                {"current": "held", "event": "go", "action": action, "next": "done"},
-            ],
-            "workers": [worker(action, endpoint)]}
-
-
-# ----------------------------------------------------------------------------------- engines
 @pytest.fixture
 def embedded(tmp_path):
     engines = []
@@ -170,100 +35,8 @@ def embedded(tmp_path):
         eng.shutdown()
 
 
-class Daemons:
-    """Starts daemons and remembers every pid they ever had, for the teardown."""
-
-    def __init__(self, tmp_path: Path, calls_path: Path):
-        self.tmp_path = tmp_path
-        self.calls_path = calls_path
-        self.engines: list[Engine] = []
-        self.pids: set[int] = set()
-        self.count = 0
-
-    def env(self, **extra) -> dict:
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join([str(HERE), str(REPO), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
-        env["GOFLOW_TEST_CALLS"] = str(self.calls_path)
-        env.update({k: str(v) for k, v in extra.items()})
-        return env
-
-    def start(self, data_dir=None, *, blueprints=(), shards: int = 2, env: dict | None = None,
-              timeout: float = 20.0, **config) -> Engine:
-        self.count += 1
-        data_dir = str(data_dir or self.tmp_path / "data")
-        eng = start_daemon(data_dir, port=free_port(), shards=shards, blueprints=list(blueprints),
-                           log_path=str(self.tmp_path / f"daemon-{self.count}.log"),
-                           env=self.env(**(env or {})), timeout=timeout, **config)
-        self.engines.append(eng)
-        eng.data_dir = data_dir
-        self.remember(eng)
-        return eng
-
-    def remember(self, eng: Engine) -> dict:
-        pids = eng.pids()
-        self.pids.update(pids.values())
-        return pids
-
-    def shutdown(self, eng: Engine) -> None:
-        """Shut a daemon down and check that none of its processes is left."""
-        pids = self.remember(eng)
-        eng.shutdown()
-        wait_gone(pids.values(), 15.0)
-
-    def kill(self, eng: Engine) -> dict:
-        """kill -9 every process of the daemon (admin, root, dispatcher, hosts, proxies)."""
-        pids = self.remember(eng)
-        kill_and_wait(pids.values())
-        try:
-            eng.close()
-        except Exception:  # the client's view of a dead system
-            pass
-        eng._asys = None
-        return pids
-
-    def teardown(self) -> None:
-        for eng in self.engines:
-            if eng._asys is not None:
-                try:
-                    eng.shutdown()
-                except Exception:
-                    pass
-        left = [p for p in self.pids if alive(p)]
-        if left:
-            try:
-                wait_gone(left, 15.0)
-            except AssertionError:
-                kill_and_wait(left)
-                raise AssertionError(f"daemon processes {left} outlived shutdown (killed with SIGKILL)")
-
-
 @pytest.fixture
 def daemons(tmp_path, calls):
     d = Daemons(tmp_path, calls)
     yield d
     d.teardown()
-
-
-# ------------------------------------------------------------------------------------- store
-def read_store(data_dir, shards: int = 2) -> dict:
-    """``{instance_id: StoredInstance}`` read straight from the shard files (read-only)."""
-    out = {}
-    for i in range(shards):
-        store = open_shard(data_dir, i, readonly=True)
-        try:
-            for row in store.list(limit=1_000_000):
-                out[row.id] = store.get(row.id)
-        finally:
-            store.close()
-    return out
-
-
-def store_history(data_dir, iid: str, shards: int = 2) -> list:
-    for i in range(shards):
-        store = open_shard(data_dir, i, readonly=True)
-        try:
-            if store.exists(iid):
-                return store.history(iid)
-        finally:
-            store.close()
-    return []

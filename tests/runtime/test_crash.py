@@ -21,7 +21,7 @@ import time
 import pytest
 
 from actors.dispatcher import shard_of
-from conftest import call_counts, chain_blueprint, poll, read_calls, read_store, store_history, wait_gone
+from runtime_support import call_counts, chain_blueprint, poll, read_calls, read_store, store_history, wait_gone
 from goflow import snapshot
 
 pytestmark = pytest.mark.daemon
@@ -46,6 +46,13 @@ def _start_chain(daemons, calls):
     return eng, ids
 
 
+def _failures(eng, done) -> str:
+    bad = [d for d in done if d["status"] != "completed"]
+    if not bad:
+        return ""
+    return f"{len(bad)} not completed; first: {bad[0]['id']} {bad[0]['reason']}; history: {eng.history(bad[0]['id'])}"
+
+
 def _step_times(history) -> tuple[dict, dict]:
     """When each step began (its transition committed) and ended (its outcome applied)."""
     begin, end = {}, {}
@@ -58,8 +65,9 @@ def _step_times(history) -> tuple[dict, dict]:
     return begin, end
 
 
-def _check_run(data_dir, ids, calls, t_kill: float, allowed: set | None = None) -> int:
-    """Every instance completed with every step called once, or twice when in flight at the kill."""
+def _check_run(data_dir, ids, calls, kill: tuple[float, float], allowed: set | None = None) -> int:
+    """``kill``: times just before the SIGKILL and just after the processes were seen gone."""
+    # every instance completed with every step called once, or twice when in flight at the kill
     rows = read_store(data_dir)
     assert len(rows) == N
     finals = collections.Counter((r.status, r.state) for r in rows.values())
@@ -75,9 +83,9 @@ def _check_run(data_dir, ids, calls, t_kill: float, allowed: set | None = None) 
     assert max(repeated.values(), default=1) <= 2, repeated
     for iid, step in repeated:
         begin, end = _step_times(store_history(data_dir, iid))
-        assert begin[step] < t_kill <= end[step], (
+        assert begin[step] < kill[1] and end[step] >= kill[0], (
             f"{iid}:{step} was called twice but was not in flight at the kill "
-            f"(began {begin.get(step)}, ended {end.get(step)}, kill {t_kill})")
+            f"(began {begin.get(step)}, ended {end.get(step)}, kill between {kill[0]} and {kill[1]})")
     if allowed is not None:
         assert set(repeated) <= allowed, set(repeated) - allowed
     return len(repeated)
@@ -90,6 +98,7 @@ def test_kill_one_host_process_mid_flight(daemons, calls):
     t_kill = time.time()
     os.kill(victim, signal.SIGKILL)
     wait_gone([victim])
+    t_gone = time.time()
     at_kill = _lines(calls)
     assert at_kill < N * STEPS, "every call was made before the kill: not mid-flight"
     # the root supervisor recreates the host, which reloads its shard and resumes its instances
@@ -97,10 +106,10 @@ def test_kill_one_host_process_mid_flight(daemons, calls):
                interval=0.05, what="a new host-0")
     assert {k: v for k, v in new.items() if k != "host-0"} == {k: v for k, v in pids.items() if k != "host-0"}
     done = eng.wait_all(ids, timeout=30)
-    assert {d["status"] for d in done} == {"completed"}
+    assert {d["status"] for d in done} == {"completed"}, _failures(eng, done)
     data_dir = eng.data_dir
     daemons.shutdown(eng)
-    repeated = _check_run(data_dir, ids, calls, t_kill)
+    repeated = _check_run(data_dir, ids, calls, (t_kill, t_gone))
     # only instances of the killed host may have a step called again
     again = [iid for (iid, _s), n in call_counts(calls).items() if n > 1]
     assert all(shard_of(iid, 2) == 0 for iid in again), again
@@ -110,9 +119,11 @@ def test_kill_one_host_process_mid_flight(daemons, calls):
 def test_kill_whole_daemon_mid_flight_then_restart(daemons, calls):
     eng, ids = _start_chain(daemons, calls)
     data_dir = eng.data_dir
+    pids = daemons.remember(eng)
     t_kill = time.time()
-    pids = daemons.kill(eng)                   # admin, root, dispatcher, hosts, proxies: all at once
-    assert len(pids) == 7
+    daemons.kill(eng, pids)                    # admin, root, dispatcher, hosts, proxies: all at once
+    t_gone = time.time()
+    assert {"admin", "root", "dispatcher", "host-0", "host-1", "proxy-0", "proxy-1"} <= set(pids)
     at_kill = _lines(calls)
     assert at_kill < N * STEPS, "every call was made before the kill: not mid-flight"
     # the store as the kill left it: the steps in flight are the pending steps of the snapshots
@@ -125,9 +136,9 @@ def test_kill_whole_daemon_mid_flight_then_restart(daemons, calls):
     eng2 = daemons.start(data_dir, shards=2, env=SLOW)  # the same data directory, a new port
     assert eng2.recovered == len(unfinished)
     done = eng2.wait_all(ids, timeout=30)
-    assert {d["status"] for d in done} == {"completed"}
+    assert {d["status"] for d in done} == {"completed"}, _failures(eng2, done)
     daemons.shutdown(eng2)
-    repeated = _check_run(data_dir, ids, calls, t_kill, allowed=in_flight)
+    repeated = _check_run(data_dir, ids, calls, (t_kill, t_gone), allowed=in_flight)
     print(f"calls at kill: {at_kill}/{N * STEPS}; in flight: {len(in_flight)}; steps called again: {repeated}")
 
 
@@ -153,9 +164,10 @@ def test_durable_timer_fires_once_after_daemon_kill_and_restart(daemons, calls):
     assert s["status"] == "delayed" and s["pending"]["kind"] == "delay"
     due = s["pending"]["due"]
     data_dir = eng.data_dir
+    pids = daemons.remember(eng)
     t_kill = time.time()
     assert t_kill < due, "the daemon took the whole delay to answer: the test proves nothing"
-    daemons.kill(eng)
+    daemons.kill(eng, pids)
     assert read_calls(calls) == []
     time.sleep(max(0.0, t_kill + 5 - time.time()))        # the scenario: down for 5 s (inherent)
     assert read_calls(calls) == []                         # nothing ran while the daemon was down

@@ -8,7 +8,7 @@ import sqlite3
 import pytest
 
 from actors.dispatcher import shard_of
-from conftest import SEED, call_counts, gate_blueprint, poll, read_calls, seed_blueprint
+from runtime_support import SEED, call_counts, gate_blueprint, poll, read_calls, seed_blueprint
 from goflow.store import shard_path
 
 pytestmark = pytest.mark.daemon
@@ -20,6 +20,7 @@ def test_seed_flow_1000_instances_on_the_daemon(daemons, calls):
     pids = daemons.remember(eng)
     assert {"admin", "root", "dispatcher", "host-0", "host-1", "proxy-0", "proxy-1"} <= set(pids)
     assert len(set(pids.values())) == len(pids)          # one process each
+    assert set(pids.values()) <= set(daemons.marked())   # the leak check of the teardown sees them all
     ids = eng.start_many(SEED, [{"customer": i} for i in range(1000)])
     key = ("goflow", "inquiry", 1, "waiting")
     poll(lambda: eng.counts(SEED).get(key) == 1000, 30, interval=0.05, what="1,000 seed instances waiting")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import SEED, call_counts, chain_blueprint, gate_blueprint, poll, read_calls, seed_blueprint
+from runtime_support import SEED, call_counts, chain_blueprint, gate_blueprint, poll, read_calls, seed_blueprint
 from goflow.errors import EventRefused, InstanceExists, InstanceFinished, InstanceNotFound
 
 GATE = "rt/gate"
