@@ -102,7 +102,10 @@ def run_limit(cfg: dict, client: str) -> dict:
 
 def run_dbos(cfg: dict) -> dict:
     """DBOS (durable workflows, SQLite system database in the run's work dir): an async workflow of
-    ``steps`` async ``@DBOS.step`` s, each one POST through one shared aiohttp session."""
+    ``steps`` async ``@DBOS.step`` s, each one POST through one shared aiohttp session. At most
+    ``concurrency`` workflows run at once (a semaphore around start + get_result): measured here,
+    that gives DBOS on SQLite more workflows/s than letting every workflow run and bounding only the
+    calls (63 vs 37 wf/s for 1,000 workflows at 200), as its system database is the bottleneck."""
     import aiohttp
     from dbos import DBOS
 
@@ -121,8 +124,7 @@ def run_dbos(cfg: dict) -> dict:
         ctx = dict(inp)
         for k, name in enumerate(step_names(cfg["steps"]), 1):
             body = json.dumps(request_body(iid, name, k, inp, ctx), separators=(",", ":")).encode()
-            async with state["sem"]:
-                ctx[name] = await http_step(f"{cfg['url']}/{name}", body, headers(iid, k))
+            ctx[name] = await http_step(f"{cfg['url']}/{name}", body, headers(iid, k))
         return ctx
 
     async def main() -> dict:
@@ -135,8 +137,9 @@ def run_dbos(cfg: dict) -> dict:
 
         async def one(i: int, record: bool) -> None:
             t = time.perf_counter()
-            handle = await DBOS.start_workflow_async(flow, f"dbos-{i}", {"customer": i})
-            ctx = await handle.get_result()
+            async with state["sem"]:     # at most `concurrency` workflows (so calls) in flight
+                handle = await DBOS.start_workflow_async(flow, f"dbos-{i}", {"customer": i})
+                ctx = await handle.get_result()
             if record:
                 latencies.append(time.perf_counter() - t)
                 if all(isinstance(ctx.get(nm), dict) for nm in names):
@@ -162,8 +165,8 @@ def run_dbos(cfg: dict) -> dict:
     finally:
         DBOS.destroy()
     import dbos as _dbos
-    res = _result(cfg, out, "perf_counter in the client: start_workflow_async -> get_result "
-                            "(all submitted at once)")
+    res = _result(cfg, out, "perf_counter in the client: workflow submitted -> get_result returned "
+                            "(all submitted at once; includes the wait for a workflow slot)")
     res["version"] = getattr(_dbos, "__version__", None) or _version("dbos")
     return res
 

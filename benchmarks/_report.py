@@ -115,7 +115,11 @@ def _table(head, rows):
 
 def _err(r):
     if r.get("ok"):
-        return ""
+        notes = list(r.get("notes") or ())
+        rounds = r.get("rounds_workflows_per_s")
+        if rounds:
+            notes.insert(0, "rounds " + "/".join("x" if v is None else f"{v:,.0f}" for v in rounds))
+        return "; ".join(notes)[:120]
     return ("SKIPPED: " if r.get("skipped") else "FAILED: ") + str(r.get("error", ""))[:120]
 
 
@@ -126,7 +130,8 @@ def render(doc: dict) -> str:
     http = [r for r in res if r.get("scenario") == "http"]
     if http:
         out.append(f"\nHTTP flow: {cfg['instances']:,} workflows x {cfg['steps']} steps, at most "
-                   f"{cfg['concurrency']} calls in flight, durable store on (GoFlow, DBOS)")
+                   f"{cfg['concurrency']} calls in flight, durable store on (GoFlow, DBOS)"
+                   + (f"; median of {cfg['rounds']} interleaved rounds" if cfg.get("rounds", 1) > 1 else ""))
         rows = [[r["contender"], _f(r.get("workflows")), _f(r.get("workflows_per_s") if r.get("ok") else None),
                  _f(r.get("steps_per_s") if r.get("ok") else None), _f(r.get("p50_ms"), "{:,.1f}"),
                  _f(r.get("p99_ms"), "{:,.1f}"), _f((r.get("peak_rss_bytes") or 0) / MB or None),

@@ -139,3 +139,19 @@ def test_report_helpers():
            "targets": t, "config": {"instances": 1, "steps": 3, "concurrency": 1}}
     text = render(doc)
     assert "FAILED: boom" in text and "MISSED" in text
+
+
+def test_rounds_merge_to_the_median_round():
+    rows = [{"scenario": "http", "contender": "goflow-daemon", "ok": True, "workflows_per_s": v, "p50_ms": v}
+            for v in (30.0, 10.0)] + \
+           [{"scenario": "http", "contender": "goflow-daemon", "ok": False, "error": "boom"},
+            {"scenario": "http", "contender": "goflow-daemon", "ok": True, "workflows_per_s": 20.0, "p50_ms": 20.0}]
+    (row,) = throughput.merge_rounds(rows)
+    assert row["workflows_per_s"] == 20.0 and row["p50_ms"] == 20.0      # the median round, whole
+    assert row["rounds_workflows_per_s"] == [30.0, 10.0, None, 20.0]
+    assert "1 of 4 rounds failed: boom" in row["notes"][0]
+    (only_failed,) = throughput.merge_rounds([{"contender": "x", "ok": False, "error": "e"}] * 2)
+    assert only_failed["ok"] is False
+    args = throughput.parse(["--rounds", "2", "--no-dbos"])
+    assert [c for _, c, _ in throughput.plan(args)] == ["limit-aiohttp", "limit-httpx", "goflow-embedded",
+                                                         "goflow-daemon"] * 2
