@@ -92,6 +92,11 @@ class _Cell:
         self.crashes: list[float] = []
 
 
+def _live(inst: Instance) -> bool:
+    """Recovery reloads an instance that is not finished, or whose completion hook is in flight."""
+    return inst.status not in FINAL_STATUSES or inst.hook_step is not None
+
+
 def instance_view(inst: Instance) -> dict:
     """The plain-data status of an instance (what ``status`` returns)."""
     p = inst.pending
@@ -193,7 +198,8 @@ class Shard:
                 inst = cell.inst
                 changes.append(Change(iid, inst.project, inst.activity, inst.version, inst.status, inst.state,
                                       cell.snap or snapshot.encode(inst), records.get(iid, ()),
-                                      inst.created, inst.updated, inst.reason))
+                                      inst.created, inst.updated, inst.reason,
+                                      _live(inst)))
             try:
                 self.store.commit(changes)
             except Exception as exc:  # nothing happened: no state moves, every caller hears why

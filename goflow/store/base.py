@@ -36,7 +36,9 @@ class Change:
     """One instance's committed transition: its new row and the history records it appends.
 
     ``reason`` (optional) is the failure or termination reason, kept in its own column so that
-    listings can show it without decoding the snapshot.
+    listings can show it without decoding the snapshot. ``live`` says whether recovery reloads the
+    instance; by default (``None``) exactly when its status is not final, but a completed instance
+    whose completion hook is still in flight is live too, so the hook is called again after a crash.
     """
 
     instance_id: str
@@ -50,6 +52,7 @@ class Change:
     created: float = 0.0
     updated: float = 0.0
     reason: str | None = None
+    live: bool | None = None      # reload on recovery; None: when the status is not final
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +117,8 @@ class InstanceStore(abc.ABC):
 
     @abc.abstractmethod
     def unfinished(self) -> Iterator[StoredInstance]:
-        """Every instance to recover: not completed, failed, terminated nor quarantined."""
+        """Every instance to recover: its last change was live (by default: not completed, failed,
+        terminated nor quarantined), and it is not quarantined."""
 
     @abc.abstractmethod
     def history(self, instance_id: str, limit: int | None = None, *, tail: bool = False) -> list[Record]:

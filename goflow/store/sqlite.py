@@ -23,9 +23,9 @@ log = logging.getLogger("goflow.store")
 SCHEMA_VERSION = 1
 APPLICATION_ID = 0x47465301  # "GFS\x01": a GoFlow shard store
 
-# Statuses left out of recovery. Written out (not taken from goflow.fsm) because the partial index
-# below is defined by this very text: a status added later is recovered unless it is listed here.
-_NOT_RECOVERED = "('completed', 'failed', 'terminated', 'quarantined')"
+# Statuses left out of recovery unless a change says otherwise (Change.live): a status added later is
+# recovered unless it is listed here.
+_NOT_RECOVERED_SET = frozenset({"completed", "failed", "terminated", "quarantined"})
 
 _DDL = [
     """CREATE TABLE instances (
@@ -38,12 +38,13 @@ _DDL = [
         snapshot  BLOB    NOT NULL CHECK (typeof(snapshot) = 'blob'),
         created   REAL    NOT NULL,
         updated   REAL    NOT NULL,
-        reason    TEXT
+        reason    TEXT,
+        live      INTEGER NOT NULL DEFAULT 0   -- 1: reloaded on recovery (see Change.live)
     )""",
     "CREATE INDEX instances_by_status ON instances (status, created)",
     "CREATE INDEX instances_by_created ON instances (created)",  # never updated: created is kept
     "CREATE INDEX instances_by_blueprint ON instances (project, activity, status, created)",
-    f"CREATE INDEX instances_unfinished ON instances (id) WHERE status NOT IN {_NOT_RECOVERED}",
+    "CREATE INDEX instances_live ON instances (id) WHERE live = 1",
     # seq is the rowid: rows are appended at the end of the table, and it orders each history
     """CREATE TABLE history (
         seq         INTEGER PRIMARY KEY,
@@ -65,11 +66,12 @@ _DDL = [
 
 _UPSERT = (
     "INSERT INTO instances"
-    " (id, project, activity, version, status, state, snapshot, created, updated, reason)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " (id, project, activity, version, status, state, snapshot, created, updated, reason, live)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     " ON CONFLICT (id) DO UPDATE SET project = excluded.project, activity = excluded.activity,"
     " version = excluded.version, status = excluded.status, state = excluded.state,"
-    " snapshot = excluded.snapshot, updated = excluded.updated, reason = excluded.reason"
+    " snapshot = excluded.snapshot, updated = excluded.updated, reason = excluded.reason,"
+    " live = excluded.live"
 )
 _APPEND = (
     "INSERT INTO history (instance_id, time, state, event, action, next, step, attempt, endpoint,"
@@ -137,8 +139,9 @@ class SQLiteStore(InstanceStore):
         records: list[tuple] = []
         for c in changes:
             iid = c.instance_id
+            live = c.live if c.live is not None else c.status not in _NOT_RECOVERED_SET
             rows[iid] = (iid, c.project, c.activity, c.version, c.status, c.state, c.snapshot,
-                         c.created, c.updated, c.reason)
+                         c.created, c.updated, c.reason, 1 if live else 0)
             for r in c.records:
                 detail = r.detail
                 if detail is not None:
@@ -177,7 +180,7 @@ class SQLiteStore(InstanceStore):
                                    (instance_id,)).fetchone()
                 if row is None:
                     raise InstanceNotFound(instance_id)
-                conn.execute("UPDATE instances SET status = ?, reason = ? WHERE id = ?",
+                conn.execute("UPDATE instances SET status = ?, reason = ?, live = 0 WHERE id = ?",
                              (QUARANTINED, reason, instance_id))
                 conn.execute(_APPEND, (instance_id, when, row[0], None, None, None, None, None, None,
                                        QUARANTINED, None, _dumps({"reason": reason, "status": row[1]})))
@@ -201,8 +204,8 @@ class SQLiteStore(InstanceStore):
     def unfinished(self) -> Iterator[StoredInstance]:
         # Keyset pagination over the partial index: no statement stays open between chunks, so the
         # caller may commit while it iterates, and no read transaction pins the WAL meanwhile.
-        sql = (f"SELECT {_COLUMNS} FROM instances INDEXED BY instances_unfinished"
-               f" WHERE status NOT IN {_NOT_RECOVERED} AND id > ? ORDER BY id LIMIT {_CHUNK}")
+        sql = (f"SELECT {_COLUMNS} FROM instances INDEXED BY instances_live"
+               f" WHERE live = 1 AND id > ? ORDER BY id LIMIT {_CHUNK}")
         after = ""
         make = StoredInstance
         while True:

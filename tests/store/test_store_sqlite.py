@@ -183,7 +183,7 @@ def test_file_is_wal_with_schema_version(store, store_path):
         assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert raw.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         indexes = {r[0] for r in raw.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
-        assert {"instances_by_status", "instances_by_blueprint", "instances_unfinished",
+        assert {"instances_by_status", "instances_by_blueprint", "instances_live",
                 "history_by_instance"} <= indexes
     finally:
         raw.close()

@@ -88,3 +88,40 @@ def alive(pid: int) -> bool:
             return f.read().rpartition(")")[2].split()[0] not in ("Z", "X")
     except OSError:
         return False
+
+
+def test_completion_hook_in_flight_at_a_stop_is_called_again(server, tmp_path):
+    """A completed instance whose ``done`` hook was in flight stays *live* in the store (recovery
+    reloads it) until the hook's outcome is committed, so the hook is not lost to a crash."""
+    from actors import Engine
+    hook_url = server.url("/slow/400")
+    data = tmp_path / "data"
+    bp = one_step([worker(server.url("/ok"))], hook=[worker(hook_url, name="done")])
+    eng = Engine.embedded(data, blueprints=[bp])
+    try:
+        iid = eng.start("e2e/one", {"x": 1})
+        deadline = time.monotonic() + 10      # embedded: the actors run inside engine calls
+        while eng.status(iid)["status"] != "completed":
+            assert time.monotonic() < deadline, "the instance did not complete"
+            time.sleep(0.01)
+        wait_seen(server, 2)                  # the step, then the hook: in flight
+    finally:
+        eng.close()                           # drops the hook call in flight
+    eng = Engine.embedded(data)
+    try:
+        assert eng.recovered == 1             # the completed instance, for its hook
+        wait_seen(server, 3)
+        hooks = [s for s in server.seen if s.path.startswith("/slow")]
+        assert [s.headers["Idempotency-Key"] for s in hooks] == [f"{iid}:2", f"{iid}:2"]
+        deadline = time.monotonic() + 10
+        while not any(r["outcome"] == "hook-ok" for r in eng.history(iid)):
+            assert time.monotonic() < deadline, "the hook's outcome was never recorded"
+            time.sleep(0.02)
+        assert eng.status(iid)["status"] == "completed"
+    finally:
+        eng.close()
+    eng = Engine.embedded(data)               # the hook is done: nothing is live any more
+    try:
+        assert eng.recovered == 0
+    finally:
+        eng.close()
