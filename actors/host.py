@@ -11,7 +11,7 @@ import time
 
 from thespian.actors import Actor, ActorExitRequest, WakeupMessage
 
-from goflow.shard import Item, Shard
+from goflow.shard import DEFAULT_MAX_INPUT_BYTES, Item, Shard
 from goflow.store import open_shard
 
 from ._logging import apply_levels
@@ -64,6 +64,7 @@ class Host(Actor):
         self.index, self.proxy = msg.index, msg.proxy
         self.store = open_shard(cfg["data_dir"], msg.index, synchronous=cfg.get("synchronous", "normal"))
         self.shard = Shard(self.store, msg.blueprints, intensity=cfg.get("intensity", 3),
+                           max_input_bytes=cfg.get("max_event_bytes", DEFAULT_MAX_INPUT_BYTES),
                            period=cfg.get("period", 10.0), name=f"host-{msg.index}")
         fx = self.shard.recover()
         self._effects(fx)

@@ -7,6 +7,7 @@ person needs to act on it (file, JSON pointer, line:column, instance id, state):
     ├── BlueprintError            a blueprint did not load; ``.problems`` lists every problem
     ├── BlueprintNotFound         no deployed blueprint has that (project, activity, version)
     ├── SnapshotError             an instance snapshot could not be encoded or decoded
+    ├── InvalidInput              an input document or event data that cannot be taken (``.instance_id``)
     ├── InstanceError             about one running instance (``.instance_id``, ``.state``)
     │   ├── InstanceNotFound
     │   ├── InstanceExists
@@ -27,6 +28,7 @@ __all__ = [
     "BlueprintError",
     "BlueprintNotFound",
     "SnapshotError",
+    "InvalidInput",
     "InstanceError",
     "InstanceNotFound",
     "InstanceExists",
@@ -87,6 +89,15 @@ class SnapshotError(GoflowError):
     def __init__(self, instance_id: str | None, reason: str):
         self.instance_id, self.reason = instance_id, reason
         super().__init__(f"snapshot of instance {instance_id or '?'}: {reason}")
+
+
+class InvalidInput(GoflowError):
+    """Untrusted input refused before it reaches an instance: not JSON-like data, or over the size
+    bound (SPEC §7). Nothing was applied."""
+
+    def __init__(self, instance_id: str | None, message: str):
+        self.instance_id = instance_id
+        super().__init__(f"instance {instance_id!r}: {message}" if instance_id else message)
 
 
 class InstanceError(GoflowError):

@@ -19,12 +19,14 @@ from __future__ import annotations
 
 import logging
 import time
+
+import msgpack
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterable, Mapping
 
 from . import snapshot
 from .errors import (BlueprintNotFound, EventRefused, GoflowError, InstanceExists, InstanceFinished,
-                     InstanceNotFound, SnapshotError)
+                     InstanceNotFound, InvalidInput, SnapshotError)
 from .fsm import (FAILED, FINAL_STATUSES, CallWorker, CancelTimer, Finished, HookOutcome, Instance,
                   Outcome, Pause, Resume, Signal, StartTimer, Terminate, TimerFired, new_instance, react)
 from .history import Record
@@ -32,7 +34,8 @@ from .model import START, Blueprint
 from .store import Change
 from .timers import TimerWheel
 
-__all__ = ["Item", "Job", "Reply", "Effects", "Shard", "instance_view"]
+__all__ = ["Item", "Job", "Reply", "Effects", "Shard", "instance_view", "check_input",
+           "DEFAULT_MAX_INPUT_BYTES"]
 
 log = logging.getLogger("goflow.shard")
 
@@ -92,6 +95,20 @@ class _Cell:
         self.crashes: list[float] = []
 
 
+DEFAULT_MAX_INPUT_BYTES = 64 * 1024
+
+
+def check_input(instance_id: str, what: str, value, limit: int) -> None:
+    """Refuse untrusted data that is not JSON-like or is over ``limit`` bytes once encoded."""
+    try:
+        size = len(msgpack.packb(value, use_bin_type=True))
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise InvalidInput(instance_id, f"{what} is not JSON-like data ({exc})") from None
+    if size > limit:
+        raise InvalidInput(instance_id, f"{what} is {size} bytes encoded, over the limit of {limit} "
+                                        "(limits.event_bytes)")
+
+
 def _live(inst: Instance) -> bool:
     """Recovery reloads an instance that is not finished, or whose completion hook is in flight."""
     return inst.status not in FINAL_STATUSES or inst.hook_step is not None
@@ -111,8 +128,10 @@ def instance_view(inst: Instance) -> dict:
 
 class Shard:
     def __init__(self, store, blueprints: Iterable[Blueprint] = (), *, clock: Callable[[], float] = time.time,
-                 intensity: int = 3, period: float = 10.0, name: str = "shard"):
+                 intensity: int = 3, period: float = 10.0, name: str = "shard",
+                 max_input_bytes: int = DEFAULT_MAX_INPUT_BYTES):
         self.store, self.clock, self.name = store, clock, name
+        self.max_input_bytes = max_input_bytes
         self.intensity, self.period = intensity, period
         self.blueprints: dict[tuple, Blueprint] = {}
         self.latest: dict[tuple, int] = {}
@@ -229,8 +248,13 @@ class Shard:
 
     def _apply(self, item: Item, now: float, staged, records, commands, replies) -> None:
         op, iid = item.op, item.instance
+        if op == SIGNAL and item.payload.data is not None:
+            check_input(iid, f"the data of event {item.payload.name!r}", item.payload.data, self.max_input_bytes)
         if op == CREATE:
             project, activity, version, input_doc = item.payload
+            if not isinstance(input_doc, dict):
+                raise InvalidInput(iid, f"the input must be a JSON object, not {type(input_doc).__name__}")
+            check_input(iid, "the input", input_doc, self.max_input_bytes)
             if iid in self.cells or iid in staged or self.store.exists(iid):
                 raise InstanceExists(iid)
             bp = self.blueprint(project, activity, version)

@@ -159,18 +159,29 @@ def test_handler_crash_restarts_three_times_then_fails_embedded(embedded, calls)
     assert {s["status"] for s in eng.wait_all(others, timeout=10)} == {"completed"}
 
 
-def test_crash_restart_keeps_earlier_items_of_the_same_batch(embedded, calls):
+def test_crash_restart_keeps_earlier_items_of_the_same_batch(embedded, calls, monkeypatch):
     """A handler crash restarts the instance from its last state -- which includes the items of the
     same batch applied (and acknowledged) before the crash -- not from the stored snapshot before
-    the batch."""
+    the batch. The crash is injected: the handler raises on every ``go`` (embedded, same process)."""
+    import goflow.shard
+    real = goflow.shard.react
+
+    def crashing(bp, inst, inp, now):
+        if getattr(inp, "name", None) == "go":
+            raise RuntimeError("injected handler crash")
+        return real(bp, inst, inp, now)
+
+    monkeypatch.setattr(goflow.shard, "react", crashing)
     eng = embedded(blueprints=[gate_blueprint()])
     iid = eng.start(GATE)
-    res = eng.send_many([(iid, "hold"), (iid, "go", {"bad": {1, 2}})])
+    res = eng.send_many([(iid, "hold"), (iid, "go")])
     assert res[0]["state"] == "held"                   # acknowledged ...
+    assert isinstance(res[1], InstanceFinished)
     s = eng.status(iid)
     assert s["state"] == "held", s                    # ... so it is kept
-    assert s["status"] == "failed"
+    assert s["status"] == "failed" and "injected handler crash" in s["reason"]
     assert [h["outcome"] for h in eng.history(iid) if h["event"] == "hold"] == ["applied"]
+    assert [h["outcome"] for h in eng.history(iid)].count("restarted") == 3
 
 
 def test_create_twice_is_refused(embedded):
@@ -179,3 +190,23 @@ def test_create_twice_is_refused(embedded):
     with pytest.raises(InstanceExists) as exc:
         eng.start(GATE, id="same")
     assert exc.value.instance_id == "same"
+
+
+def test_untrusted_input_is_bounded_and_must_be_json_like(embedded, calls):
+    """SPEC §7: input documents and event data are untrusted data with a size bound; refused input
+    changes nothing."""
+    from goflow.errors import InvalidInput
+    eng = embedded(blueprints=[gate_blueprint()], max_event_bytes=1000)
+    iid = eng.start(GATE, {"x": 1})
+    before = eng.status(iid)
+    with pytest.raises(InvalidInput, match="over the limit of 1000"):
+        eng.send(iid, "go", {"blob": "x" * 2000})
+    with pytest.raises(InvalidInput, match="not JSON-like"):
+        eng.send(iid, "go", {"a set": {1, 2}})
+    assert eng.status(iid) == before
+    with pytest.raises(InvalidInput, match="over the limit of 1000"):
+        eng.start(GATE, {"blob": "y" * 2000}, id="too-big")
+    with pytest.raises(InstanceNotFound):
+        eng.status("too-big")
+    eng.send(iid, "go", {"small": 1})          # within the bound: applied
+    assert eng.status(iid)["state"] != "gate"
