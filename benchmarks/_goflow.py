@@ -150,7 +150,8 @@ def run_engine_only(cfg: dict, mode: str) -> dict:
     try:
         _start_all(engine, "bench/chain", min(WARMUP * 10, n), "warm")
         t0 = time.perf_counter()
-        ids, acks = _start_all(engine, "bench/chain", n, "c", lambda k: write_progress(cfg.get("progress"), k))
+        ids, acks = _start_all(engine, "bench/chain", n, "c",
+                               lambda k: write_progress(cfg.get("progress"), k))
         elapsed = time.perf_counter() - t0
         views = _wait_all(engine, ids, cfg["timeout"])
         done = sum(1 for v in views if v["status"] == "completed")

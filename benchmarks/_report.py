@@ -53,7 +53,8 @@ def targets(results: list, steps: int) -> list[dict]:
     if d is not None and d.get("scenario") == "http":
         note = "" if steps == 3 else f"measured with --steps {steps}"
         v = d.get("ratio_to_limit")
-        out.append(_t("HTTP flow, daemon workflows/s vs the limit (aiohttp)", f">= {TARGETS['daemon_vs_limit']}",
+        out.append(_t("HTTP flow, daemon workflows/s vs the limit (aiohttp)",
+                      f">= {TARGETS['daemon_vs_limit']}",
                       v, v is not None and v >= TARGETS["daemon_vs_limit"], note))
         v = d.get("ratio_to_dbos")
         out.append(_t("HTTP flow, daemon workflows/s vs DBOS", f">= {TARGETS['daemon_vs_dbos']:g}x", v,
@@ -74,7 +75,8 @@ def targets(results: list, steps: int) -> list[dict]:
             rss = r["rss_before"] + r["rss_per_instance"] * want
             note = f"extrapolated from {n:,} instances (linear in RSS per instance)"
         out.append(_t(f"{want:,} waiting instances in one daemon, RSS (summed over its processes)",
-                      f"<= {TARGETS['idle_rss_bytes'] / GB:g} GB", rss, rss <= TARGETS["idle_rss_bytes"], note))
+                      f"<= {TARGETS['idle_rss_bytes'] / GB:g} GB", rss, rss <= TARGETS["idle_rss_bytes"],
+                      note))
     elif r is not None:
         out.append(_t("100,000 waiting instances, RSS", "<= 2 GB", None, False, r.get("error", "")))
     r = _by(results, "recovery-daemon")
@@ -132,7 +134,8 @@ def render(doc: dict) -> str:
         out.append(f"\nHTTP flow: {cfg['instances']:,} workflows x {cfg['steps']} steps, at most "
                    f"{cfg['concurrency']} calls in flight, durable store on (GoFlow, DBOS)"
                    + (f"; median of {cfg['rounds']} interleaved rounds" if cfg.get("rounds", 1) > 1 else ""))
-        rows = [[r["contender"], _f(r.get("workflows")), _f(r.get("workflows_per_s") if r.get("ok") else None),
+        rows = [[r["contender"], _f(r.get("workflows")),
+                 _f(r.get("workflows_per_s") if r.get("ok") else None),
                  _f(r.get("steps_per_s") if r.get("ok") else None), _f(r.get("p50_ms"), "{:,.1f}"),
                  _f(r.get("p99_ms"), "{:,.1f}"), _f((r.get("peak_rss_bytes") or 0) / MB or None),
                  _f(r.get("ratio_to_limit"), "{:.2f}"), _f(r.get("ratio_to_limit_httpx"), "{:.2f}"),
@@ -143,7 +146,8 @@ def render(doc: dict) -> str:
     if eng:
         out.append(f"\nEngine only: {cfg['engine_instances']:,} continue-only instances, "
                    f"{cfg['steps'] + 1} transitions each, durable")
-        rows = [[r["contender"], _f(r.get("workflows")), _f(r.get("workflows_per_s") if r.get("ok") else None),
+        rows = [[r["contender"], _f(r.get("workflows")),
+                 _f(r.get("workflows_per_s") if r.get("ok") else None),
                  _f(r.get("transitions_per_s") if r.get("ok") else None), _f(r.get("p50_ms"), "{:,.1f}"),
                  _f(r.get("p99_ms"), "{:,.1f}"), _f((r.get("peak_rss_bytes") or 0) / MB or None), _err(r)]
                 for r in eng]
@@ -168,9 +172,11 @@ def render(doc: dict) -> str:
                            f"daemon RSS after {r['rss_after'] / MB:,.0f} MB)")
         elif r.get("scenario") == "latency":
             out.append(f"\nEvent latency: engine.send to {r.get('expected', cfg['latency']):,} waiting "
-                       "instances on the daemon, one at a time" + (f" -- {_err(r)}" if not r.get("ok") else ""))
+                       "instances on the daemon, one at a time"
+                       + (f" -- {_err(r)}" if not r.get("ok") else ""))
             if r.get("ok"):
-                out.append(f"  ack p50 {r['p50_ms']:.2f} ms, p99 {r['p99_ms']:.2f} ms, max {r['max_ms']:.2f} ms")
+                out.append(f"  ack p50 {r['p50_ms']:.2f} ms, p99 {r['p99_ms']:.2f} ms, "
+                           f"max {r['max_ms']:.2f} ms")
     if doc.get("targets"):
         out.append("\nTargets")
         rows = []

@@ -28,7 +28,7 @@ import tempfile
 import time
 
 from ._common import reap
-from ._report import TARGETS, add_ratios, render, targets
+from ._report import add_ratios, render, targets
 
 __all__ = ["main", "plan"]
 

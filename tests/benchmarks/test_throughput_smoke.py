@@ -62,16 +62,19 @@ def test_http_scenario_every_contender_completes(tmp_path):
         for key in ("workflows_per_s", "steps_per_s", "p50_ms", "p99_ms", "latency_method"):
             assert r[key] is not None, (key, r)
         assert r["calls_served"] == r["calls_expected"]          # every step really called the server
-        assert r["ratio_to_limit"] == pytest.approx(r["workflows_per_s"] / _by(doc, "limit-aiohttp")["workflows_per_s"])
+        limit = _by(doc, "limit-aiohttp")["workflows_per_s"]
+        assert r["ratio_to_limit"] == pytest.approx(r["workflows_per_s"] / limit)
         assert r["ratio_to_limit_httpx"] is not None
         if HAVE_DBOS:
-            assert r["ratio_to_dbos"] == pytest.approx(r["workflows_per_s"] / _by(doc, "dbos")["workflows_per_s"])
+            dbos = _by(doc, "dbos")["workflows_per_s"]
+            assert r["ratio_to_dbos"] == pytest.approx(r["workflows_per_s"] / dbos)
     assert _by(doc, "limit-aiohttp")["ratio_to_limit"] == pytest.approx(1.0)
     assert _by(doc, "goflow-daemon")["daemon_pids"]
     assert {t["target"].split(",")[0] for t in doc["targets"]} == {"HTTP flow"}
     assert "goflow-daemon" in doc["_stdout"] and "Targets" in doc["_stdout"]
     if not HAVE_DBOS:
-        pytest.skip("DBOS is not installed (pip install -e .[bench]): its contender was skipped, the rest passed")
+        pytest.skip("DBOS is not installed (pip install -e .[bench]): "
+                    "its contender was skipped, the rest passed")
 
 
 def test_engine_idle_recovery_latency_scenarios(tmp_path):
@@ -124,14 +127,16 @@ def test_report_helpers():
     assert percentile([], 50) is None
     assert percentile([3, 1, 2], 50) == 2 and percentile(range(1, 101), 99) == 99
     bp = http_flow("http://127.0.0.1:1/work", 4)
-    assert [w["name"] for w in bp["workers"]] == ["calculate_balance", "get_product", "calculate_voucher", "step_4"]
+    assert [w["name"] for w in bp["workers"]] == ["calculate_balance", "get_product", "calculate_voucher",
+                                                  "step_4"]
     assert len(continue_flow(3)["transitions"]) == 4 and waiting_flow()["states"] == ["waiting"]
     results = [{"scenario": "http", "contender": "limit-aiohttp", "ok": True, "workflows_per_s": 100.0},
                {"scenario": "http", "contender": "dbos", "ok": True, "workflows_per_s": 10.0},
                {"scenario": "http", "contender": "goflow-daemon", "ok": True, "workflows_per_s": 80.0},
                {"scenario": "http", "contender": "goflow-embedded", "ok": False, "error": "boom"}]
     add_ratios(results)
-    assert results[2]["ratio_to_limit"] == pytest.approx(0.8) and results[2]["ratio_to_dbos"] == pytest.approx(8.0)
+    assert results[2]["ratio_to_limit"] == pytest.approx(0.8)
+    assert results[2]["ratio_to_dbos"] == pytest.approx(8.0)
     assert results[3]["ratio_to_limit"] is None
     t = targets(results, 3)
     assert [x["met"] for x in t] == [True, False]
@@ -145,7 +150,8 @@ def test_rounds_merge_to_the_median_round():
     rows = [{"scenario": "http", "contender": "goflow-daemon", "ok": True, "workflows_per_s": v, "p50_ms": v}
             for v in (30.0, 10.0)] + \
            [{"scenario": "http", "contender": "goflow-daemon", "ok": False, "error": "boom"},
-            {"scenario": "http", "contender": "goflow-daemon", "ok": True, "workflows_per_s": 20.0, "p50_ms": 20.0}]
+            {"scenario": "http", "contender": "goflow-daemon", "ok": True, "workflows_per_s": 20.0,
+             "p50_ms": 20.0}]
     (row,) = throughput.merge_rounds(rows)
     assert row["workflows_per_s"] == 20.0 and row["p50_ms"] == 20.0      # the median round, whole
     assert row["rounds_workflows_per_s"] == [30.0, 10.0, None, 20.0]
