@@ -9,7 +9,10 @@ counted (``max_inflight``).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import socket
+import threading
 from dataclasses import dataclass, field
 
 from aiohttp import web
@@ -128,3 +131,46 @@ def worker(url: str, *, retry: int = 0, timeout: float = 2.0, priority: int = 1,
 
 def outcomes(result):
     return [(r.endpoint, r.attempt, r.outcome) for r in result.attempts]
+
+
+@contextlib.contextmanager
+def serving(name: str = "test-worker-server"):
+    """A :class:`WorkerServer` listening on 127.0.0.1 (an ephemeral port) on its own thread and
+    event loop, for the duration of the ``with``; the thread is joined on the way out."""
+    srv = WorkerServer()
+    loop = asyncio.new_event_loop()
+    started = threading.Event()
+
+    def run():
+        asyncio.set_event_loop(loop)
+        app = web.Application(client_max_size=4 << 20)
+        app.router.add_route("*", "/{tail:.*}", srv.handle)
+        runner = web.AppRunner(app, handle_signals=False, access_log=None, handler_cancellation=True,
+                               shutdown_timeout=0.5)
+        loop.run_until_complete(runner.setup())
+        site = web.TCPSite(runner, "127.0.0.1", 0, backlog=1024)
+        loop.run_until_complete(site.start())
+        srv.port = site._server.sockets[0].getsockname()[1]
+        started.set()
+        loop.run_forever()
+        loop.run_until_complete(runner.cleanup())
+        loop.close()
+
+    thread = threading.Thread(target=run, name=name, daemon=True)
+    thread.start()
+    assert started.wait(10)
+    try:
+        yield srv
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        assert not thread.is_alive()
+
+
+def closed_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on (bound, then released)."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port

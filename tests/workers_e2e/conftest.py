@@ -2,49 +2,21 @@
 127.0.0.1, a closed port, and embedded engines that are always closed."""
 from __future__ import annotations
 
-import asyncio
 import os
-import socket
 import sys
-import threading
 
 import pytest
-from aiohttp import web
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "transports"))
 sys.path.insert(0, os.path.dirname(__file__))
 
-from transport_support import WorkerServer  # noqa: E402
+import transport_support  # noqa: E402
 
 
 @pytest.fixture(scope="session")
 def _e2e_server():
-    srv = WorkerServer()
-    loop = asyncio.new_event_loop()
-    started = threading.Event()
-
-    def run():
-        asyncio.set_event_loop(loop)
-        app = web.Application(client_max_size=4 << 20)
-        app.router.add_route("*", "/{tail:.*}", srv.handle)
-        runner = web.AppRunner(app, handle_signals=False, access_log=None, handler_cancellation=True,
-                               shutdown_timeout=0.5)
-        loop.run_until_complete(runner.setup())
-        site = web.TCPSite(runner, "127.0.0.1", 0, backlog=1024)
-        loop.run_until_complete(site.start())
-        srv.port = site._server.sockets[0].getsockname()[1]
-        started.set()
-        loop.run_forever()
-        loop.run_until_complete(runner.cleanup())
-        loop.close()
-
-    thread = threading.Thread(target=run, name="e2e-worker-server", daemon=True)
-    thread.start()
-    assert started.wait(10)
-    yield srv
-    loop.call_soon_threadsafe(loop.stop)
-    thread.join(10)
-    assert not thread.is_alive()
+    with transport_support.serving("e2e-worker-server") as srv:
+        yield srv
 
 
 @pytest.fixture
@@ -56,11 +28,7 @@ def server(_e2e_server):
 
 @pytest.fixture
 def closed_port() -> int:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+    return transport_support.closed_port()
 
 
 @pytest.fixture
