@@ -13,11 +13,11 @@ import argparse
 import asyncio
 import json
 import os
-import select
 import statistics
-import subprocess
 import sys
 import time
+
+from ._server import WorkerServer
 
 __all__ = ["main"]
 
@@ -27,52 +27,6 @@ REQUEST = {"instance": "bench-1", "project": "bench", "activity": "transports", 
 HEADERS = {"Content-Type": "application/json", "Idempotency-Key": "bench-1:1"}
 BODY = json.dumps(REQUEST).encode()
 TIMEOUT = 10.0
-
-
-# ------------------------------------------------------------------------------------------ server
-def serve() -> None:
-    """Run the worker server (in the child process); print its port, stop when stdin closes."""
-    from aiohttp import web
-
-    async def handle(request: web.Request) -> web.Response:
-        await request.read()
-        return web.json_response({"ok": True, "event": "success"})
-
-    async def main() -> None:
-        app = web.Application()
-        app.router.add_post("/{tail:.*}", handle)
-        runner = web.AppRunner(app, access_log=None, handle_signals=False)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0, backlog=1024)
-        await site.start()
-        print(site._server.sockets[0].getsockname()[1], flush=True)
-        loop = asyncio.get_running_loop()
-        done = loop.create_future()
-        loop.add_reader(sys.stdin.fileno(), lambda: done.done() or done.set_result(None))
-        await done
-        await runner.cleanup()
-
-    asyncio.run(main())
-
-
-def start_server() -> tuple[subprocess.Popen, str]:
-    proc = subprocess.Popen([sys.executable, "-m", "benchmarks.transports", "--serve"],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    ready, _, _ = select.select([proc.stdout], [], [], 15)
-    if not ready:
-        proc.kill()
-        raise RuntimeError("benchmark server did not start within 15 s")
-    port = int(proc.stdout.readline())
-    return proc, f"http://127.0.0.1:{port}/work"
-
-
-def stop_server(proc: subprocess.Popen) -> None:
-    try:
-        proc.stdin.close()
-        proc.wait(5)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(5)
 
 
 # ----------------------------------------------------------------------------------------- clients
@@ -171,21 +125,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--count", type=int, default=2000, help="requests per client and round")
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.serve:
-        serve()
-        return 0
-    proc, url = start_server()
-    try:
+    with WorkerServer() as server:
+        url = server.url + "/call"
         print(f"{args.count} POSTs per round, concurrency {args.concurrency}, {args.rounds} rounds, "
-              f"server pid {proc.pid} at {url}; Python {sys.version.split()[0]}, {os.cpu_count()} CPUs")
+              f"server pid {server.pid} at {url}; Python {sys.version.split()[0]}, {os.cpu_count()} CPUs")
         for name, bench in CLIENTS.items():
             rates = [bench(url, args.count, args.concurrency) for _ in range(args.rounds)]
             print(f"  {name:30s} best {max(rates):7.0f} req/s   median {statistics.median(rates):7.0f} req/s",
                   flush=True)
-    finally:
-        stop_server(proc)
     return 0
 
 
