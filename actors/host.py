@@ -93,7 +93,9 @@ class Host(Actor):
                 tok = r.token
                 if tok is None:
                     continue
-                key = (str(tok.reply_to), tok.rid)
+                # the items of one batch share one unpickled address object: grouping by its id is
+                # cheap (str() of an address is not), and a caller gathers its replies by rid anyway
+                key = (id(tok.reply_to), tok.rid)
                 if key not in groups:
                     groups[key] = (tok.reply_to, [])
                 groups[key][1].append((tok.index, r.ok, r.value))
