@@ -27,7 +27,7 @@ from typing import Any, Iterable, Sequence
 
 from thespian.actors import ActorExitRequest
 
-from goflow.errors import BlueprintError, GoflowError, RuntimeUnavailable
+from goflow.errors import BlueprintError, GoflowError, RequestTimeout, RuntimeUnavailable
 from goflow.fsm import Signal
 from goflow.loading import blueprint_to_document, load_paths
 from goflow.model import Blueprint
@@ -244,7 +244,7 @@ class Engine:
             while True:
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    raise TimeoutError(f"no reply from the engine within {timeout:g}s "
+                    raise RequestTimeout(f"no reply from the engine within {timeout:g}s "
                                        f"({type(msg).__name__}, {len(got)}/{want or 1} answered)")
                 # A reply already delivered first: simpleSystemBase runs every actor inside tell(), and its
                 # listen(t) sleeps until the next wakeup due within t (a host timer) before looking.

@@ -17,7 +17,8 @@ person needs to act on it (file, JSON pointer, line:column, instance id, state):
     ├── ConfigError               a configuration key or value is wrong (``.key``)
     ├── TransportError            a worker transport could not be used (``.endpoint``)
     │   └── UnknownScheme
-    └── RuntimeUnavailable        no actor system / daemon answers
+    ├── RuntimeUnavailable        no actor system / daemon answers
+    └── RequestTimeout            no answer in time (also a TimeoutError); e.g. ``wait`` ran out
 """
 from __future__ import annotations
 
@@ -39,6 +40,7 @@ __all__ = [
     "TransportError",
     "UnknownScheme",
     "RuntimeUnavailable",
+    "RequestTimeout",
 ]
 
 
@@ -165,3 +167,8 @@ class UnknownScheme(TransportError):
 
 class RuntimeUnavailable(GoflowError):
     """No actor system or daemon answered."""
+
+
+class RequestTimeout(GoflowError, TimeoutError):
+    """A request got no (complete) answer within its timeout: the engine is overloaded or gone, or,
+    for ``wait``, the instance did not finish in time."""
