@@ -14,7 +14,7 @@ from thespian.actors import Actor, ActorExitRequest, ChildActorExited
 
 from goflow.errors import GoflowError
 from goflow.loading import blueprint_from_document, blueprint_to_document
-from goflow.store import open_catalog
+from goflow.store import existing_shards, open_catalog
 from goflow.transports import check_config
 
 from .dispatcher import Dispatcher
@@ -112,8 +112,12 @@ class Root(Actor):
         for doc in cfg.pop("blueprints", ()) or ():
             self._store(doc)
         self.boot_waiters.append((sender, msg.rid))
-        self.dispatcher = self.createActor(Dispatcher)
         n = int(cfg.get("shards", 1))
+        have = existing_shards(cfg["data_dir"])
+        if have and have != n:            # routing is by hash modulo the count: it cannot change
+            log.warning("root.shards_fixed data_dir=%s requested=%s using=%s", cfg["data_dir"], n, have)
+            n = cfg["shards"] = have
+        self.dispatcher = self.createActor(Dispatcher)
         self.proxies = [self._new_proxy(i) for i in range(n)]
         self.hosts = [self._new_host(i) for i in range(n)]
         self._routes()

@@ -24,7 +24,7 @@ from .sqlite import SCHEMA_VERSION, SQLiteStore
 __all__ = [
     "InstanceStore", "Change", "StoredInstance", "Summary", "CountKey", "QUARANTINED",
     "FINISHED_STATUSES", "SQLiteStore", "SCHEMA_VERSION", "Catalog",
-    "shard_path", "catalog_path", "open_shard", "open_catalog",
+    "shard_path", "catalog_path", "open_shard", "open_catalog", "existing_shards",
 ]
 
 
@@ -33,6 +33,21 @@ def shard_path(data_dir: str | os.PathLike, n: int) -> Path:
     if not isinstance(n, int) or isinstance(n, bool) or n < 0:
         raise ValueError(f"shard number must be an integer >= 0, not {n!r}")
     return Path(data_dir) / "shards" / f"{n}.sqlite"
+
+
+def existing_shards(data_dir: str | os.PathLike) -> int:
+    """How many shard stores ``data_dir`` already has (0 for a new data directory).
+
+    Instances are routed to shards by a hash of their id modulo the shard count, so the count is
+    fixed once a data directory holds shards.
+    """
+    folder = Path(data_dir) / "shards"
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return 0
+    found = [int(n[:-7]) for n in names if n.endswith(".sqlite") and n[:-7].isdigit()]
+    return max(found) + 1 if found else 0
 
 
 def catalog_path(data_dir: str | os.PathLike) -> Path:

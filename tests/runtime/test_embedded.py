@@ -210,3 +210,19 @@ def test_untrusted_input_is_bounded_and_must_be_json_like(embedded, calls):
         eng.status("too-big")
     eng.send(iid, "go", {"small": 1})          # within the bound: applied
     assert eng.status(iid)["state"] != "gate"
+
+
+def test_shard_count_is_fixed_by_the_data_directory(embedded, calls, tmp_path):
+    """Instances are routed by a hash of their id modulo the shard count: a restart asking for
+    another count keeps the data directory's, so every instance is still found."""
+    data = tmp_path / "fixed"
+    eng = embedded(data, blueprints=[gate_blueprint()], shards=2)
+    ids = eng.start_many(GATE, [{} for _ in range(40)])
+    eng.close()
+    eng = embedded(data, shards=3)
+    assert eng.recovered == 40
+    assert sorted(p.name for p in (data / "shards").glob("*.sqlite")) == ["0.sqlite", "1.sqlite"]
+    for iid in ids:
+        assert eng.status(iid)["state"] == "gate"
+    eng.send(ids[0], "go")
+    assert eng.status(ids[0])["state"] != "gate"
