@@ -228,10 +228,10 @@ class Shard:
                 return fx
             for iid, cell in staged.items():
                 cell.snap = None
-                if cell.inst.status in FINAL_STATUSES:
-                    self.cells.pop(iid, None)
-                else:
+                if _live(cell.inst):          # a completed instance stays while its hook is in flight
                     self.cells[iid] = cell
+                else:
+                    self.cells.pop(iid, None)
         for cmd in commands:
             if isinstance(cmd, CallWorker):
                 fx.jobs.append(self._job(staged.get(cmd.instance) or self.cells[cmd.instance], cmd))
