@@ -80,6 +80,13 @@ def start(config_path, data_dir, port, foreground, allow_remote, as_json) -> Non
     if port_open(port, address):
         raise GoflowError(f"port {port} is already in use on {client_address(address)} (another daemon or "
                           f"program listens on it); choose another with --port")
+    api = cfg.api if cfg.api.enabled else None
+    if api is not None:
+        from .http_api import check_address
+        check_address(api.address, api.allow_remote)
+        if api.port == port or port_open(api.port, api.address):
+            raise GoflowError(f"port {api.port} for the HTTP API (api.port) is already in use on "
+                              f"{client_address(api.address)}; choose another (api.port, GOFLOW_API_PORT)")
     _check_data_dir(cfg.data_dir)
     blueprints = load_documents([cfg.daemon.blueprints], cfg) if cfg.daemon.blueprints else []
     if info is not None and not alive:
@@ -99,15 +106,40 @@ def start(config_path, data_dir, port, foreground, allow_remote, as_json) -> Non
         pids = eng.pids()
     finally:
         eng.close()
+    api_url = _start_api(cfg, pids) if api is not None else None
     summary = {"pid": pids.get("admin"), "port": port, "address": address, "data_dir": cfg.data_dir,
                "shards": cfg.shards, "log_file": cfg.log_file, "pids": pids, "recovered": eng.recovered,
-               "blueprints": [f"{b.project}/{b.activity}@{b.version}" for b in blueprints]}
+               "blueprints": [f"{b.project}/{b.activity}@{b.version}" for b in blueprints], "api": api_url}
     exposure = "loopback only" if is_loopback(address) else "EXPOSED beyond this machine"
+    api_text = f"; HTTP API on {api_url}" if api_url else ""
     emit(summary, as_json, f"goflow daemon started: pid {summary['pid']} on {address}:{port} ({exposure}), "
                            f"{cfg.shards} shard(s), {eng.recovered} instance(s) recovered, data "
-                           f"{cfg.data_dir}, log {cfg.log_file}")
+                           f"{cfg.data_dir}, log {cfg.log_file}{api_text}")
     if foreground:
         _stay(cfg, pids)
+
+
+def _start_api(cfg: Config, pids: dict) -> str:
+    """api.enabled: the HTTP API as a detached process (streams on the daemon log), recorded in
+    daemon.json so `daemon stop` stops it; it also exits when the daemon's admin does. If it cannot
+    start, the daemon is stopped again and the command fails."""
+    from . import http_api
+    from .daemon import add_process, stop
+    api = cfg.api
+    if not is_loopback(api.address):
+        click.echo(http_api.exposure_warning(api.address, api.port), err=True)
+    try:
+        pid = http_api.spawn(cfg.daemon.port, api.port, api.address, log_path=cfg.log_file,
+                             event_bytes=cfg.limits.event_bytes, watch_pid=pids.get("admin"),
+                             allow_remote=api.allow_remote, window_ms=api.batch_window_ms,
+                             log_level=cfg.logging.level, log_format=cfg.logging.format)
+    except GoflowError as exc:
+        stop(cfg.data_dir, cfg.daemon.port, cfg.daemon.address, cfg.daemon.stop_timeout)
+        raise GoflowError(f"{exc}; the daemon was stopped again") from None
+    url = f"http://{api.address}:{api.port}"
+    pids["api"] = pid
+    add_process(cfg.data_dir, "api", pid, api=url)
+    return url
 
 
 def _stay(cfg: Config, pids: dict) -> None:
@@ -175,6 +207,8 @@ def status_cmd(config_path, data_dir, port, as_json) -> None:
         eng = connect(cfg)
         try:
             out["pids"] = eng.pids()
+            if (info or {}).get("pids", {}).get("api"):       # the HTTP API, started by `daemon start`
+                out["pids"]["api"], out["api"] = info["pids"]["api"], info.get("api")
             out["pid"] = out["pids"].get("admin")
             for (_p, _a, _v, status), n in eng.counts().items():
                 out["instances"][status] = out["instances"].get(status, 0) + n

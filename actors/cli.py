@@ -23,6 +23,8 @@ RUNTIME_COMMANDS: dict[str, str] = {
     "pause": "actors._cli_manage:pause",
     "resume": "actors._cli_manage:resume",
     "terminate": "actors._cli_manage:terminate",
+    # the HTTP/JSON API in front of the daemon
+    "api": "actors._cli_api:api",
     # one-shot embedded run
     "run": "actors._cli_run:run",
 }

@@ -36,7 +36,7 @@ from goflow.logs import logging_dict
 from .api import DEFAULT_TIMEOUT, Engine, _documents
 from .system import DEFAULT_PORT, LOOPBACK, attach, client_address, port_open, start_system
 
-__all__ = ["start_daemon", "stop_daemon", "stop", "read_info", "pid_alive", "remove_pid_files",
+__all__ = ["start_daemon", "stop_daemon", "stop", "read_info", "pid_alive", "remove_pid_files", "add_process",
            "PID_FILE", "INFO_FILE", "main"]
 
 log = logging.getLogger("goflow.daemon")
@@ -136,6 +136,26 @@ def _write_pid_files(data_dir: str, info: dict) -> None:
     _write_atomic(os.path.join(data_dir, PID_FILE), f"{info['pid']}\n")
 
 
+def add_process(data_dir: str, name: str, pid: int, **fields) -> None:
+    """Record one more process of the daemon (the HTTP API's) in ``daemon.json``, so ``stop`` stops it
+    too; ``fields`` are added at the top level (``api``: its URL)."""
+    info = read_info(data_dir) or {}
+    info.setdefault("pids", {})[name] = pid
+    info.update(fields)
+    _write_atomic(os.path.join(data_dir, INFO_FILE), json.dumps(info, indent=2) + "\n")
+
+
+def _stop_api(pid: int | None) -> None:
+    """SIGTERM the daemon's HTTP API process, if ``pid`` is still that process (not a reused pid)."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            if b"actors.http_api" not in f.read():
+                return
+        os.kill(pid, signal.SIGTERM)
+    except (OSError, TypeError):
+        pass
+
+
 def remove_pid_files(data_dir: str) -> None:
     for name in (PID_FILE, INFO_FILE):
         try:
@@ -154,6 +174,11 @@ def stop(data_dir: str | None, port: int, address: str = LOOPBACK, timeout: floa
     if info and info.get("pid"):
         pids.setdefault("admin", info["pid"])
     if not port_open(port, address):
+        if pids.get("api") and pid_alive(pids["api"]):
+            _stop_api(pids["api"])      # the daemon is gone; its HTTP API goes too
+            deadline = time.monotonic() + 5
+            while pid_alive(pids["api"]) and time.monotonic() < deadline:
+                time.sleep(0.05)
         alive = {k: v for k, v in pids.items() if pid_alive(v)}
         if info is not None and not alive:
             remove_pid_files(data_dir)
@@ -166,6 +191,8 @@ def stop(data_dir: str | None, port: int, address: str = LOOPBACK, timeout: floa
                 f"{data_dir} are alive ({', '.join(f'{k}={v}' for k, v in sorted(alive.items()))}); "
                 f"is the port right? (kill -TERM {alive.get('admin', next(iter(alive.values())))})")
         raise RuntimeUnavailable(f"no GoFlow daemon is running on {client_address(address)}:{port}")
+    if pids.get("api"):
+        _stop_api(pids["api"])          # first: no request reaches a daemon that is going away
     stop_daemon(port, address)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

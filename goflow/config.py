@@ -22,14 +22,16 @@ from .errors import ConfigError
 from .model import DEFAULT_BACKOFF, DEFAULT_JITTER, DEFAULT_MAX_RETRY_DELAY, DEFAULT_RETRY_DELAY
 
 __all__ = [
-    "Config", "EngineSection", "DaemonSection", "WorkersSection", "RetrySection", "LimitsSection", "LoggingSection",
-    "SCHEMA", "ENV_PREFIX", "CONFIG_ENV", "DEFAULT_PORT", "LOOPBACK", "load_config", "is_loopback",
+    "Config", "EngineSection", "DaemonSection", "ApiSection", "WorkersSection", "RetrySection", "LimitsSection",
+    "LoggingSection", "SCHEMA", "ENV_PREFIX", "CONFIG_ENV", "DEFAULT_PORT", "DEFAULT_API_PORT", "LOOPBACK",
+    "load_config", "is_loopback",
     "cpu_shards",
 ]
 
 ENV_PREFIX = "GOFLOW_"
 CONFIG_ENV = "GOFLOW_CONFIG"
 DEFAULT_PORT = 7531
+DEFAULT_API_PORT = 7532
 LOOPBACK = "127.0.0.1"
 SYNCHRONOUS = ("off", "normal", "full", "extra")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -75,6 +77,15 @@ class DaemonSection:
 
 
 @dataclass(frozen=True)
+class ApiSection:
+    enabled: bool = False              # `goflow daemon start` also starts the HTTP API (docs/http_api.md)
+    port: int = DEFAULT_API_PORT       # the HTTP API's port (`goflow api --port`)
+    address: str = LOOPBACK            # the address it binds; non-loopback needs allow_remote
+    allow_remote: bool = False         # accept a non-loopback address (the API has no authentication!)
+    batch_window_ms: float = 2.0       # event posts arriving within this window go in one round trip
+
+
+@dataclass(frozen=True)
 class WorkersSection:
     http_transport: str = "aiohttp"    # HTTP client of the worker proxies: aiohttp | httpx | httpx-aiohttp
     python_modules: str = ""           # comma-separated modules python:// may call ("" = any module)
@@ -101,8 +112,8 @@ class LoggingSection:
     format: str = "kv"                 # kv: one key=value line per event; text: plain
 
 
-_SECTIONS = {"engine": EngineSection, "daemon": DaemonSection, "workers": WorkersSection, "retry": RetrySection,
-             "limits": LimitsSection, "logging": LoggingSection}
+_SECTIONS = {"engine": EngineSection, "daemon": DaemonSection, "api": ApiSection, "workers": WorkersSection,
+             "retry": RetrySection, "limits": LimitsSection, "logging": LoggingSection}
 
 
 # ---------------------------------------------------------------------------------- validation
@@ -135,6 +146,9 @@ _CHECKS: dict[str, Callable[[Any], str | None]] = {
     "daemon.port": lambda v: None if 1 <= v <= 65535 else "must be a TCP port, 1 to 65535",
     "daemon.start_timeout": lambda v: None if v > 0 else "must be greater than 0",
     "daemon.stop_timeout": lambda v: None if v > 0 else "must be greater than 0",
+    "api.port": lambda v: None if 1 <= v <= 65535 else "must be a TCP port, 1 to 65535",
+    "api.address": _address,
+    "api.batch_window_ms": lambda v: None if 0 <= v <= 1000 else "must be between 0 and 1000",
     "workers.http_transport": _choice(HTTP_TRANSPORTS),
     "retry.retry_delay": _positive(0),
     "retry.backoff": _choice(BACKOFFS),
@@ -186,6 +200,7 @@ def _coerce(key: str, value: Any, source: str) -> Any:
 class Config:
     engine: EngineSection = field(default_factory=EngineSection)
     daemon: DaemonSection = field(default_factory=DaemonSection)
+    api: ApiSection = field(default_factory=ApiSection)
     workers: WorkersSection = field(default_factory=WorkersSection)
     retry: RetrySection = field(default_factory=RetrySection)
     limits: LimitsSection = field(default_factory=LimitsSection)

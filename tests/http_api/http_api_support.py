@@ -1,0 +1,180 @@
+"""Helpers for the HTTP API tests: a real daemon on a free port, the API server (its own process, as
+``goflow daemon start`` runs it) on another, an async worker on a small aiohttp server, and process
+bookkeeping so that nothing outlives a test (every process started carries a marker in its
+environment and is looked for in /proc at teardown)."""
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+from aiohttp import ClientSession, web
+
+REPO = Path(__file__).resolve().parents[2]
+PROJECT = "api"
+
+# init -start/continue-> waiting; waiting -ping/continue-> waiting (a user event, any number of times);
+# waiting -go/continue-> done.
+GATE = {
+    "project": PROJECT, "activity": "gate", "states": ["waiting"], "actions": [],
+    "transitions": [
+        {"current": "init", "event": "start", "action": "continue", "next": "waiting"},
+        {"current": "waiting", "event": "ping", "action": "continue", "next": "waiting"},
+        {"current": "waiting", "event": "go", "action": "continue", "next": "done"},
+    ],
+    "workers": [],
+}
+
+
+def async_flow(url: str) -> dict:
+    """init -start/charge (async)-> charging; success -> done; error -> failed_charge."""
+    return {
+        "project": PROJECT, "activity": "charge", "states": ["charging", "failed_charge"],
+        "actions": [{"name": "charge", "type": "async", "timeout": 30}],
+        "transitions": [
+            {"current": "init", "event": "start", "action": "charge", "next": "charging"},
+            {"current": "charging", "event": "success", "action": "continue", "next": "done"},
+            {"current": "charging", "event": "error", "action": "continue", "next": "failed_charge"},
+        ],
+        "workers": [{"name": "charge", "workerEndpoint": url, "retryCount": 0, "responseTimeout": 5,
+                     "priority": 1, "retryDelay": 0, "jitter": 0}],
+    }
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rpartition(")")[2].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def poll(predicate, timeout: float, interval: float = 0.02, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
+class Processes:
+    """Every process a test starts carries ``GOFLOW_TEST_HTTP_API=<marker>``; :meth:`left` finds them."""
+
+    def __init__(self):
+        self.marker = uuid.uuid4().hex
+
+    def env(self, **extra) -> dict:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("GOFLOW_")}
+        env["PYTHONPATH"] = os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+        env["GOFLOW_TEST_HTTP_API"] = self.marker
+        env.update({k: str(v) for k, v in extra.items()})
+        return env
+
+    def left(self) -> list[int]:
+        needle = f"GOFLOW_TEST_HTTP_API={self.marker}".encode()
+        found = []
+        for name in os.listdir("/proc"):
+            if not name.isdigit() or int(name) == os.getpid():
+                continue
+            try:
+                with open(f"/proc/{name}/environ", "rb") as f:
+                    environ = f.read()
+            except OSError:
+                continue
+            if needle in environ.split(b"\0") and alive(int(name)):
+                found.append(int(name))
+        return found
+
+    def assert_none_left(self, timeout: float = 15.0) -> None:
+        try:
+            poll(lambda: not self.left(), timeout, 0.05, "every started process to exit")
+        except AssertionError:
+            left = self.left()
+            for pid in left:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            raise AssertionError(f"processes {left} outlived the test (killed with SIGKILL)") from None
+
+
+def goflow(*args: str, env: dict, timeout: float = 60):
+    return subprocess.run([sys.executable, "-m", "actors.cli", *args], capture_output=True, text=True, env=env,
+                          timeout=timeout, cwd=str(REPO), stdin=subprocess.DEVNULL)
+
+
+# ------------------------------------------------------------------------------ the async worker
+class AsyncWorker:
+    """An async worker on 127.0.0.1: answers every call 202, then (``delay`` later) POSTs the outcome
+    to the GoFlow API's ``/instances/{instance}/events`` with ``Idempotency-Key: <instance>:<step>``,
+    ``callbacks`` times (from the instance's input; default 1). Records the calls and the acks."""
+
+    def __init__(self, delay: float = 0.1):
+        self.delay = delay
+        self.api_url: str | None = None
+        self.calls: list[dict] = []
+        self.acks: list[tuple[int, dict]] = []
+        self.loop = asyncio.new_event_loop()
+        self.port = free_port()
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._serve, name="async-worker", daemon=True)
+        self._thread.start()
+        if not self._ready.wait(10):
+            raise RuntimeError("the async worker did not start")
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/charge"
+
+    def _serve(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        app = web.Application()
+        app.router.add_post("/charge", self._charge)
+        self._runner = web.AppRunner(app, access_log=None)
+        self.loop.run_until_complete(self._runner.setup())
+        self.loop.run_until_complete(web.TCPSite(self._runner, "127.0.0.1", self.port).start())
+        self._ready.set()
+        self.loop.run_forever()
+        self.loop.run_until_complete(self._runner.cleanup())
+        self.loop.close()
+
+    async def _charge(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        self.calls.append({"body": body, "key": request.headers.get("Idempotency-Key")})
+        self.loop.create_task(self._call_back(body))
+        return web.json_response({"accepted": True}, status=202)
+
+    async def _call_back(self, body: dict) -> None:
+        await asyncio.sleep(self.delay)
+        iid, step = body["instance"], body["step"]
+        outcome = {"event": "success", "data": {"charged": body["input"].get("amount"), "receipt": f"r-{iid}"}}
+        async with ClientSession() as s:
+            for _ in range(int(body["input"].get("callbacks", 1))):
+                async with s.post(f"{self.api_url}/instances/{iid}/events", json=outcome,
+                                  headers={"Idempotency-Key": f"{iid}:{step}"}) as r:
+                    self.acks.append((r.status, json.loads(await r.read())))
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(10)
