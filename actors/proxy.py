@@ -1,10 +1,17 @@
 """The worker proxy: carries out worker calls for its host, many at once.
 
-Thespian actors are synchronous, so the calls run on a :class:`goflow.transports.pool.CallPool` (an
-asyncio loop in a thread, bounded concurrency, retries/backoff/fallback per SPEC §4). Results come
-back through a socketpair the actor watches with ``ThespianWatch`` (multiprocTCPBase); where the base
-cannot watch file descriptors (simpleSystemBase, embedded), the proxy polls with ``wakeupAfter`` while
-calls are in flight. This actor runs a thread, so it never creates child actors (fork).
+Thespian actors are synchronous, so the calls run on an asyncio loop (bounded concurrency,
+retries/backoff/fallback per SPEC §4), in one of two ways:
+
+* multiprocTCPBase (the daemon; config ``watch`` is True): a :class:`goflow.transports.pump.LoopPump`
+  whose loop runs in this actor's own thread. The actor returns ``ThespianWatch`` on the loop's
+  selector fd and pumps the loop (without blocking) whenever it runs — on a ``WatchMessage``, on
+  ``Jobs``, on a ``WakeupMessage`` asked for the loop's next timer (timeouts, retry backoff) or the
+  next result flush. One thread: no GIL hand-off between an actor thread and a loop thread.
+* simpleSystemBase (embedded), which cannot watch file descriptors: a
+  :class:`goflow.transports.pool.CallPool` (the loop in a thread of its own), polled with
+  ``wakeupAfter`` while calls are in flight. This actor runs a thread there, so it never creates
+  child actors (fork).
 
 Configuration (the engine config dict in :class:`ProxyInit`; checked by
 :func:`goflow.transports.check_config`): ``concurrency`` (steps in flight at once, default 256),
@@ -23,6 +30,7 @@ from thespian.actors import Actor, ActorExitRequest, ThespianWatch, WakeupMessag
 from goflow.history import Record
 from goflow.transports import check_config, registry_from_config
 from goflow.transports.pool import CallPool
+from goflow.transports.pump import LoopPump
 
 from ._logging import apply_levels
 from .messages import Blueprints, Jobs, ProxyInit, Query, QueryReply, Results
@@ -48,8 +56,12 @@ class WorkerProxy(Actor):
         self.inflight: dict = {}        # (instance, step, mode) -> host address
         self.outbox: list = []          # results drained, not yet sent
         self.last_flush = 0.0
+        self.pump: LoopPump | None = None   # multiprocTCPBase: the calls' loop runs in this thread
+        self.wakeups: list = []             # monotonic due times of the wakeups asked for (pump mode)
 
     def receiveMessage(self, msg, sender):
+        if self.pump is not None:
+            return self._receive_pumped(msg, sender)
         if isinstance(msg, (WatchMessage, WakeupMessage)):
             if isinstance(msg, WakeupMessage):
                 self.polling = False
@@ -68,6 +80,11 @@ class WorkerProxy(Actor):
             self.watch = bool(cfg.get("watch"))
             for bp in msg.blueprints:
                 self.blueprints[bp.key] = bp
+            if self.watch:
+                if self.pump is None:
+                    self.pump = LoopPump(check_config(cfg), registry=registry_from_config(cfg),
+                                         name=f"goflow-proxy-{self.index}")
+                return self._pumped()
             if self.pool is None:
                 self.pool = CallPool(check_config(cfg), registry=registry_from_config(cfg),
                                      name=f"goflow-proxy-{self.index}")
@@ -111,7 +128,7 @@ class WorkerProxy(Actor):
                 continue
             batch.append((key, job.request, workers))
         if batch:
-            self.pool.submit(batch)
+            (self.pump or self.pool).submit(batch)
         if failed:
             for key, event, output, attempts in failed:
                 self._hold(key, event, output, attempts)
@@ -139,3 +156,45 @@ class WorkerProxy(Actor):
         self.last_flush = time.monotonic()
         for host, results in by_host.values():
             self.send(host, Results(results))
+
+    # ------------------------------------------------------------------ pump mode (multiprocTCPBase)
+    def _receive_pumped(self, msg, sender):
+        if isinstance(msg, WakeupMessage):
+            if self.wakeups:              # Thespian fires wakeups earliest first
+                self.wakeups.remove(min(self.wakeups))
+        elif isinstance(msg, Jobs):
+            self._submit(msg.jobs, sender)
+        elif isinstance(msg, Blueprints):
+            for bp in msg.blueprints:
+                self.blueprints[bp.key] = bp
+        elif isinstance(msg, ProxyInit):
+            apply_levels(msg.config)
+            for bp in msg.blueprints:
+                self.blueprints[bp.key] = bp
+        elif isinstance(msg, Query) and msg.kind == "pids":
+            self.send(msg.reply_to or sender, QueryReply(msg.rid, True, {f"proxy-{self.index}": os.getpid()}))
+        elif isinstance(msg, ActorExitRequest):
+            self.pump.close()
+            self.pump = None
+            return None
+        return self._pumped()
+
+    def _pumped(self):
+        """Run the calls' loop for what is ready, send what finished, watch the loop's selector."""
+        pump = self.pump
+        for key, res in pump.pump():
+            self._hold(key, res.event, res.output, res.attempts)
+        now = time.monotonic()
+        due = None
+        if self.outbox:
+            if not self.inflight or now - self.last_flush >= FLUSH:
+                self._flush()
+            else:
+                due = self.last_flush + FLUSH
+        delay = pump.next_timer()
+        if delay is not None and (due is None or now + delay < due):
+            due = now + delay
+        if due is not None and not any(t <= due + 0.0005 for t in self.wakeups):
+            self.wakeups.append(due)
+            self.wakeupAfter(max(0.0, due - now))
+        return ThespianWatch([pump.fileno()])

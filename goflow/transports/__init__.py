@@ -4,7 +4,8 @@
   the scheme :class:`Registry` (:func:`register`, :func:`transport_for`).
 * :mod:`.http` — ``http``/``https`` (:class:`HttpTransport`, aiohttp; :class:`HttpxTransport`).
 * :mod:`.python` — ``python://module:function`` (:class:`PythonTransport`).
-* :mod:`.pool` — :class:`CallPool`, the thread + event loop the actor layer wraps.
+* :mod:`.pool` — :class:`CallPool`, the thread + event loop the embedded worker proxy wraps.
+* :mod:`.pump` — :class:`LoopPump`, the event loop the daemon's worker proxy runs in its own thread.
 
 Retries, backoff and fallback between endpoints are :mod:`goflow.calls` and :mod:`goflow.retry`.
 The default registry serves ``http``, ``https`` (one :class:`HttpTransport`) and ``python``.
@@ -20,7 +21,7 @@ __all__ = [
     "register", "unregister", "transport_for", "scheme_of", "idempotency_key", "safe_endpoint",
     "ConnectFailed", "CallTimedOut", "BodyTooLarge", "WorkerFailed",
     "HttpTransport", "HttpxTransport", "PythonTransport", "PermanentFailure",
-    "CallPool", "Job", "new_registry", "HTTP_TRANSPORTS", "http_transport", "registry_from_config",
+    "CallPool", "Job", "LoopPump", "new_registry", "HTTP_TRANSPORTS", "http_transport", "registry_from_config",
     "TRANSPORT_CONFIG_KEYS", "DEFAULT_CONCURRENCY", "check_config",
 ]
 
@@ -118,4 +119,7 @@ def __getattr__(name: str):
     if name in ("CallPool", "Job"):
         from . import pool
         return getattr(pool, name)
+    if name == "LoopPump":
+        from . import pump
+        return pump.LoopPump
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

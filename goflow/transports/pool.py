@@ -1,6 +1,7 @@
 """CallPool: worker steps run concurrently on one asyncio loop in a background thread.
 
-This is the engine the actor layer's worker proxy wraps (it stays Thespian-free)::
+The embedded worker proxy wraps it (the daemon's uses :class:`~goflow.transports.pump.LoopPump`, the same steps
+without a thread); it stays Thespian-free::
 
     pool = CallPool(concurrency=100)
     pool.submit([Job(key, request, workers), ...])     # from any thread, returns at once
@@ -38,7 +39,7 @@ from ..history import Record
 from ..model import ERROR, Worker
 from .base import Registry, default_registry
 
-__all__ = ["Job", "CallPool"]
+__all__ = ["Job", "CallPool", "run_job", "step_kwargs"]
 
 log = logging.getLogger("goflow.transports")
 
@@ -50,6 +51,29 @@ class Job:
     key: Any
     request: dict
     workers: Sequence[Worker]
+
+
+def step_kwargs(registry: Registry, sleep: Callable[[float], Any] | None, clock: Callable[[], float],
+                rng: Callable[[], float]) -> dict[str, Any]:
+    """The keyword arguments :func:`run_job` passes to :func:`goflow.calls.perform_step`."""
+    kwargs: dict[str, Any] = {"registry": registry, "clock": clock, "rng": rng}
+    if sleep is not None:
+        kwargs["sleep"] = sleep
+    return kwargs
+
+
+async def run_job(job: Job, kwargs: dict[str, Any]) -> "calls.StepResult":
+    """Perform ``job``; an unexpected failure gives ``error`` with an ``internal-error`` record."""
+    try:
+        return await calls.perform_step(job.request, job.workers, **kwargs)
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - every key gets a result
+        log.exception("step %r failed inside the call pool", job.key)
+        req = job.request if isinstance(job.request, dict) else {}
+        return calls.StepResult(ERROR, None, (Record(
+            kwargs["clock"](), req.get("state"), None, req.get("action"), None, req.get("step"),
+            None, None, "internal-error", 0.0, {"error": f"{type(exc).__name__}: {exc}"}),))
 
 
 class CallPool:
@@ -172,22 +196,10 @@ class CallPool:
             self._jobs.put_nowait(job)
 
     async def _consume(self) -> None:
-        kwargs: dict[str, Any] = {"registry": self._registry, "clock": self._clock, "rng": self._rng}
-        if self._sleep is not None:
-            kwargs["sleep"] = self._sleep
+        kwargs = step_kwargs(self._registry, self._sleep, self._clock, self._rng)
         while True:
             job = await self._jobs.get()
-            try:
-                result = await calls.perform_step(job.request, job.workers, **kwargs)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - every key gets a result
-                log.exception("step %r failed inside the call pool", job.key)
-                req = job.request if isinstance(job.request, dict) else {}
-                result = calls.StepResult(ERROR, None, (Record(
-                    self._clock(), req.get("state"), None, req.get("action"), None, req.get("step"),
-                    None, None, "internal-error", 0.0, {"error": f"{type(exc).__name__}: {exc}"}),))
-            self._deliver(job.key, result)
+            self._deliver(job.key, await run_job(job, kwargs))
 
     def _deliver(self, key: Any, result: "calls.StepResult") -> None:
         with self._lock:          # pending drops before the result can be drained (no window where both count it)
