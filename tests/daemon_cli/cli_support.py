@@ -2,10 +2,11 @@
 an operator runs it; free ports; a daemon that is always stopped (kill -9 of any leftover)."""
 from __future__ import annotations
 
+from testkit import alive, free_port  # noqa: F401 (re-exported for the tests)
+
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -51,12 +52,6 @@ def goflow(*args: str, env: dict | None = None, timeout: float = 60, cwd: Path |
                           env=full_env, timeout=timeout, cwd=str(cwd or REPO), stdin=subprocess.DEVNULL)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def one_line_error(proc) -> str:
     """Assert the command failed with exactly one line on stderr, ``Error: ...``; return it."""
     assert proc.returncode != 0, proc
@@ -64,18 +59,6 @@ def one_line_error(proc) -> str:
     assert len(lines) == 1, proc.stderr
     assert lines[0].startswith("Error: "), proc.stderr
     return lines[0]
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rpartition(")")[2].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 def wait_gone(pids, timeout: float = 15.0) -> list[int]:

@@ -9,6 +9,7 @@ import signal
 import time
 
 from cli_support import FAILING_FLOW, IDLE_FLOW, RUNNABLE, alive, one_line_error, wait_gone
+from testkit import is_loopback, listening
 
 
 def test_operator_story(daemon, tmp_path):
@@ -137,35 +138,10 @@ def test_sigterm_to_the_admin_stops_every_process(daemon):
     assert "event=daemon.stopped" in (daemon.data / "daemon.log").read_text()
 
 
-def _listening(pid: int) -> list[tuple[str, int]]:
-    """(hex address, port) of the TCP sockets process ``pid`` listens on."""
-    inodes = set()
-    for fd in os.listdir(f"/proc/{pid}/fd"):
-        try:
-            target = os.readlink(f"/proc/{pid}/fd/{fd}")
-        except OSError:
-            continue
-        if target.startswith("socket:["):
-            inodes.add(target[8:-1])
-    out = []
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        if not os.path.exists(table):
-            continue
-        with open(table) as f:
-            for line in f.readlines()[1:]:
-                cols = line.split()
-                local, state, inode = cols[1], cols[3], cols[9]
-                if state == "0A" and inode in inodes:          # 0A = LISTEN
-                    addr, port = local.split(":")
-                    out.append((addr, int(port, 16)))
-    return out
-
-
 def test_no_socket_of_the_daemon_listens_beyond_loopback(daemon):
     proc = daemon.start()
     assert proc.returncode == 0, proc.stderr
     pids = json.loads(proc.stdout)["pids"]
-    sockets = [s for pid in pids.values() if alive(pid) for s in _listening(pid)]
-    assert any(port == daemon.port for _addr, port in sockets)
-    loopback = {"0100007F", "00000000000000000000000001000000"}
-    assert all(addr in loopback for addr, _port in sockets), sockets
+    sockets = [s for pid in pids.values() if alive(pid) for s in listening(pid)]
+    assert any(port == daemon.port for _addr, port, _family in sockets)
+    assert all(is_loopback(addr) for addr, _port, _family in sockets), sockets

@@ -4,15 +4,15 @@ bookkeeping so that nothing outlives a test (every process started carries a mar
 environment and is looked for in /proc at teardown)."""
 from __future__ import annotations
 
+from testkit import alive, free_port, poll  # noqa: F401 (re-exported for the tests)
+
 import asyncio
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
-import time
 import uuid
 from pathlib import Path
 
@@ -47,35 +47,6 @@ def async_flow(url: str) -> dict:
         "workers": [{"name": "charge", "workerEndpoint": url, "retryCount": 0, "responseTimeout": 5,
                      "priority": 1, "retryDelay": 0, "jitter": 0}],
     }
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rpartition(")")[2].split()[0] != "Z"
-    except OSError:
-        return False
-
-
-def poll(predicate, timeout: float, interval: float = 0.02, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(interval)
 
 
 class Processes:

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 
 import aiohttp
 import pytest
 
 from http_api_support import PROJECT, alive
+from testkit import is_loopback, listening
 
 GATE = f"{PROJECT}/gate"
 
@@ -198,26 +198,8 @@ def test_health_and_unknown_routes(stack, api):
     assert "POST" in r.headers["allow"]
 
 
-LOOPBACK_HEX = {"0100007F", "00000000000000000000000001000000", "0000000000000000FFFF00000100007F"}
-
-
 def test_api_listens_on_loopback_only(stack):
     assert alive(stack.api_pid)
-    inodes = set()
-    for fd in os.listdir(f"/proc/{stack.api_pid}/fd"):
-        try:
-            target = os.readlink(f"/proc/{stack.api_pid}/fd/{fd}")
-        except OSError:
-            continue
-        if target.startswith("socket:["):
-            inodes.add(target[8:-1])
-    listening = []
-    for family in ("tcp", "tcp6"):
-        with open(f"/proc/{stack.api_pid}/net/{family}") as f:
-            next(f)
-            for line in f:
-                cols = line.split()
-                if cols[3] == "0A" and cols[9] in inodes:
-                    listening.append(cols[1])
-    assert any(loc.endswith(f":{stack.api_port:04X}") for loc in listening), listening
-    assert all(loc.split(":")[0] in LOOPBACK_HEX for loc in listening), listening
+    sockets = listening(stack.api_pid)
+    assert any(port == stack.api_port for _addr, port, _family in sockets), sockets
+    assert all(is_loopback(addr) for addr, _port, _family in sockets), sockets

@@ -12,14 +12,14 @@ directories.)
 """
 from __future__ import annotations
 
+from testkit import alive, free_port, poll  # noqa: F401 (re-exported for the tests)
+
 import collections
 import copy
 import json
 import os
 import signal
-import socket
 import sys
-import time
 import uuid
 from pathlib import Path
 
@@ -38,29 +38,7 @@ SEED = "goflow/inquiry"
 
 
 # ------------------------------------------------------------------------------------ polling
-def poll(predicate, timeout: float, interval: float = 0.02, what: str = "condition"):
-    """Call ``predicate`` until it returns a truthy value (returned) or ``timeout`` seconds pass."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"timed out after {timeout:g}s waiting for {what} (last: {value!r})")
-        time.sleep(interval)
-
-
 # ---------------------------------------------------------------------------------- processes
-def alive(pid: int) -> bool:
-    """Whether ``pid`` runs (a zombie, dead but not yet reaped by its parent, counts as gone)."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            stat = f.read()
-    except (FileNotFoundError, ProcessLookupError):
-        return False
-    return stat.rpartition(")")[2].split()[0] not in ("Z", "X")
-
-
 def wait_gone(pids, timeout: float = 10.0) -> None:
     pids = set(pids)
     poll(lambda: not [p for p in pids if alive(p)], timeout, what=f"processes {sorted(pids)} to exit")
@@ -75,12 +53,6 @@ def kill_and_wait(pids, timeout: float = 10.0) -> None:
         except ProcessLookupError:
             pass
     wait_gone(pids, timeout)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 # ------------------------------------------------------------------------------------- calls

@@ -2,12 +2,12 @@
 blueprint versioning, handler-crash supervision, corrupt-snapshot quarantine."""
 from __future__ import annotations
 
-import os
 import sqlite3
 
 import pytest
 
 from actors.dispatcher import shard_of
+from testkit import is_loopback, listening
 from runtime_support import SEED, call_counts, gate_blueprint, poll, read_calls, seed_blueprint
 from goflow.store import shard_path
 
@@ -33,45 +33,14 @@ def test_seed_flow_1000_instances_on_the_daemon(daemons, calls):
     daemons.shutdown(eng)                                  # and every one of its processes is gone
 
 
-def _socket_inodes(pid: int) -> set[str]:
-    inodes = set()
-    for fd in os.listdir(f"/proc/{pid}/fd"):
-        try:
-            target = os.readlink(f"/proc/{pid}/fd/{fd}")
-        except OSError:
-            continue
-        if target.startswith("socket:["):
-            inodes.add(target[8:-1])
-    return inodes
-
-
-def _listening(pid: int) -> list[tuple[str, str]]:
-    """``(local address hex, family)`` of every TCP socket of ``pid`` in state LISTEN."""
-    inodes = _socket_inodes(pid)
-    out = []
-    for family in ("tcp", "tcp6"):
-        with open(f"/proc/{pid}/net/{family}") as f:
-            next(f)
-            for line in f:
-                cols = line.split()
-                local, state, inode = cols[1], cols[3], cols[9]
-                if state == "0A" and inode in inodes:
-                    out.append((local, family))
-    return out
-
-
-LOOPBACK_HEX = {"0100007F", "00000000000000000000000001000000", "0000000000000000FFFF00000100007F"}
-
-
 def test_no_daemon_socket_listens_beyond_loopback(daemons):
     eng = daemons.start(blueprints=[gate_blueprint()], shards=2)
     eng.start(GATE)                                        # every actor has done some work
     pids = daemons.remember(eng)
     seen = 0
     for name, pid in pids.items():
-        for local, family in _listening(pid):
-            addr = local.split(":")[0]
-            assert addr in LOOPBACK_HEX, f"{name} (pid {pid}) listens on {local} ({family})"
+        for addr, port, family in listening(pid):
+            assert is_loopback(addr), f"{name} (pid {pid}) listens on {addr}:{port} ({family})"
             seen += 1
     assert seen >= len(pids), f"expected every actor process to listen (on loopback), found {seen} sockets"
     daemons.shutdown(eng)
