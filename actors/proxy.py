@@ -25,7 +25,7 @@ import logging
 import os
 import time
 
-from thespian.actors import Actor, ActorExitRequest, ThespianWatch, WakeupMessage, WatchMessage
+from thespian.actors import Actor, ActorExitRequest, ThespianWatch, WakeupMessage
 
 from goflow.history import Record
 from goflow.transports import check_config, registry_from_config
@@ -50,7 +50,6 @@ class WorkerProxy(Actor):
         super().__init__(*args, **kw)
         self.pool: CallPool | None = None
         self.blueprints: dict = {}
-        self.watch = False
         self.index = -1
         self.polling = False
         self.inflight: dict = {}        # (instance, step, mode) -> host address
@@ -60,57 +59,44 @@ class WorkerProxy(Actor):
         self.wakeups: list = []             # monotonic due times of the wakeups asked for (pump mode)
 
     def receiveMessage(self, msg, sender):
-        if self.pump is not None:
-            return self._receive_pumped(msg, sender)
-        if isinstance(msg, (WatchMessage, WakeupMessage)):
-            if isinstance(msg, WakeupMessage):
+        if isinstance(msg, WakeupMessage):
+            if self.pump is not None:
+                if self.wakeups:          # Thespian fires wakeups earliest first
+                    self.wakeups.remove(min(self.wakeups))
+            else:
                 self.polling = False
-            self._collect()
-            if self.outbox and (not self.inflight or time.monotonic() - self.last_flush >= FLUSH):
-                self._flush()
         elif isinstance(msg, Jobs):
             self._submit(msg.jobs, sender)
         elif isinstance(msg, Blueprints):
-            for bp in msg.blueprints:
-                self.blueprints[bp.key] = bp
+            self._learn(msg.blueprints)
         elif isinstance(msg, ProxyInit):
-            cfg = msg.config
-            apply_levels(cfg)
-            self.index = msg.index
-            self.watch = bool(cfg.get("watch"))
-            for bp in msg.blueprints:
-                self.blueprints[bp.key] = bp
-            if self.watch:
-                if self.pump is None:
-                    self.pump = LoopPump(check_config(cfg), registry=registry_from_config(cfg),
-                                         name=f"goflow-proxy-{self.index}")
-                return self._pumped()
-            if self.pool is None:
-                self.pool = CallPool(check_config(cfg), registry=registry_from_config(cfg),
-                                     name=f"goflow-proxy-{self.index}")
+            self._init(msg)
         elif isinstance(msg, Query) and msg.kind == "pids":
             self.send(msg.reply_to or sender, QueryReply(msg.rid, True, {f"proxy-{self.index}": os.getpid()}))
         elif isinstance(msg, ActorExitRequest):
-            if self.pool is not None:
-                self.pool.close()
-                self.pool = None
+            for engine in (self.pump, self.pool):
+                if engine is not None:
+                    engine.close()
+            self.pump = self.pool = None
             return None
-        return self._wait()
+        return self._pumped() if self.pump is not None else self._polled()
 
-    def _wait(self):
-        if self.pool is None:
-            return None
-        if self.outbox:                 # holding results back: look again when the flush is due
-            if not self.polling:
-                self.polling = True
-                self.wakeupAfter(max(0.0, self.last_flush + FLUSH - time.monotonic()))
-            return None
-        if self.watch:
-            return ThespianWatch([self.pool.fileno()])
-        if self.inflight and not self.polling:
-            self.polling = True
-            self.wakeupAfter(POLL)
-        return None
+    def _learn(self, blueprints) -> None:
+        for bp in blueprints:
+            self.blueprints[bp.key] = bp
+
+    def _init(self, msg: ProxyInit) -> None:
+        cfg = msg.config
+        apply_levels(cfg)
+        self.index = msg.index
+        self._learn(msg.blueprints)
+        if self.pump is None and self.pool is None:
+            engine = LoopPump if cfg.get("watch") else CallPool
+            made = engine(check_config(cfg), registry=registry_from_config(cfg), name=f"goflow-proxy-{self.index}")
+            if cfg.get("watch"):
+                self.pump = made
+            else:
+                self.pool = made
 
     def _submit(self, jobs, host) -> None:
         batch, failed = [], []
@@ -134,12 +120,20 @@ class WorkerProxy(Actor):
                 self._hold(key, event, output, attempts)
             self._flush()
 
-    def _collect(self) -> None:
-        """Move every finished call from the pool to the outbox."""
+    def _polled(self):
+        """Pool mode (simpleSystemBase): take what finished, send it when a flush is due, and look
+        again shortly while anything is in flight or held back."""
         if self.pool is None:
-            return
+            return None
         for key, res in self.pool.drain():
             self._hold(key, res.event, res.output, res.attempts)
+        now = time.monotonic()
+        if self.outbox and (not self.inflight or now - self.last_flush >= FLUSH):
+            self._flush()
+        if (self.outbox or self.inflight) and not self.polling:
+            self.polling = True
+            self.wakeupAfter(max(0.0, self.last_flush + FLUSH - now) if self.outbox else POLL)
+        return None
 
     def _hold(self, key, event, output, attempts) -> None:
         host = self.inflight.pop(key, None)
@@ -158,27 +152,6 @@ class WorkerProxy(Actor):
             self.send(host, Results(results))
 
     # ------------------------------------------------------------------ pump mode (multiprocTCPBase)
-    def _receive_pumped(self, msg, sender):
-        if isinstance(msg, WakeupMessage):
-            if self.wakeups:              # Thespian fires wakeups earliest first
-                self.wakeups.remove(min(self.wakeups))
-        elif isinstance(msg, Jobs):
-            self._submit(msg.jobs, sender)
-        elif isinstance(msg, Blueprints):
-            for bp in msg.blueprints:
-                self.blueprints[bp.key] = bp
-        elif isinstance(msg, ProxyInit):
-            apply_levels(msg.config)
-            for bp in msg.blueprints:
-                self.blueprints[bp.key] = bp
-        elif isinstance(msg, Query) and msg.kind == "pids":
-            self.send(msg.reply_to or sender, QueryReply(msg.rid, True, {f"proxy-{self.index}": os.getpid()}))
-        elif isinstance(msg, ActorExitRequest):
-            self.pump.close()
-            self.pump = None
-            return None
-        return self._pumped()
-
     def _pumped(self):
         """Run the calls' loop for what is ready, send what finished, watch the loop's selector."""
         pump = self.pump
