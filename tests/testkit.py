@@ -7,7 +7,7 @@ import os
 import socket
 import time
 
-__all__ = ["poll", "alive", "free_port", "listening", "is_loopback", "LOOPBACK_HEX"]
+__all__ = ["poll", "alive", "free_port", "listening", "is_loopback", "LOOPBACK_HEX", "with_environment"]
 
 # 127.0.0.1 in /proc/net/tcp, ::1 and ::ffff:127.0.0.1 in /proc/net/tcp6
 LOOPBACK_HEX = frozenset({"0100007F", "00000000000000000000000001000000", "0000000000000000FFFF00000100007F"})
@@ -74,3 +74,21 @@ def listening(pid: int) -> list[tuple[str, int, str]]:
 
 def is_loopback(addr_hex: str) -> bool:
     return addr_hex in LOOPBACK_HEX
+
+
+def with_environment(entry: str) -> list[int]:
+    """Live processes (other than this one) whose environment holds ``entry`` (``"NAME=value"``):
+    tests mark every process they start this way, so a leak is found even where no pid was named."""
+    needle = entry.encode()
+    found = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit() or int(name) == os.getpid():
+            continue
+        try:
+            with open(f"/proc/{name}/environ", "rb") as f:
+                environ = f.read()
+        except OSError:
+            continue
+        if needle in environ.split(b"\0") and alive(int(name)):
+            found.append(int(name))
+    return found

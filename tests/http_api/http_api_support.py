@@ -4,7 +4,7 @@ bookkeeping so that nothing outlives a test (every process started carries a mar
 environment and is looked for in /proc at teardown)."""
 from __future__ import annotations
 
-from testkit import alive, free_port, poll  # noqa: F401 (re-exported for the tests)
+from testkit import alive, free_port, poll, with_environment  # noqa: F401 (re-exported for the tests)
 
 import asyncio
 import json
@@ -63,19 +63,7 @@ class Processes:
         return env
 
     def left(self) -> list[int]:
-        needle = f"GOFLOW_TEST_HTTP_API={self.marker}".encode()
-        found = []
-        for name in os.listdir("/proc"):
-            if not name.isdigit() or int(name) == os.getpid():
-                continue
-            try:
-                with open(f"/proc/{name}/environ", "rb") as f:
-                    environ = f.read()
-            except OSError:
-                continue
-            if needle in environ.split(b"\0") and alive(int(name)):
-                found.append(int(name))
-        return found
+        return with_environment(f"GOFLOW_TEST_HTTP_API={self.marker}")
 
     def assert_none_left(self, timeout: float = 15.0) -> None:
         try:

@@ -12,7 +12,7 @@ directories.)
 """
 from __future__ import annotations
 
-from testkit import alive, free_port, poll  # noqa: F401 (re-exported for the tests)
+from testkit import alive, free_port, poll, with_environment  # noqa: F401 (re-exported for the tests)
 
 import collections
 import copy
@@ -166,18 +166,7 @@ class Daemons:
 
     def marked(self) -> list[int]:
         """Live processes of any daemon started here (found by the marker in their environment)."""
-        found = []
-        for name in os.listdir("/proc"):
-            if not name.isdigit():
-                continue
-            try:
-                with open(f"/proc/{name}/environ", "rb") as f:
-                    environ = f.read()
-            except OSError:
-                continue
-            if self.marker in environ.split(b"\0") and alive(int(name)):
-                found.append(int(name))
-        return found
+        return with_environment(self.marker.decode())
 
     def assert_none_left(self, timeout: float = 15.0) -> None:
         poll(lambda: not self.marked(), timeout, what="every process of the daemon to exit")
