@@ -233,7 +233,29 @@ class Engine:
         return reply.value
 
     def _call(self, target, msg, rid: int, *, want: int | None = None, timeout: float | None = None):
-        """Send ``msg``; return its reply (or, with ``want``, the ``want`` item results in order)."""
+        """Send ``msg``; return its reply (or, with ``want``, the ``want`` item results in order).
+
+        A daemon client whose request to the dispatcher times out asks the root where the dispatcher
+        is (the root restarts a dispatcher that died, at a new address) before raising, so the next
+        request reaches the new one. The request itself is not resent: it may have been applied."""
+        try:
+            return self._exchange(target, msg, rid, want=want, timeout=timeout)
+        except RequestTimeout:
+            if not self._owns and target is self._dispatcher and self._asys is not None:
+                self._refresh_dispatcher()
+            raise
+
+    def _refresh_dispatcher(self) -> None:
+        rid = next(self._rids)
+        try:
+            reply = self._exchange(self._root, WhereIsDispatcher(rid), rid, timeout=min(self.timeout, 5.0))
+        except RequestTimeout:
+            return
+        if reply.dispatcher is not None and reply.dispatcher != self._dispatcher:
+            log.warning("api.dispatcher_moved old=%s new=%s", self._dispatcher, reply.dispatcher)
+            self._dispatcher = reply.dispatcher
+
+    def _exchange(self, target, msg, rid: int, *, want: int | None = None, timeout: float | None = None):
         timeout = self.timeout if timeout is None else timeout
         with self._lock:
             if self._asys is None:

@@ -21,8 +21,10 @@ import time
 import pytest
 
 from actors.dispatcher import shard_of
-from runtime_support import call_counts, chain_blueprint, poll, read_calls, read_store, store_history, wait_gone
+from runtime_support import (call_counts, chain_blueprint, gate_blueprint, kill_and_wait, poll, read_calls, read_store,
+                             store_history, wait_gone)
 from goflow import snapshot
+from goflow.errors import RequestTimeout
 
 pytestmark = pytest.mark.daemon
 N, STEPS = 1000, 3
@@ -182,3 +184,23 @@ def test_durable_timer_fires_once_after_daemon_kill_and_restart(daemons, calls):
     fired = [h for h in hist if h["outcome"] == "delay-elapsed"]
     assert len(fired) == 1 and fired[0]["time"] >= due and fired[0]["time"] >= t_kill + 5
     daemons.shutdown(eng2)
+
+
+def test_kill_dispatcher_root_restarts_it_and_clients_find_the_new_one(daemons):
+    """kill -9 of the dispatcher: the root creates a new one (a new address); a client's request to the
+    dead one times out, the client then asks the root where the dispatcher is, and its next request
+    goes through. Nothing was lost: the instances live in the hosts."""
+    eng = daemons.start(blueprints=[gate_blueprint()], shards=2, timeout=3.0)
+    ids = eng.start_many("rt/gate", [{} for _ in range(20)])
+    before = daemons.remember(eng)
+    kill_and_wait([before["dispatcher"]])
+    with pytest.raises(RequestTimeout):
+        eng.status(ids[0])                       # sent to the dead dispatcher
+    assert eng.status(ids[0])["state"] == "gate"  # the new one
+    after = daemons.remember(eng)
+    assert after["dispatcher"] != before["dispatcher"]
+    assert {k: v for k, v in after.items() if k != "dispatcher"} == \
+        {k: v for k, v in before.items() if k != "dispatcher"}
+    eng.send(ids[1], "go")
+    assert eng.status(ids[1])["state"] != "gate"
+    daemons.shutdown(eng)
