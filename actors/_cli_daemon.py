@@ -238,10 +238,7 @@ def deploy(paths, config_path, port, strict, as_json) -> None:
     """Deploy the blueprint files or directories PATHS to the running daemon."""
     cfg = load(config_path, daemon_port=port)
     blueprints = load_documents(paths, cfg, strict=strict)
-    eng = connect(cfg)
-    try:
+    with connect(cfg) as eng:
         keys = eng.deploy(*blueprints)
-    finally:
-        eng.close()
     names = [f"{p}/{a}@{v}" for p, a, v in keys]
     emit({"deployed": names}, as_json, f"deployed {', '.join(names)}")

@@ -15,8 +15,8 @@ __all__ = ["start", "send", "status", "history", "list_instances", "pause", "res
 
 
 def _client(config_path, port):
-    cfg = load(config_path, daemon_port=port)
-    return cfg, connect(cfg)
+    """A client Engine of the daemon named by the options (a context manager: closed on exit)."""
+    return connect(load(config_path, daemon_port=port))
 
 
 def _when(t) -> str:
@@ -36,11 +36,8 @@ def start(blueprint, version, input_json, instance_id, config_path, port, as_jso
     """Start an instance of PROJECT/ACTIVITY; prints its id."""
     cfg = load(config_path, daemon_port=port)
     data = json_arg(input_json, "--input", cfg.limits.event_bytes) or {}
-    eng = connect(cfg)
-    try:
+    with connect(cfg) as eng:
         iid = eng.start(blueprint, data, id=instance_id, version=version)
-    finally:
-        eng.close()
     emit({"id": iid}, as_json, iid)
 
 
@@ -57,11 +54,8 @@ def send(instance_id, event, data_json, event_id, config_path, port, as_json) ->
     """Send EVENT to instance ID; returns once the event is durable."""
     cfg = load(config_path, daemon_port=port)
     data = json_arg(data_json, "--data", cfg.limits.event_bytes, want_object=False)
-    eng = connect(cfg)
-    try:
+    with connect(cfg) as eng:
         res = eng.send(instance_id, event, data, event_id=event_id)
-    finally:
-        eng.close()
     dup = " (a duplicate event id: not applied again)" if res.get("duplicate") else ""
     emit(res, as_json, f"{instance_id}: {event} accepted; now in state {res.get('state')} "
                        f"({res.get('status')}){dup}")
@@ -75,11 +69,8 @@ def send(instance_id, event, data_json, event_id, config_path, port, as_json) ->
 @one_line_errors
 def status(instance_id, config_path, port, as_json) -> None:
     """The status of instance ID: blueprint, status, state, context."""
-    _cfg, eng = _client(config_path, port)
-    try:
+    with _client(config_path, port) as eng:
         st = eng.status(instance_id)
-    finally:
-        eng.close()
 
     def text() -> str:
         from ._cli_shared import to_json
@@ -106,11 +97,8 @@ def status(instance_id, config_path, port, as_json) -> None:
 @one_line_errors
 def history(instance_id, limit, config_path, port, as_json) -> None:
     """The history of instance ID: one record per transition, worker attempt and outcome."""
-    _cfg, eng = _client(config_path, port)
-    try:
+    with _client(config_path, port) as eng:
         records = eng.history(instance_id, limit=limit)
-    finally:
-        eng.close()
 
     def text() -> str:
         out = []
@@ -133,11 +121,8 @@ def history(instance_id, limit, config_path, port, as_json) -> None:
 @one_line_errors
 def list_instances(blueprint, status_, limit, config_path, port, as_json) -> None:
     """List instances (newest first), by blueprint and status."""
-    _cfg, eng = _client(config_path, port)
-    try:
+    with _client(config_path, port) as eng:
         rows = eng.list(blueprint, status_, limit=limit)
-    finally:
-        eng.close()
 
     def text() -> str:
         out = [f"{'ID':34} {'BLUEPRINT':28} {'STATUS':10} STATE"]
@@ -156,12 +141,9 @@ def _management(op: str, doc: str):
     @json_option
     @one_line_errors
     def command(instance_id, config_path, port, as_json, **kw) -> None:
-        _cfg, eng = _client(config_path, port)
-        try:
+        with _client(config_path, port) as eng:
             fn = getattr(eng, op)
             res = fn(instance_id, kw["reason"]) if op == "terminate" else fn(instance_id)
-        finally:
-            eng.close()
         res = res if isinstance(res, dict) else {"id": instance_id, "result": res}
         emit(res, as_json, f"{instance_id}: {op}d; now {res.get('status', '?')} in state {res.get('state', '?')}")
     command.__doc__ = doc
