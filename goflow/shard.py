@@ -22,7 +22,7 @@ import time
 
 import msgpack
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Callable, Iterable
 
 from . import snapshot
 from .errors import (BlueprintNotFound, EventRefused, GoflowError, InstanceExists, InstanceFinished,
@@ -82,7 +82,6 @@ class Reply:
 class Effects:
     jobs: list = field(default_factory=list)
     replies: list = field(default_factory=list)
-    finished: list = field(default_factory=list)   # Finished commands, after commit
 
 
 class _Cell:
@@ -240,7 +239,6 @@ class Shard:
             elif isinstance(cmd, CancelTimer):
                 self.timers.cancel(cmd.instance, cmd.step)
             elif isinstance(cmd, Finished):
-                fx.finished.append(cmd)
                 for token in self.waiters.pop(cmd.instance, ()):
                     replies.append(Reply(token, True, instance_view(staged[cmd.instance].inst)))
         fx.replies = replies
@@ -383,6 +381,3 @@ class Shard:
 
     def next_due(self) -> float | None:
         return self.timers.next_due()
-
-    def live(self) -> Mapping[str, Instance]:
-        return {k: c.inst for k, c in self.cells.items()}
