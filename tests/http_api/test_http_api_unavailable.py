@@ -1,5 +1,5 @@
 """503 when the engine is unavailable or does not answer in time, and reconnecting afterwards: the
-application of actors/http_api.py served on 127.0.0.1 over an Engine stand-in (no daemon needed)."""
+application of actors/http_routes.py served on 127.0.0.1 over an Engine stand-in (no daemon needed)."""
 from __future__ import annotations
 
 import asyncio
@@ -25,7 +25,8 @@ class SlowEngine:
 
 
 def test_engine_unavailable_or_slow_is_503_and_the_api_reconnects():
-    from actors.http_api import EngineBridge, make_app
+    from actors.bridge import EngineBridge
+    from actors.http_routes import make_app
     attempts = []
 
     def connect(port, timeout):

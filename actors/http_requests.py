@@ -1,0 +1,113 @@
+"""Request parsing of the HTTP API: bounded JSON bodies and checked fields.
+
+Untrusted input: request bodies are bounded (``limits.event_bytes`` plus room for the envelope),
+parsed with :func:`json.loads` (no ``NaN``/``Infinity``), and never evaluated. Every refusal is a
+:class:`~actors.http_errors.BadRequest` (400, or 413 for a body over the bound).
+"""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aiohttp import web
+
+from .http_errors import BadRequest, dumps
+
+__all__ = ["ENVELOPE_BYTES", "MAX_NAME", "Limits", "LIMITS", "read_body", "name", "blueprint", "integer",
+           "bounded", "known"]
+
+ENVELOPE_BYTES = 4096          # room in a request body for the fields around `data`/`input`
+MAX_NAME = 256                 # characters of an id, event name, event id, blueprint name
+
+
+class Limits:
+    def __init__(self, event_bytes: int):
+        self.event_bytes = event_bytes
+        self.body_bytes = event_bytes + ENVELOPE_BYTES
+
+
+LIMITS: web.AppKey[Limits] = web.AppKey("limits", Limits)
+
+
+def name(value: Any, field: str, *, required: bool = True) -> str | None:
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or not value:
+        raise BadRequest(f"'{field}' must be a non-empty string")
+    if len(value) > MAX_NAME:
+        raise BadRequest(f"'{field}' is over {MAX_NAME} characters")
+    return value
+
+
+def blueprint(value: Any, field: str = "blueprint") -> str:
+    text = name(value, field)
+    project, sep, activity = text.partition("/")
+    if not sep or not project or not activity or "/" in activity:
+        raise BadRequest(f"'{field}' names a blueprint as 'project/activity', not {text!r}")
+    return text
+
+
+def integer(value: Any, field: str, minimum: int, maximum: int | None = None) -> int:
+    if isinstance(value, str):
+        try:
+            value = int(value)
+        except ValueError:
+            raise BadRequest(f"'{field}' must be an integer") from None
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise BadRequest(f"'{field}' must be an integer")
+    if value < minimum or (maximum is not None and value > maximum):
+        raise BadRequest(f"'{field}' must be between {minimum} and {maximum}" if maximum is not None
+                         else f"'{field}' must be at least {minimum}")
+    return value
+
+
+def _no_constants(text: str):
+    raise ValueError(f"{text} is not JSON")
+
+
+async def read_body(request: web.Request, *, required: bool = True) -> dict:
+    """The request's JSON object, bounded; ``{}`` for an empty body when not ``required``."""
+    limits: Limits = request.app[LIMITS]
+    if request.content_length is not None and request.content_length > limits.body_bytes:
+        raise _too_large(f"the request body is {request.content_length} bytes", limits)
+    chunks, size = [], 0
+    while True:                       # read() returns what has arrived: read up to the bound + 1
+        chunk = await request.content.read(limits.body_bytes + 1 - size)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > limits.body_bytes:
+            raise _too_large("the request body is too large", limits)
+    raw = b"".join(chunks)
+    if not raw.strip():
+        if required:
+            raise BadRequest("the request needs a JSON object body")
+        return {}
+    try:
+        value = json.loads(raw.decode("utf-8"), parse_constant=_no_constants)
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        why = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc) or type(exc).__name__
+        raise BadRequest(f"the request body is not valid JSON: {why}") from None
+    if not isinstance(value, dict):
+        raise BadRequest(f"the request body must be a JSON object, not {type(value).__name__}")
+    return value
+
+
+def _too_large(what: str, limits: Limits) -> BadRequest:
+    return BadRequest(f"{what}, over the limit of {limits.body_bytes} bytes (limits.event_bytes "
+                      f"{limits.event_bytes} + {ENVELOPE_BYTES} for the envelope)", 413, "PayloadTooLarge")
+
+
+def bounded(value: Any, field: str, limits: Limits) -> Any:
+    size = len(dumps(value).encode())
+    if size > limits.event_bytes:
+        raise BadRequest(f"'{field}' is {size} bytes of JSON, over the limit of {limits.event_bytes} "
+                         f"(limits.event_bytes)", 413, "PayloadTooLarge")
+    return value
+
+
+def known(body: dict, allowed: tuple[str, ...]) -> None:
+    extra = sorted(k for k in body if k not in allowed)
+    if extra:
+        raise BadRequest(f"unknown field(s) {', '.join(map(repr, extra))}; expected {', '.join(allowed)}")

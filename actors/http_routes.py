@@ -1,0 +1,135 @@
+"""The routes of the HTTP API: one handler per endpoint over the engine bridge (docs/http_api.md).
+
+    POST /instances                        {blueprint, input?, id?, version?}   -> 201 {id}
+    POST /instances/{id}/events            {event, data?, event_id?}   -> 200 {id, state, status, duplicate}
+    GET  /instances/{id}                   status
+    GET  /instances/{id}/history           {id, history: [...]}
+    GET  /instances?blueprint=&status=&limit=&offset=   {instances: [...], limit, offset}
+    POST /instances/{id}/pause|resume|terminate
+    GET  /health
+"""
+from __future__ import annotations
+
+from aiohttp import web
+
+from goflow.fsm import STATUSES
+
+from . import http_requests as req
+from .bridge import DEFAULT_WINDOW, MAX_BATCH, EngineBridge, EventBatcher
+from .http_errors import BadRequest, errors_middleware, json_response
+from .http_requests import LIMITS, Limits
+
+__all__ = ["BRIDGE", "BATCHER", "make_app"]
+
+BRIDGE: web.AppKey[EngineBridge] = web.AppKey("bridge", EngineBridge)
+BATCHER: web.AppKey[EventBatcher] = web.AppKey("batcher", EventBatcher)
+
+
+async def create_instance(request: web.Request) -> web.Response:
+    body = await req.read_body(request)
+    req.known(body, ("blueprint", "input", "id", "version"))
+    blueprint = req.blueprint(body.get("blueprint"))
+    input_doc = body.get("input")
+    if input_doc is None:
+        input_doc = {}
+    if not isinstance(input_doc, dict):
+        raise BadRequest(f"'input' must be a JSON object, not {type(input_doc).__name__}")
+    req.bounded(input_doc, "input", request.app[LIMITS])
+    iid = req.name(body.get("id"), "id", required=False)
+    version = body.get("version")
+    if version is not None:
+        version = req.integer(version, "version", 1)
+    iid = await request.app[BRIDGE].call(lambda eng: eng.start(blueprint, input_doc, id=iid, version=version))
+    return json_response({"id": iid}, 201, headers={"Location": f"/instances/{iid}"})
+
+
+async def send_event(request: web.Request) -> web.Response:
+    iid = req.name(request.match_info["id"], "id")
+    body = await req.read_body(request)
+    req.known(body, ("event", "data", "event_id"))
+    event = req.name(body.get("event"), "event")
+    data = req.bounded(body.get("data"), "data", request.app[LIMITS])
+    event_id = body.get("event_id")
+    if event_id is None:
+        event_id = request.headers.get("Idempotency-Key") or None
+    event_id = req.name(event_id, "event_id", required=False)
+    ack = await request.app[BATCHER].send(iid, event, data, event_id)
+    return json_response(ack)
+
+
+async def get_status(request: web.Request) -> web.Response:
+    iid = req.name(request.match_info["id"], "id")
+    return json_response(await request.app[BRIDGE].call(lambda eng: eng.status(iid)))
+
+
+async def get_history(request: web.Request) -> web.Response:
+    iid = req.name(request.match_info["id"], "id")
+    limit = request.query.get("limit")
+    limit = req.integer(limit, "limit", 1) if limit is not None else None
+    records = await request.app[BRIDGE].call(lambda eng: eng.history(iid, limit=limit))
+    return json_response({"id": iid, "history": records})
+
+
+async def list_instances(request: web.Request) -> web.Response:
+    q = request.query
+    blueprint = req.blueprint(q["blueprint"]) if q.get("blueprint") else None
+    status = q.get("status") or None
+    if status is not None and status not in STATUSES + ("quarantined",):
+        raise BadRequest(f"'status' must be one of {', '.join(STATUSES + ('quarantined',))}")
+    limit = req.integer(q.get("limit", "100"), "limit", 1, 1000)
+    offset = req.integer(q.get("offset", "0"), "offset", 0)
+    rows = await request.app[BRIDGE].call(lambda eng: eng.list(blueprint, status, limit=limit, offset=offset))
+    return json_response({"instances": rows, "limit": limit, "offset": offset})
+
+
+def _management(op: str):
+    async def handler(request: web.Request) -> web.Response:
+        iid = req.name(request.match_info["id"], "id")
+        body = await req.read_body(request, required=False)
+        if op == "terminate":
+            req.known(body, ("reason",))
+            reason = body.get("reason")
+            if reason is not None and not isinstance(reason, str):
+                raise BadRequest("'reason' must be a string")
+            if reason is not None:
+                req.bounded(reason, "reason", request.app[LIMITS])
+            res = await request.app[BRIDGE].call(lambda eng: eng.terminate(iid, reason))
+        else:
+            req.known(body, ())
+            res = await request.app[BRIDGE].call(lambda eng: getattr(eng, op)(iid))
+        return json_response(res if isinstance(res, dict) else {"id": iid, "result": res})
+    handler.__name__ = op
+    return handler
+
+
+async def health(request: web.Request) -> web.Response:
+    pids = await request.app[BRIDGE].call(lambda eng: eng.pids())
+    return json_response({"status": "ok", "daemon_port": request.app[BRIDGE].daemon_port,
+                          "processes": len(pids), "batching": request.app[BATCHER].stats()})
+
+
+def make_app(bridge: EngineBridge, *, event_bytes: int = 64 * 1024, window: float = DEFAULT_WINDOW,
+             max_batch: int = MAX_BATCH) -> web.Application:
+    """The aiohttp application over ``bridge``."""
+    limits = Limits(event_bytes)
+    app = web.Application(middlewares=[errors_middleware], client_max_size=limits.body_bytes)
+    app[BRIDGE], app[LIMITS] = bridge, limits
+    app[BATCHER] = EventBatcher(bridge, window, max_batch)
+
+    async def on_startup(app):
+        app[BATCHER].start()
+
+    async def on_cleanup(app):
+        await app[BATCHER].stop()
+
+    app.on_startup.append(on_startup)
+    app.on_cleanup.append(on_cleanup)
+    app.router.add_post("/instances", create_instance)
+    app.router.add_get("/instances", list_instances)
+    app.router.add_post("/instances/{id}/events", send_event)
+    app.router.add_get("/instances/{id}", get_status)
+    app.router.add_get("/instances/{id}/history", get_history)
+    for op in ("pause", "resume", "terminate"):
+        app.router.add_post(f"/instances/{{id}}/{op}", _management(op))
+    app.router.add_get("/health", health)
+    return app
