@@ -8,7 +8,8 @@ Layering (dependencies run one way, top to bottom; nothing in ``goflow`` imports
 * ``goflow.store``      — the durable store (SQLite) behind an interface
 * ``goflow.snapshot``   — the msgpack codec of an instance's whole state
 * ``goflow.fsm``        — the pure FSM core: ``react(blueprint, instance, input, now)``
-* ``goflow.loading`` / ``goflow.validation`` — blueprint documents to model, every problem at once
+* ``goflow.loading`` / ``goflow.validation`` / ``goflow.dsl`` — blueprint documents to model, every problem
+  at once; ``goflow.dsl`` holds the DSL <-> model field table
 * ``goflow.model``, ``goflow.history``, ``goflow.problems``, ``goflow.errors`` — plain data
 """
 from .errors import *  # noqa: F401,F403

@@ -8,7 +8,9 @@ extension, else by content. A directory is searched (recursively, hidden entries
 ``X.workers.json`` (or ``.yaml``/``.yml``) when there is one.
 
 Every problem is reported at once (:mod:`goflow.validation`); errors refuse a blueprint, warnings
-load it, ``strict=True`` makes warnings errors. The rules are in docs/blueprints.md.
+load it, ``strict=True`` makes warnings errors. The rules are in docs/blueprints.md. A blueprint
+without errors is built by :func:`goflow.dsl.to_blueprint`; :func:`blueprint_to_document` (the same
+as :func:`goflow.dsl.to_document`) writes one back as a document.
 """
 from __future__ import annotations
 
@@ -24,7 +26,8 @@ from ._sourcemap import MAX_BYTES, MAX_DEPTH, ParseError, Source, decode, dumps,
 from .errors import BlueprintError
 from .model import Blueprint
 from .problems import ERROR, WARNING, Problem
-from .validation import Document, Item, apply_strict, build_blueprint, check_blueprint, read_document
+from .dsl import to_blueprint, to_document as blueprint_to_document
+from .validation import Document, Item, apply_strict, check_blueprint, combined, read_document
 
 __all__ = [
     "EXTENSIONS", "MAX_BYTES", "MAX_DEPTH", "LoadResult",
@@ -179,7 +182,7 @@ def _assemble(docs: list[Document], problems: list[Problem], uncertain: bool, st
         problems.extend(found)
         if not any(p.level == ERROR for p in found):
             files = tuple(s for s in (f.src.file, wdoc.src.file if wdoc else None) if s)
-            bp = build_blueprint(f, workers, files)
+            bp = to_blueprint(combined(f, workers), files)
             log.info("loaded blueprint %s version %s from %s (%s warnings)", bp.name, bp.version,
                      ", ".join(files) or "a document", len(found))
             result.blueprints.append(bp)
@@ -239,27 +242,6 @@ def load_text(text: str, file: str = "<text>", *, strict: bool = False) -> LoadR
     except ParseError as exc:
         return LoadResult([], [exc.problem(file)])
     return _assemble([read_document(src)], notes, False, strict)
-
-
-def blueprint_to_document(bp: Blueprint) -> dict[str, Any]:
-    """A combined, JSON-able document (the camelCase DSL) that loads back to a blueprint equal to ``bp``."""
-    def action(a) -> dict:
-        return {"name": a.name, "type": a.type, **({"timeout": a.timeout} if a.timeout is not None else {})}
-
-    def transition(t) -> dict:
-        doc = {"current": t.current, "event": t.event, "action": t.action, "next": t.next}
-        return {**doc, "delay": t.delay} if t.delay else doc
-
-    def worker(w) -> dict:
-        return {"name": w.name, "workerEndpoint": w.endpoint, "retryCount": w.retry_count,
-                "responseTimeout": w.response_timeout, "priority": w.priority, "retryDelay": w.retry_delay,
-                "backoff": w.backoff, "maxRetryDelay": w.max_retry_delay, "jitter": w.jitter,
-                "method": w.method, "headers": dict(w.headers)}
-
-    return {"project": bp.project, "activity": bp.activity, "version": bp.version,
-            "states": list(bp.states), "actions": [action(a) for a in bp.actions],
-            "transitions": [transition(t) for t in bp.transitions],
-            "workers": [worker(w) for w in bp.workers]}
 
 
 def _depth(value: Any) -> int:

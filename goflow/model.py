@@ -12,7 +12,7 @@ from typing import Mapping
 
 __all__ = [
     "INIT", "DONE", "CONTINUE", "START", "SUCCESS", "ERROR", "TIMEOUT",
-    "RESERVED_STATES", "RESERVED_EVENTS", "SYNC", "ASYNC",
+    "RESERVED_STATES", "RESERVED_EVENTS", "SYNC", "ASYNC", "BACKOFFS", "METHODS",
     "Action", "Transition", "Worker", "Blueprint",
 ]
 
@@ -34,6 +34,8 @@ DEFAULT_BACKOFF = "exponential"
 DEFAULT_MAX_RETRY_DELAY = 30.0
 DEFAULT_JITTER = 0.1
 DEFAULT_METHOD = "POST"
+BACKOFFS = ("fixed", "exponential")                  # the values of Worker.backoff
+METHODS = ("POST", "PUT", "PATCH", "GET", "DELETE")  # the values of Worker.method
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,151 @@
+"""Rules within a blueprint: names, types, values and references of its flow and its workers.
+
+These are errors about what the fields say, item by item and between items (a reserved or
+repeated name, a reference to an undeclared state or action, a value out of range, an action
+without a worker); the rules about the shape of the FSM's graph are in :mod:`.graph`.
+"""
+from __future__ import annotations
+
+import difflib
+
+from ..model import ASYNC, BACKOFFS, CONTINUE, DONE, INIT, METHODS, START, SYNC
+from ..problems import ERROR, Problem
+from .fields import Document, Item
+
+__all__ = ["flow_rules", "worker_rules", "missing_workers"]
+
+
+def _suggest(name: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(name, known, n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def flow_rules(flow: Document, out: list[Problem]) -> None:
+    """Names, types and references within the flow: states, actions and transitions."""
+    src = flow.src
+    seen: dict[str, str] = {}
+    for item in flow.states:
+        name = item.get("name")
+        if name in (INIT, DONE):
+            out.append(src.problem(ERROR, "reserved-state", f"{name!r} is a reserved state that every flow "
+                                   f"has; do not list it in 'states'", item.ptr))
+        elif name in seen:
+            out.append(src.problem(ERROR, "duplicate-state", f"the state {name!r} is listed twice (first at "
+                                   f"{seen[name]}); remove one", item.ptr))
+        else:
+            seen[name] = item.ptr
+    seen = {}
+    for item in flow.actions:
+        name, kind, timeout = item.get("name"), item.get("type"), item.get("timeout")
+        if name in (CONTINUE, DONE):
+            why = ("a worker named 'done' is the completion hook" if name == DONE
+                   else "'continue' is the reserved action that moves at once, without a worker")
+            out.append(src.problem(ERROR, "reserved-action", f"an action cannot be named {name!r}: {why}; "
+                                   f"rename it", item.at("name")))
+        elif name is not None and name in seen:
+            out.append(src.problem(ERROR, "duplicate-action", f"the action {name!r} is declared twice (first "
+                                   f"at {seen[name]}); remove one", item.at("name")))
+        elif name is not None:
+            seen[name] = item.ptr
+        if kind is not None and kind not in (SYNC, ASYNC):
+            out.append(src.problem(ERROR, "action-type", f"the action {name or '?'!r} has type {kind!r}; the "
+                                   f"type is 'sync' (the worker's answer is the outcome) or 'async' (the "
+                                   f"worker accepts the call and the outcome arrives later as an event)",
+                                   item.at("type")))
+        if timeout is not None and kind == ASYNC and timeout <= 0:
+            out.append(src.problem(ERROR, "action-timeout", f"the async action {name!r} has timeout "
+                                   f"{timeout:g}; it must be a positive number of seconds (or left out to "
+                                   f"wait without a bound)", item.at("timeout")))
+        elif timeout is not None and kind == SYNC:
+            out.append(src.problem(ERROR, "action-timeout", f"the sync action {name!r} has a timeout, which "
+                                   f"only async actions take (a sync call is bounded by its workers' "
+                                   f"responseTimeout); remove it or make the action async",
+                                   item.at("timeout")))
+    states = [INIT, DONE] + [i.get("name") for i in flow.states]
+    actions = [CONTINUE] + [i.get("name") for i in flow.actions if i.get("name")]
+    first: dict[tuple[str, str], str] = {}
+    for item in flow.transitions:
+        cur, event, action = item.get("current"), item.get("event"), item.get("action")
+        delay = item.get("delay")
+        if delay is not None and delay < 0:
+            out.append(src.problem(ERROR, "negative-delay", f"the delay {delay:g} is negative; a delay is a "
+                                   f"number of seconds, 0 or more", item.at("delay")))
+        if flow.complete.get("states", True):
+            for key in ("current", "next"):
+                name = item.get(key)
+                if name is not None and name not in states:
+                    out.append(src.problem(ERROR, "unknown-state", f"the {key} state {name!r} is not declared"
+                                           f"{_suggest(name, states)}; add it to 'states' or use 'init' or "
+                                           f"'done'", item.at(key)))
+        if action is not None and flow.complete.get("actions", True) and action not in actions:
+            out.append(src.problem(ERROR, "unknown-action", f"the action {action!r} is not declared"
+                                   f"{_suggest(action, actions)}; add it to 'actions' or use 'continue'",
+                                   item.at("action")))
+        if cur == DONE:
+            out.append(src.problem(ERROR, "transition-from-done", "a transition leaves 'done', but 'done' is "
+                                   "terminal: an instance there is completed; remove this transition",
+                                   item.at("current")))
+        if cur is not None and event is not None:
+            if (cur, event) in first:
+                out.append(src.problem(ERROR, "duplicate-transition", f"state {cur!r} has two transitions "
+                                       f"on event {event!r} ({first[cur, event]} and {item.ptr}); an event "
+                                       f"picks one transition: remove or change one", item.ptr))
+            else:
+                first[cur, event] = item.ptr
+    if flow.complete.get("transitions", True) and (INIT, START) not in first:
+        out.append(src.problem(ERROR, "no-start", "no transition leaves 'init' on the event 'start', so an "
+                               "instance can never start; add one with current 'init' and event 'start'",
+                               "/transitions"))
+
+
+def worker_rules(workers: list[Item], out: list[Problem]) -> None:
+    """The values of each worker's fields and the order of the workers of one name."""
+    seen: dict[tuple[str, int], str] = {}
+    for w in workers:
+        src, f = w.src, w.fields
+        if f.get("retryCount") is not None and f["retryCount"] < 0:
+            out.append(src.problem(ERROR, "retry-count", f"retryCount is {f['retryCount']}; it counts the "
+                                   f"retries after the first attempt and must be 0 or more",
+                                   w.at("retryCount")))
+        if f.get("responseTimeout") is not None and f["responseTimeout"] <= 0:
+            out.append(src.problem(ERROR, "response-timeout", f"responseTimeout is {f['responseTimeout']:g}; "
+                                   f"it bounds each attempt and must be a positive number of seconds",
+                                   w.at("responseTimeout")))
+        if f.get("priority") is not None and f["priority"] < 1:
+            out.append(src.problem(ERROR, "bad-value", f"priority is {f['priority']}; priorities start at 1 "
+                                   f"(tried first)", w.at("priority")))
+        for key in ("retryDelay", "maxRetryDelay"):
+            if f.get(key) is not None and f[key] < 0:
+                out.append(src.problem(ERROR, "bad-value", f"{key} is {f[key]:g}; it must be 0 or more "
+                                       f"seconds", w.at(key)))
+        if f.get("jitter") is not None and not 0 <= f["jitter"] <= 1:
+            out.append(src.problem(ERROR, "bad-value", f"jitter is {f['jitter']:g}; it is a fraction of the "
+                                   f"delay, from 0 to 1", w.at("jitter")))
+        if f.get("backoff") is not None and f["backoff"] not in BACKOFFS:
+            out.append(src.problem(ERROR, "bad-value", f"backoff is {f['backoff']!r}; it is 'fixed' or "
+                                   f"'exponential'", w.at("backoff")))
+        if f.get("method") is not None and f["method"] not in METHODS:
+            out.append(src.problem(ERROR, "bad-value", f"method is {f['method']!r}; it is one of "
+                                   f"{', '.join(METHODS)} (in capitals)", w.at("method")))
+        name, prio = f.get("name"), f.get("priority")
+        if name is not None and prio is not None:
+            if (name, prio) in seen:
+                out.append(src.problem(ERROR, "duplicate-priority", f"two workers of {name!r} have priority "
+                                       f"{prio} ({seen[name, prio]} and {w.ptr}); give each endpoint its own "
+                                       f"priority so the order they are tried in is defined",
+                                       w.at("priority")))
+            else:
+                seen[name, prio] = w.ptr
+
+
+def missing_workers(flow: Document, workers: list[Item], workers_complete: bool,
+                    out: list[Problem]) -> None:
+    """Every sync/async action has a worker (checked when no worker was dropped as malformed)."""
+    names = {w.get("name") for w in workers}
+    if workers_complete:
+        for a in flow.actions:
+            if (a.get("name") not in names and a.get("type") in (SYNC, ASYNC)
+                    and a.get("name") not in (None, CONTINUE, DONE)):
+                out.append(flow.src.problem(ERROR, "missing-worker", f"the {a.get('type')} action "
+                                            f"{a.get('name')!r} has no worker; add a worker named "
+                                            f"{a.get('name')!r} with its workerEndpoint", a.ptr))
