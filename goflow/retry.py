@@ -16,8 +16,8 @@ is capped at ``max_retry_delay``. The base delays are tenacity's wait strategies
 server cannot park a step for longer than the blueprint allows, and a ``Retry-After`` shorter than the
 backoff does not shorten it.
 
-Testing mode: nothing here sleeps. :mod:`goflow.calls` takes the ``sleep`` to use; pass
-:func:`no_sleep` (zero delay) or a :class:`FakeSleep` (records the delays, advances a fake clock).
+Nothing here sleeps: :mod:`goflow.calls` takes the ``sleep`` to use (tests pass
+:class:`goflow.testing.FakeSleep`, which records the delays and advances a manual clock).
 """
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ from .model import Worker
 
 __all__ = [
     "RETRY_AFTER_STATUSES", "FIXED", "EXPONENTIAL", "wait_jitter", "wait_capped", "wait_strategy",
-    "Backoff", "parse_retry_after", "retry_after_of", "no_sleep", "FakeSleep",
+    "Backoff", "parse_retry_after", "retry_after_of",
 ]
 
 FIXED, EXPONENTIAL = "fixed", "exponential"
@@ -120,26 +120,3 @@ def retry_after_of(status: int, headers: Mapping[str, str], now: float | None = 
     if status not in RETRY_AFTER_STATUSES:
         return None
     return parse_retry_after(headers.get("retry-after"), now)
-
-
-async def no_sleep(delay: float) -> None:
-    """A ``sleep`` that does not wait: testing mode."""
-    return None
-
-
-class FakeSleep:
-    """A ``sleep`` that records each requested delay and advances :attr:`now` instead of waiting.
-
-    ``clock`` (the bound method ``fake.clock``) reads that fake time, for a ``clock=`` argument.
-    """
-
-    def __init__(self, start: float = 1_000_000.0):
-        self.now = start
-        self.delays: list[float] = []
-
-    async def __call__(self, delay: float) -> None:
-        self.delays.append(delay)
-        self.now += delay
-
-    def clock(self) -> float:
-        return self.now

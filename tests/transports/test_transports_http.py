@@ -8,7 +8,7 @@ import pytest
 
 from goflow.calls import perform_step
 from goflow.model import ERROR, SUCCESS, TIMEOUT
-from goflow.retry import FakeSleep
+from goflow.testing import FakeSleep
 from goflow.transports import HttpTransport, HttpxTransport, Registry
 from transport_support import REQUEST, outcomes, run, worker
 

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from goflow.model import ERROR, SUCCESS
-from goflow.retry import FakeSleep, no_sleep
+from goflow.testing import FakeSleep, no_sleep
 from goflow.transports import CallPool, Job
 from transport_support import REQUEST, worker
 

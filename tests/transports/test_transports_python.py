@@ -6,7 +6,7 @@ import pytest
 import transport_workers as tw
 from goflow.calls import perform_step
 from goflow.model import ERROR, SUCCESS, TIMEOUT
-from goflow.retry import FakeSleep
+from goflow.testing import FakeSleep
 from goflow.transports import PythonTransport, Registry
 from transport_support import REQUEST, outcomes, run, worker
 

@@ -10,7 +10,8 @@ import goflow.transports as transports
 from goflow.calls import perform_step
 from goflow.errors import TransportError, UnknownScheme
 from goflow.model import SUCCESS
-from goflow.retry import Backoff, FakeSleep, no_sleep, parse_retry_after, wait_strategy
+from goflow.retry import Backoff, parse_retry_after, wait_strategy
+from goflow.testing import FakeSleep, no_sleep
 from goflow.transports import (BodyTooLarge, CallTimedOut, ConnectFailed, HttpTransport, PythonTransport,
                                Registry, Response, WorkerFailed, default_registry, idempotency_key,
                                safe_endpoint, scheme_of, transport_for)
