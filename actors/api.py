@@ -46,8 +46,9 @@ class Engine:
     """A handle on a running GoFlow engine (embedded or daemon)."""
 
     def __init__(self, system, root, dispatcher, *, owns_system: bool, timeout: float = DEFAULT_TIMEOUT,
-                 recovered: int = 0):
+                 recovered: int = 0, clock=None):
         self._asys, self._root, self._dispatcher = system, root, dispatcher
+        self.clock = clock              # a manual clock the hosts read (embedded, tests); None: real time
         self._owns = owns_system
         self.timeout = timeout
         self.recovered = recovered
@@ -57,12 +58,18 @@ class Engine:
     # ------------------------------------------------------------------------------ life cycle
     @classmethod
     def embedded(cls, data_dir: str | os.PathLike = "goflow-data", *, blueprints: Iterable = (),
-                 shards: int = 1, concurrency: int = 256, timeout: float = DEFAULT_TIMEOUT, **config) -> "Engine":
-        """Run the engine inside this process (Thespian's simpleSystemBase) on ``data_dir``."""
+                 shards: int = 1, concurrency: int = 256, timeout: float = DEFAULT_TIMEOUT, clock=None,
+                 **config) -> "Engine":
+        """Run the engine inside this process (Thespian's simpleSystemBase) on ``data_dir``.
+
+        ``clock``: a :class:`goflow.testing.ManualClock` for the hosts (instance times, durable timers)
+        instead of the wall clock; its timers then fire on :meth:`advance`, never on their own."""
         asys = start_embedded()
         cfg = dict(config, data_dir=str(data_dir), shards=shards, concurrency=concurrency, watch=False)
+        if clock is not None:
+            cfg["clock"] = clock
         try:
-            return cls._boot(asys, cfg, blueprints, owns=True, timeout=timeout)
+            return cls._boot(asys, cfg, blueprints, owns=True, timeout=timeout, clock=clock)
         except BaseException:
             asys.shutdown()
             raise
@@ -81,10 +88,10 @@ class Engine:
         return eng
 
     @classmethod
-    def _boot(cls, asys, cfg: dict, blueprints, *, owns: bool, timeout: float) -> "Engine":
+    def _boot(cls, asys, cfg: dict, blueprints, *, owns: bool, timeout: float, clock=None) -> "Engine":
         cfg["blueprints"] = list(cfg.get("blueprints") or ()) + _documents(blueprints)
         root = asys.createActor("actors.root.Root", globalName=ROOT_NAME)
-        eng = cls(asys, root, None, owns_system=owns, timeout=timeout)
+        eng = cls(asys, root, None, owns_system=owns, timeout=timeout, clock=clock)
         rid = next(eng._rids)
         booted: Booted = eng._call(root, Boot(cfg, rid), rid, timeout=max(timeout, 60.0))
         if booted.error is not None:
@@ -183,6 +190,15 @@ class Engine:
                     raise res
                 out.append(res)
         return out
+
+    def advance(self, seconds: float = 0.0) -> int:
+        """Move the engine's manual clock ``seconds`` forward, then have every host fire the timers
+        (delays, async timeouts) due by then; returns how many fired. Their effects (worker calls) go
+        on as usual: :meth:`wait` for the outcome."""
+        if self.clock is None:
+            raise GoflowError("this engine runs on the wall clock: advance() needs Engine.embedded(clock=...)")
+        self.clock.advance(seconds)
+        return self._query("tick").get("fired", 0)
 
     # --------------------------------------------------------------------------------- queries
     def status(self, instance_id: str) -> dict:

@@ -86,7 +86,7 @@ class Dispatcher(Actor):
         if q.kind in ("status", "history"):
             host = self.hosts[shard_of(q.args["id"], len(self.hosts))]
             self.send(host, Query(q.rid, q.kind, q.args, reply_to))
-        elif q.kind in ("list", "counts"):
+        elif q.kind in ("list", "counts", "tick"):
             self.next_qid += 1
             merge = merge_list if q.kind == "list" else merge_counts
             args = dict(q.args)

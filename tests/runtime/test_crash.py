@@ -154,35 +154,28 @@ def _timer_blueprint(delay: float) -> dict:
                          "responseTimeout": 5, "priority": 1}]}
 
 
-@pytest.mark.realtime
 def test_durable_timer_fires_once_after_daemon_kill_and_restart(daemons, calls):
-    """Tolerance: the instance is delayed 2 s; the daemon is killed at once and restarted 5 s after
-    the kill, so the timer is overdue and must fire at recovery: the action runs exactly once, after
-    its due time, and the instance completes within 5 s of the restart (generous for a loaded 2-core
-    CI machine; on an idle one it takes a few ms). Nothing may run before the restart."""
-    eng = daemons.start(blueprints=[_timer_blueprint(2)], shards=2)
+    """The instance is delayed 3 s and the whole daemon is killed (kill -9) before the timer fires; a
+    new daemon on the same data directory re-arms the timer from the snapshot: the action runs exactly
+    once, at or after its due time (history times and the due time are on the same clock). Nothing is
+    asserted about how long anything took. (The overdue-at-recovery case, on a manual clock, is
+    test_embedded.py::test_overdue_durable_timer_fires_at_recovery.)"""
+    eng = daemons.start(blueprints=[_timer_blueprint(3)], shards=2)
     iid = eng.start("rt/timer", id="timed")
     s = eng.status(iid)
     assert s["status"] == "delayed" and s["pending"]["kind"] == "delay"
     due = s["pending"]["due"]
     data_dir = eng.data_dir
-    pids = daemons.remember(eng)
-    t_kill = time.time()
-    assert t_kill < due, "the daemon took the whole delay to answer: the test proves nothing"
-    daemons.kill(eng, pids)
-    assert read_calls(calls) == []
-    time.sleep(max(0.0, t_kill + 5 - time.time()))        # the scenario: down for 5 s (inherent)
-    assert read_calls(calls) == []                         # nothing ran while the daemon was down
+    daemons.kill(eng, daemons.remember(eng))
+    assert read_calls(calls) == [], "the timer fired before the kill: the test proves nothing"
     eng2 = daemons.start(data_dir, shards=2)
-    t_up = time.time()
     assert eng2.recovered == 1
-    final = eng2.wait(iid, timeout=5)
+    final = eng2.wait(iid, timeout=30)
     assert final["status"] == "completed" and final["state"] == "done"
-    assert time.time() - t_up < 5
     assert call_counts(calls) == {(iid, 2): 1}             # the action ran once (step 2; step 1 is the delay)
     hist = eng2.history(iid)
     fired = [h for h in hist if h["outcome"] == "delay-elapsed"]
-    assert len(fired) == 1 and fired[0]["time"] >= due and fired[0]["time"] >= t_kill + 5
+    assert len(fired) == 1 and fired[0]["time"] >= due
     daemons.shutdown(eng2)
 
 
