@@ -11,6 +11,7 @@ import click
 
 from goflow.config import Config, is_loopback
 from goflow.errors import GoflowError, RuntimeUnavailable
+from goflow.files import private_dir
 
 from ._cli_shared import (config_option, connect, emit, json_option, load, load_documents, one_line_errors,
                           port_option)
@@ -95,7 +96,7 @@ def start(config_path, data_dir, port, foreground, allow_remote, as_json) -> Non
     if not is_loopback(address):
         click.echo(exposure_warning(address, port), err=True)
         log.warning("daemon.exposed address=%s port=%s", address, port)
-    os.makedirs(cfg.data_dir, exist_ok=True)
+    private_dir(cfg.data_dir)            # 0700, ours (or refused)
     engine_cfg = cfg.to_engine_dict()
     for key in ("data_dir", "shards", "concurrency", "watch"):
         engine_cfg.pop(key)

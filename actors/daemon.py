@@ -31,6 +31,7 @@ import time
 from typing import Iterable
 
 from goflow.errors import GoflowError, RuntimeUnavailable
+from goflow.files import open_append, private_dir, private_file, write_atomic
 from goflow.logs import logging_dict
 
 from .api import DEFAULT_TIMEOUT, Engine, _documents
@@ -42,6 +43,7 @@ __all__ = ["start_daemon", "stop_daemon", "stop", "read_info", "pid_alive", "rem
 log = logging.getLogger("goflow.daemon")
 PID_FILE = "goflow.pid"
 INFO_FILE = "daemon.json"
+THESPIAN_LOG = "thespian.log"
 
 
 def start_daemon(data_dir: str, *, port: int = DEFAULT_PORT, shards: int = 2, concurrency: int = 256,
@@ -51,13 +53,14 @@ def start_daemon(data_dir: str, *, port: int = DEFAULT_PORT, shards: int = 2, co
     """Start a daemon on ``address:port`` serving ``data_dir``; return a client Engine for it.
     Writes ``goflow.pid`` and ``daemon.json`` into ``data_dir``."""
     data_dir = os.path.abspath(data_dir)
+    private_dir(data_dir)                 # 0700 and ours, or refused (DataDirRefused) before anything runs
     cfg = dict(config, data_dir=data_dir, shards=shards, concurrency=concurrency,
                watch=True, blueprints=_documents(blueprints))
     with tempfile.TemporaryDirectory(prefix="goflow-start-") as tmp:
         cfg_path, report_path = os.path.join(tmp, "config.json"), os.path.join(tmp, "report.json")
         with open(cfg_path, "w") as f:
             json.dump(cfg, f)
-        out = open(log_path, "ab") if log_path else subprocess.DEVNULL
+        out = open_append(log_path) if log_path else subprocess.DEVNULL
         cmd = [sys.executable, "-m", "actors.daemon", "launch", "--config", cfg_path, "--port", str(port),
                "--address", address, "--report", report_path, "--timeout", str(timeout),
                "--log-level", log_level, "--log-format", log_format]
@@ -124,16 +127,9 @@ def read_info(data_dir: str) -> dict | None:
     return info if isinstance(info, dict) else {"pid": None, "pids": {}}
 
 
-def _write_atomic(path: str, text: str) -> None:
-    tmp = f"{path}.{os.getpid()}.tmp"
-    with open(tmp, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)
-
-
 def _write_pid_files(data_dir: str, info: dict) -> None:
-    _write_atomic(os.path.join(data_dir, INFO_FILE), json.dumps(info, indent=2) + "\n")
-    _write_atomic(os.path.join(data_dir, PID_FILE), f"{info['pid']}\n")
+    write_atomic(os.path.join(data_dir, INFO_FILE), json.dumps(info, indent=2) + "\n")
+    write_atomic(os.path.join(data_dir, PID_FILE), f"{info['pid']}\n")
 
 
 def add_process(data_dir: str, name: str, pid: int, **fields) -> None:
@@ -142,7 +138,7 @@ def add_process(data_dir: str, name: str, pid: int, **fields) -> None:
     info = read_info(data_dir) or {}
     info.setdefault("pids", {})[name] = pid
     info.update(fields)
-    _write_atomic(os.path.join(data_dir, INFO_FILE), json.dumps(info, indent=2) + "\n")
+    write_atomic(os.path.join(data_dir, INFO_FILE), json.dumps(info, indent=2) + "\n")
 
 
 def _stop_api(pid: int | None) -> None:
@@ -231,7 +227,14 @@ def _launch(args) -> int:
         cfg = json.load(f)
     data_dir = cfg["data_dir"]
     report: dict = {"ok": False, "port": args.port}
+    # Every file a daemon process creates is private (0600, directories 0700), whatever the starter's
+    # umask; Thespian's own log goes into the data directory, not a shared temporary directory.
+    os.umask(0o077)
+    os.environ.setdefault("THESPLOG_FILE", os.path.join(data_dir, THESPIAN_LOG))
     try:
+        private_dir(data_dir)
+        if args.log_file:
+            private_file(args.log_file, create=True)
         log_defs = logging_dict(args.log_level, args.log_format, args.log_file)
         _install_term_handler(args.port, args.address, data_dir)
         asys = start_system(args.port, args.address, args.log_file, log_defs)

@@ -77,7 +77,7 @@ def _detached_streams(log_path: str | None):
     sys.stderr.flush()
     saved = [os.dup(fd) for fd in (0, 1, 2)]
     devnull = os.open(os.devnull, os.O_RDWR)
-    out = os.open(log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644) if log_path else devnull
+    out = os.open(log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600) if log_path else devnull
     try:
         os.dup2(devnull, 0)
         os.dup2(out, 1)

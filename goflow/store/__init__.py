@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..errors import StoreError
+from ..files import private_dir
 from .base import (FINISHED_STATUSES, QUARANTINED, Change, CountKey, InstanceStore, StoredInstance,
                    Summary)
 from .catalog import Catalog
@@ -60,7 +60,8 @@ def open_shard(data_dir: str | os.PathLike, n: int, *, synchronous: str = "norma
     """Open (creating it, unless ``readonly``) the store of shard ``n`` under ``data_dir``."""
     path = shard_path(data_dir, n)
     if not readonly:
-        _make_dir(path.parent)
+        private_dir(data_dir)
+        private_dir(path.parent)
     return SQLiteStore(path, synchronous=synchronous, readonly=readonly, timeout=timeout)
 
 
@@ -68,12 +69,6 @@ def open_catalog(data_dir: str | os.PathLike, *, readonly: bool = False) -> Cata
     """Open (creating it, unless ``readonly``) the catalog under ``data_dir``."""
     path = catalog_path(data_dir)
     if not readonly:
-        _make_dir(path.parent)
+        private_dir(path.parent)
     return Catalog(path, readonly=readonly)
 
-
-def _make_dir(path: Path) -> None:
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise StoreError(f"cannot create the directory: {exc.strerror or exc}", str(path)) from exc

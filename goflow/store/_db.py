@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Iterator, Sequence
 
 from ..errors import StoreError
+from ..files import private_file
 
 try:  # POSIX only; elsewhere the single-writer check is skipped
     import fcntl
@@ -52,6 +53,9 @@ def open_connection(path: str, *, readonly: bool, synchronous: str, timeout: flo
             if p.exists() and not p.is_file():
                 raise StoreError("is not a regular file", path)
             p.parent.mkdir(parents=True, exist_ok=True)
+            private_file(p, create=True)      # 0600 before SQLite opens it: its -wal/-shm files copy the mode
+            for companion in ("-wal", "-shm"):  # made by an older version or under another umask
+                private_file(f"{p}{companion}")
             conn = sqlite3.connect(str(p), timeout=timeout, isolation_level=None, check_same_thread=False)
         try:
             if not readonly:
@@ -122,8 +126,10 @@ class WriterLock:
             return
         with errors_as_store_error(path, "locking the store for writing"):
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
             try:
+                if os.fstat(fd).st_mode & 0o077:
+                    os.fchmod(fd, 0o600)
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 os.close(fd)
