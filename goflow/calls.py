@@ -39,6 +39,7 @@ from typing import Any, Callable, Sequence
 from .errors import TransportError, UnknownScheme
 from .history import Record
 from .model import ERROR, SUCCESS, TIMEOUT, Worker
+from .redact import header_secrets, redact_text
 from .retry import Backoff, retry_after_of
 from .transports.base import (BodyTooLarge, CallTimedOut, ConnectFailed, Registry, Response, WorkerFailed,
                               default_registry, log, safe_endpoint)
@@ -93,6 +94,11 @@ def _event_of(output: Any) -> str:
     return SUCCESS
 
 
+def _said(exc: BaseException, secrets: Sequence[str]) -> str:
+    """An error's text as attempt records and logs show it: URL secrets and header values masked."""
+    return redact_text(str(exc), secrets)
+
+
 async def perform_step(request: dict, workers: Sequence[Worker], *, registry: Registry | None = None,
                        sleep: Callable[[float], Any] = asyncio.sleep, clock: Callable[[], float] = time.time,
                        rng: Callable[[], float] = random.random) -> StepResult:
@@ -106,6 +112,7 @@ async def perform_step(request: dict, workers: Sequence[Worker], *, registry: Re
         log.warning("step %s of %s (%s): no worker to call", step, request.get("instance"), action)
     for worker in workers:
         endpoint = safe_endpoint(worker.endpoint)
+        secrets = header_secrets(worker.headers)
         try:
             transport = registry.transport_for(worker.endpoint)
             backoff = Backoff(worker, rng=rng)
@@ -113,9 +120,9 @@ async def perform_step(request: dict, workers: Sequence[Worker], *, registry: Re
             number += 1
             outcome = "unknown-scheme" if isinstance(exc, UnknownScheme) else "bad-worker"
             records.append(Record(clock(), state, None, action, None, step, number, endpoint, outcome, 0.0,
-                                  {"error": str(exc)}))
+                                  {"error": _said(exc, secrets)}))
             last_timeout = False
-            log.warning("step %s: %s", step, exc)
+            log.warning("step %s: %s", step, _said(exc, secrets))
             continue
         tries = 1 + max(0, worker.retry_count)
         timeout = worker.response_timeout
@@ -129,16 +136,16 @@ async def perform_step(request: dict, workers: Sequence[Worker], *, registry: Re
             except (CallTimedOut, asyncio.TimeoutError):
                 outcome, retryable = TIMEOUT, True
             except ConnectFailed as exc:
-                outcome, retryable, detail = "connect-error", True, {"error": str(exc)}
+                outcome, retryable, detail = "connect-error", True, {"error": _said(exc, secrets)}
             except BodyTooLarge as exc:
-                outcome, detail = "body-too-large", {"error": str(exc), "status": exc.status}
+                outcome, detail = "body-too-large", {"error": _said(exc, secrets), "status": exc.status}
             except WorkerFailed as exc:
-                outcome, retryable, detail = exc.outcome, exc.retryable, {"error": str(exc)}
+                outcome, retryable, detail = exc.outcome, exc.retryable, {"error": _said(exc, secrets)}
             except TransportError as exc:
-                outcome, detail = "transport-error", {"error": str(exc)}
+                outcome, detail = "transport-error", {"error": _said(exc, secrets)}
             except Exception as exc:  # noqa: BLE001 - a plugged-in transport's bug is this step's failure
-                log.exception("transport %r failed on %s", transport, endpoint)
-                outcome, detail = "transport-error", {"error": f"{type(exc).__name__}: {exc}"}
+                log.error("transport %r failed on %s: %s: %s", transport, endpoint, type(exc).__name__, _said(exc, secrets))
+                outcome, detail = "transport-error", {"error": f"{type(exc).__name__}: {_said(exc, secrets)}"}
             else:
                 latency = time.perf_counter() - t0
                 outcome = str(resp.status)

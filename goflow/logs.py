@@ -9,13 +9,18 @@ and appends ``instance=``, ``state=`` and ``step=`` when the record carries them
 with spaces, quotes or ``=`` are quoted; newlines are escaped, so a record is always one line.
 :func:`logging_dict` is the ``logging.config.dictConfig`` document the daemon hands Thespian (its
 logger process writes every actor's records).
+
+Both formatters pass the finished line through :func:`goflow.redact.redact_text`: a secret in a
+worker URL's query string or user-info never reaches a log file, whoever logged it.
 """
 from __future__ import annotations
 
 import logging
 import time
 
-__all__ = ["KeyValueFormatter", "CONTEXT_KEYS", "logging_dict", "quote"]
+from .redact import redact_text
+
+__all__ = ["KeyValueFormatter", "RedactingFormatter", "CONTEXT_KEYS", "logging_dict", "quote"]
 
 CONTEXT_KEYS = ("instance", "state", "step")
 _PLAIN = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -48,13 +53,21 @@ class KeyValueFormatter(logging.Formatter):
                 parts.append(f"{key}={quote(value)}")
         if record.exc_info:
             parts.append(f"exc={quote(self.formatException(record.exc_info))}")
-        return " ".join(parts)
+        return redact_text(" ".join(parts))
+
+
+class RedactingFormatter(logging.Formatter):
+    """A plain ``logging.Formatter`` whose lines are redacted (``text`` log format)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact_text(super().format(record))
 
 
 def logging_dict(level: str = "WARNING", fmt: str = "kv", path: str | None = None) -> dict:
     """A ``dictConfig`` document: ``goflow.*`` records at ``level`` and above (others at WARNING) to
     ``path`` (stderr when None), as ``kv`` lines or plain ``text``."""
-    formatter = {"()": f"{__name__}.KeyValueFormatter"} if fmt == "kv" else {"format": _PLAIN}
+    formatter = ({"()": f"{__name__}.KeyValueFormatter"} if fmt == "kv"
+                 else {"()": f"{__name__}.RedactingFormatter", "fmt": _PLAIN})
     level = level.upper()
     other = max(logging.WARNING, logging.getLevelName(level))
 

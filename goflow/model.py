@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Mapping
 
+from .redact import MASK, redact_url
+
 __all__ = [
     "INIT", "DONE", "CONTINUE", "START", "SUCCESS", "ERROR", "TIMEOUT",
     "RESERVED_STATES", "RESERVED_EVENTS", "SYNC", "ASYNC", "BACKOFFS", "METHODS",
@@ -67,6 +69,11 @@ class Worker:
     jitter: float = DEFAULT_JITTER   # fraction of the delay, 0..1
     method: str = DEFAULT_METHOD
     headers: tuple[tuple[str, str], ...] = ()
+
+    def __repr__(self) -> str:   # reprs reach logs: secrets masked (goflow.redact)
+        headers = tuple((name, MASK) for name, _value in self.headers)
+        return (f"Worker(name={self.name!r}, endpoint={redact_url(self.endpoint)!r}, "
+                f"priority={self.priority!r}, headers={headers!r})")
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,6 +28,7 @@ from typing import Any, Mapping, Protocol, runtime_checkable
 
 from ..errors import TransportError, UnknownScheme
 from ..model import Worker
+from ..redact import redact_url
 
 __all__ = [
     "MAX_BODY_BYTES", "Response", "Transport",
@@ -96,14 +97,9 @@ def idempotency_key(request: Mapping[str, Any]) -> str:
 
 
 def safe_endpoint(url: str) -> str:
-    """``url`` without any ``user:password@`` part, for history records and logs."""
-    scheme, sep, rest = url.partition("://")
-    if not sep:
-        return url
-    netloc, slash, path = rest.partition("/")
-    if "@" in netloc:
-        netloc = netloc.rsplit("@", 1)[1]
-    return f"{scheme}{sep}{netloc}{slash}{path}"
+    """``url`` as history records and logs show it: without user-info, secret query parameters
+    masked (:func:`goflow.redact.redact_url`)."""
+    return redact_url(url)
 
 
 class Registry:
