@@ -3,13 +3,13 @@
 Thespian actors are synchronous, so the calls run on an asyncio loop (bounded concurrency,
 retries/backoff/fallback per SPEC §4), in one of two ways:
 
-* multiprocTCPBase (the daemon; config ``watch`` is True): a :class:`goflow.transports.pump.LoopPump`
+* multiprocTCPBase (the daemon; config ``watch`` is True): a :class:`goflow.steps.LoopPump`
   whose loop runs in this actor's own thread. The actor returns ``ThespianWatch`` on the loop's
   selector fd and pumps the loop (without blocking) whenever it runs — on a ``WatchMessage``, on
   ``Jobs``, on a ``WakeupMessage`` asked for the loop's next timer (timeouts, retry backoff) or the
   next result flush. One thread: no GIL hand-off between an actor thread and a loop thread.
 * simpleSystemBase (embedded), which cannot watch file descriptors: a
-  :class:`goflow.transports.pool.CallPool` (the loop in a thread of its own), polled with
+  :class:`goflow.steps.CallPool` (the loop in a thread of its own), polled with
   ``wakeupAfter`` while calls are in flight. This actor runs a thread there, so it never creates
   child actors (fork).
 
@@ -28,9 +28,8 @@ import time
 from thespian.actors import Actor, ActorExitRequest, ThespianWatch, WakeupMessage
 
 from goflow.history import Record
+from goflow.steps import CallPool, LoopPump
 from goflow.transports import check_config, registry_from_config
-from goflow.transports.pool import CallPool
-from goflow.transports.pump import LoopPump
 
 from ._logging import apply_levels
 from .messages import Blueprints, Jobs, ProxyInit, Query, QueryReply, Results

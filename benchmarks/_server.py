@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import select
 import subprocess
 import sys
@@ -58,8 +59,9 @@ class WorkerServer:
         self.port = 0
 
     def start(self, timeout: float = 15.0) -> "WorkerServer":
+        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))   # benchmarks is not installed
         self.proc = subprocess.Popen([sys.executable, "-c", "from benchmarks._server import serve; serve()"],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=root)
         ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
         if not ready:
             self.stop()

@@ -93,7 +93,7 @@ async def bench_perform_step(url: str, count: int, concurrency: int) -> float:
 
 
 def bench_callpool(url: str, count: int, concurrency: int) -> float:
-    from goflow.transports import CallPool
+    from goflow.steps import CallPool
     workers = _workers(url)
     with CallPool(concurrency=concurrency) as pool:
         def run(n: int) -> None:

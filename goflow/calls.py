@@ -42,8 +42,7 @@ from .model import ERROR, SUCCESS, TIMEOUT, Worker
 from .redact import header_secrets, redact_text
 from .retry import Backoff, retry_after_of
 from .transports.base import (BodyTooLarge, CallTimedOut, ConnectFailed, Registry, Response, WorkerFailed,
-                              default_registry, log, safe_endpoint)
-from .transports.http import attempt_timeout
+                              attempt_timeout, default_registry, log, safe_endpoint)
 
 __all__ = ["StepResult", "perform_step", "is_retryable_status", "decode_body", "DETAIL_BODY_CHARS"]
 

@@ -2,27 +2,27 @@
 
 * :mod:`.base` — the contract (:class:`Response`, the :class:`Transport` protocol, the errors) and
   the scheme :class:`Registry` (:func:`register`, :func:`transport_for`).
-* :mod:`.http` — ``http``/``https`` (:class:`HttpTransport`, aiohttp; :class:`HttpxTransport`).
+* :mod:`.http` — ``http``/``https`` (``HttpTransport``, aiohttp; ``HttpxTransport``). Imported only
+  when an HTTP transport is made (:func:`http_transport`): import them from ``goflow.transports.http``.
 * :mod:`.python` — ``python://module:function`` (:class:`PythonTransport`).
-* :mod:`.pool` — :class:`CallPool`, the thread + event loop the embedded worker proxy wraps.
-* :mod:`.pump` — :class:`LoopPump`, the event loop the daemon's worker proxy runs in its own thread.
 
-Retries, backoff and fallback between endpoints are :mod:`goflow.calls` and :mod:`goflow.retry`.
-The default registry serves ``http``, ``https`` (one :class:`HttpTransport`) and ``python``.
+Above this package: :mod:`goflow.calls` (one step: retries, backoff and fallback between endpoints,
+with :mod:`goflow.retry`) and :mod:`goflow.steps` (many steps at once). Nothing here imports them.
+The default registry serves ``http``, ``https`` (one aiohttp transport, made on first use) and
+``python``.
 """
-from .base import (MAX_BODY_BYTES, BodyTooLarge, CallTimedOut, ConnectFailed, Registry, Response, Transport,
-                   WorkerFailed, default_registry, idempotency_key, register, safe_endpoint, scheme_of,
-                   transport_for, unregister)
-from .http import HttpTransport, HttpxTransport
+from .base import (MAX_BODY_BYTES, BodyTooLarge, CallTimedOut, ConnectFailed, LazyTransport, Registry,
+                   Response, Transport, WorkerFailed, attempt_timeout, default_registry, idempotency_key,
+                   register, safe_endpoint, scheme_of, transport_for, unregister)
 from .python import PermanentFailure, PythonTransport
 
 __all__ = [
-    "MAX_BODY_BYTES", "Response", "Transport", "Registry", "default_registry",
+    "MAX_BODY_BYTES", "Response", "Transport", "Registry", "LazyTransport", "default_registry",
     "register", "unregister", "transport_for", "scheme_of", "idempotency_key", "safe_endpoint",
-    "ConnectFailed", "CallTimedOut", "BodyTooLarge", "WorkerFailed",
-    "HttpTransport", "HttpxTransport", "PythonTransport", "PermanentFailure",
-    "CallPool", "Job", "LoopPump", "new_registry", "HTTP_TRANSPORTS", "http_transport", "registry_from_config",
-    "TRANSPORT_CONFIG_KEYS", "DEFAULT_CONCURRENCY", "check_config",
+    "attempt_timeout", "ConnectFailed", "CallTimedOut", "BodyTooLarge", "WorkerFailed",
+    "PythonTransport", "PermanentFailure",
+    "new_registry", "HTTP_TRANSPORTS", "http_transport", "registry_from_config",
+    "TRANSPORT_CONFIG_KEYS", "DEFAULT_CONCURRENCY", "check_config", "lazy_http",
 ]
 
 #: Worker steps in flight at once per worker proxy, unless the engine's ``concurrency`` says otherwise.
@@ -35,19 +35,33 @@ HTTP_TRANSPORTS = ("aiohttp", "httpx", "httpx-aiohttp")
 TRANSPORT_CONFIG_KEYS = ("http_transport", "max_body_bytes", "python_modules")
 
 
+def _check_kind(kind: str) -> None:
+    if kind not in HTTP_TRANSPORTS:
+        raise ValueError(f"http_transport must be one of {', '.join(HTTP_TRANSPORTS)}, not {kind!r}")
+
+
 def http_transport(kind: str = "aiohttp", max_body_bytes: int = MAX_BODY_BYTES):
-    """An ``http``/``https`` transport: ``kind`` is one of :data:`HTTP_TRANSPORTS`."""
+    """An ``http``/``https`` transport: ``kind`` is one of :data:`HTTP_TRANSPORTS`. Imports
+    :mod:`.http` (aiohttp, httpx) the first time."""
+    _check_kind(kind)
+    from .http import HttpTransport, HttpxTransport
+
     if kind == "aiohttp":
         return HttpTransport(max_body_bytes)
-    if kind in HttpxTransport.BACKENDS:
-        return HttpxTransport(max_body_bytes, backend=kind)
-    raise ValueError(f"http_transport must be one of {', '.join(HTTP_TRANSPORTS)}, not {kind!r}")
+    return HttpxTransport(max_body_bytes, backend=kind)
+
+
+def lazy_http(kind: str = "aiohttp", max_body_bytes: int = MAX_BODY_BYTES) -> LazyTransport:
+    """:func:`http_transport` made on first use (``kind`` is checked now)."""
+    _check_kind(kind)
+    return LazyTransport(lambda: http_transport(kind, max_body_bytes), f"http_transport={kind}")
 
 
 def new_registry(max_body_bytes: int = MAX_BODY_BYTES, allowed_modules=None, http: str = "aiohttp") -> Registry:
     """A registry with the standard transports: ``http``/``https`` (``http`` names the client, see
-    :data:`HTTP_TRANSPORTS`) and ``python`` (restricted to ``allowed_modules`` unless None)."""
-    transport = http_transport(http, max_body_bytes)
+    :data:`HTTP_TRANSPORTS`; made on first use) and ``python`` (restricted to ``allowed_modules``
+    unless None)."""
+    transport = lazy_http(http, max_body_bytes)
     return Registry({"http": transport, "https": transport, "python": PythonTransport(allowed_modules)})
 
 
@@ -74,8 +88,7 @@ def registry_from_config(config) -> Registry:
         if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
             raise ConfigError("max_body_bytes", f"must be a positive number of bytes, not {limit!r}")
         try:
-            transport = http_transport("aiohttp" if kind is None else kind,
-                                       MAX_BODY_BYTES if limit is None else limit)
+            transport = lazy_http("aiohttp" if kind is None else kind, MAX_BODY_BYTES if limit is None else limit)
         except ValueError:
             raise ConfigError("http_transport", f"must be one of {', '.join(HTTP_TRANSPORTS)}, "
                                                 f"not {kind!r}") from None
@@ -111,15 +124,3 @@ def check_config(config) -> int:
 for _scheme, _transport in new_registry()._transports.items():
     default_registry.register(_scheme, _transport)
 del _scheme, _transport
-
-
-
-def __getattr__(name: str):
-    # Lazy: pool imports goflow.calls, which imports this package.
-    if name in ("CallPool", "Job"):
-        from . import pool
-        return getattr(pool, name)
-    if name == "LoopPump":
-        from . import pump
-        return pump.LoopPump
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -18,13 +18,18 @@ All are :class:`goflow.errors.TransportError`. Transports that hold per-event-lo
 
 The :class:`Registry` maps URL schemes to transports; :func:`register` and :func:`transport_for`
 work on the process-wide :data:`default_registry`, so a new transport (gRPC) plugs in without any
-change to the engine.
+change to the engine. A scheme may be served by a :class:`LazyTransport`, made on the first
+:meth:`Registry.transport_for` of that scheme: the HTTP transports are, so a program that only calls
+``python://`` workers never imports aiohttp or httpx.
 """
 from __future__ import annotations
 
+import asyncio
 import logging
+import sys
+import threading
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Protocol, runtime_checkable
+from typing import Any, Callable, Mapping, Protocol, runtime_checkable
 
 from ..errors import TransportError, UnknownScheme
 from ..model import Worker
@@ -34,10 +39,28 @@ __all__ = [
     "MAX_BODY_BYTES", "Response", "Transport",
     "ConnectFailed", "CallTimedOut", "BodyTooLarge", "WorkerFailed",
     "Registry", "default_registry", "register", "unregister", "transport_for", "scheme_of",
-    "idempotency_key", "safe_endpoint",
+    "idempotency_key", "safe_endpoint", "attempt_timeout", "LazyTransport",
 ]
 
 log = logging.getLogger("goflow.transports")
+
+if sys.version_info >= (3, 11):
+    attempt_timeout = asyncio.timeout
+else:  # pragma: no cover - Python 3.10
+    import contextlib
+
+    @contextlib.asynccontextmanager
+    async def attempt_timeout(delay: float):
+        task = asyncio.current_task()
+        handle = asyncio.get_running_loop().call_later(delay, task.cancel)
+        try:
+            yield
+        except asyncio.CancelledError:
+            if handle.cancelled() or handle.when() > asyncio.get_running_loop().time():
+                raise
+            raise asyncio.TimeoutError() from None
+        finally:
+            handle.cancel()
 
 #: Default bound on a response body, in bytes (1 MiB); a bigger body is the outcome ``body-too-large``.
 MAX_BODY_BYTES = 1 << 20
@@ -102,17 +125,46 @@ def safe_endpoint(url: str) -> str:
     return redact_url(url)
 
 
-class Registry:
-    """URL scheme -> transport. Schemes are case-insensitive."""
+class LazyTransport:
+    """A transport made by ``factory()`` the first time it is needed (once, whichever thread asks)."""
 
-    def __init__(self, transports: Mapping[str, Transport] | None = None):
-        self._transports: dict[str, Transport] = {}
+    def __init__(self, factory: Callable[[], Transport], name: str = "transport"):
+        self._factory, self.name = factory, name
+        self._made: Transport | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def made(self) -> Transport | None:
+        """The transport if it was made already, else None."""
+        return self._made
+
+    def get(self) -> Transport:
+        made = self._made
+        if made is None:
+            with self._lock:
+                if self._made is None:
+                    transport = self._factory()
+                    if not callable(getattr(transport, "call", None)):
+                        raise TypeError(f"{self.name}: the factory made no transport: {transport!r}")
+                    self._made = transport
+                made = self._made
+        return made
+
+    def __repr__(self) -> str:
+        return f"LazyTransport({self._made!r})" if self._made is not None else f"LazyTransport({self.name})"
+
+
+class Registry:
+    """URL scheme -> transport (or :class:`LazyTransport`). Schemes are case-insensitive."""
+
+    def __init__(self, transports: Mapping[str, Transport | LazyTransport] | None = None):
+        self._transports: dict[str, Transport | LazyTransport] = {}
         for scheme, transport in (transports or {}).items():
             self.register(scheme, transport)
 
-    def register(self, scheme: str, transport: Transport) -> None:
+    def register(self, scheme: str, transport: Transport | LazyTransport) -> None:
         """Serve ``scheme`` (e.g. ``"grpc"``) with ``transport``, replacing any earlier one."""
-        if not callable(getattr(transport, "call", None)):
+        if not isinstance(transport, LazyTransport) and not callable(getattr(transport, "call", None)):
             raise TypeError(f"transport for {scheme!r} has no call() method: {transport!r}")
         self._transports[scheme.lower()] = transport
         log.debug("transport for %s:// is %r", scheme, transport)
@@ -127,9 +179,10 @@ class Registry:
         """The transport serving ``url``'s scheme; :class:`~goflow.errors.UnknownScheme` if none."""
         scheme = scheme_of(url)
         try:
-            return self._transports[scheme]
+            transport = self._transports[scheme]
         except KeyError:
             raise UnknownScheme(safe_endpoint(url), scheme, self._transports) from None
+        return transport.get() if isinstance(transport, LazyTransport) else transport
 
     def copy(self) -> "Registry":
         return Registry(self._transports)
@@ -138,6 +191,10 @@ class Registry:
         """Close every transport's resources bound to the running event loop."""
         seen: set[int] = set()
         for transport in self._transports.values():
+            if isinstance(transport, LazyTransport):
+                transport = transport.made      # never made: nothing to close
+                if transport is None:
+                    continue
             if id(transport) in seen:
                 continue
             seen.add(id(transport))

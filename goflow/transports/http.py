@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
 import threading
 from typing import Any, Callable, Mapping
 
@@ -27,27 +26,9 @@ import httpx
 
 from ..model import Worker
 from .base import (MAX_BODY_BYTES, BodyTooLarge, CallTimedOut, ConnectFailed, Response, WorkerFailed,
-                   idempotency_key, log, safe_endpoint)
+                   attempt_timeout, idempotency_key, log, safe_endpoint)
 
 __all__ = ["HttpTransport", "HttpxTransport", "encode_request", "request_headers", "attempt_timeout"]
-
-if sys.version_info >= (3, 11):
-    attempt_timeout = asyncio.timeout
-else:  # pragma: no cover - Python 3.10
-    import contextlib
-
-    @contextlib.asynccontextmanager
-    async def attempt_timeout(delay: float):
-        task = asyncio.current_task()
-        handle = asyncio.get_running_loop().call_later(delay, task.cancel)
-        try:
-            yield
-        except asyncio.CancelledError:
-            if handle.cancelled() or handle.when() > asyncio.get_running_loop().time():
-                raise
-            raise asyncio.TimeoutError() from None
-        finally:
-            handle.cancel()
 
 
 def _json_default(obj: Any) -> Any:

@@ -26,8 +26,7 @@ import threading
 from typing import Any, Callable, Iterable
 
 from ..model import Worker
-from .base import CallTimedOut, Response, WorkerFailed, log, safe_endpoint
-from .http import attempt_timeout
+from .base import CallTimedOut, Response, WorkerFailed, attempt_timeout, log, safe_endpoint
 
 __all__ = ["PythonTransport", "PermanentFailure", "resolve"]
 

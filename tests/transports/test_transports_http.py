@@ -9,7 +9,8 @@ import pytest
 from goflow.calls import perform_step
 from goflow.model import ERROR, SUCCESS, TIMEOUT
 from goflow.testing import FakeSleep
-from goflow.transports import HttpTransport, HttpxTransport, Registry
+from goflow.transports import Registry
+from goflow.transports.http import HttpTransport, HttpxTransport
 from transport_support import REQUEST, outcomes, run, worker
 
 

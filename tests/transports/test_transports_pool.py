@@ -9,7 +9,7 @@ import pytest
 
 from goflow.model import ERROR, SUCCESS
 from goflow.testing import FakeSleep, no_sleep
-from goflow.transports import CallPool, Job
+from goflow.steps import CallPool, Job
 from transport_support import REQUEST, worker
 
 

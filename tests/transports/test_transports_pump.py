@@ -8,7 +8,7 @@ import time
 import pytest
 
 from goflow.model import ERROR, SUCCESS, TIMEOUT
-from goflow.transports import Job, LoopPump
+from goflow.steps import Job, LoopPump
 from transport_support import REQUEST, worker
 
 

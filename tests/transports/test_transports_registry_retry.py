@@ -12,9 +12,10 @@ from goflow.errors import TransportError, UnknownScheme
 from goflow.model import SUCCESS
 from goflow.retry import Backoff, parse_retry_after, wait_strategy
 from goflow.testing import FakeSleep, no_sleep
-from goflow.transports import (BodyTooLarge, CallTimedOut, ConnectFailed, HttpTransport, PythonTransport,
+from goflow.transports import (BodyTooLarge, CallTimedOut, ConnectFailed, PythonTransport,
                                Registry, Response, WorkerFailed, default_registry, idempotency_key,
                                safe_endpoint, scheme_of, transport_for)
+from goflow.transports.http import HttpTransport
 from transport_support import REQUEST, run, worker
 
 

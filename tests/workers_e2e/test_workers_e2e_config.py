@@ -8,7 +8,8 @@ import pytest
 import goflow.transports as transports
 from e2e_support import attempts, one_step, settle, worker
 from goflow.errors import ConfigError
-from goflow.transports import HttpTransport, HttpxTransport, PythonTransport, default_registry, registry_from_config
+from goflow.transports import PythonTransport, default_registry, registry_from_config
+from goflow.transports.http import HttpTransport, HttpxTransport
 
 
 @pytest.fixture

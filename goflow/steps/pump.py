@@ -1,6 +1,6 @@
 """LoopPump: worker steps on an asyncio loop that its owner runs in its own thread, a bit at a time.
 
-:class:`~goflow.transports.pool.CallPool` runs its loop in a thread of its own; handing jobs to
+:class:`~goflow.steps.pool.CallPool` runs its loop in a thread of its own; handing jobs to
 that thread and results back costs GIL hand-offs between two busy threads. A ``LoopPump`` has no
 thread: the owner (an actor that can watch file descriptors) watches :meth:`fileno` — the loop's
 selector, readable while a socket the loop waits on is ready or another thread woke the loop — and
@@ -35,7 +35,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Iterable
 
 from .. import calls
-from .base import Registry, default_registry
+from ..transports.base import Registry, default_registry
 from .pool import Job, run_job, step_kwargs
 
 __all__ = ["LoopPump"]

@@ -1,6 +1,6 @@
 """CallPool: worker steps run concurrently on one asyncio loop in a background thread.
 
-The embedded worker proxy wraps it (the daemon's uses :class:`~goflow.transports.pump.LoopPump`, the same steps
+The embedded worker proxy wraps it (the daemon's uses :class:`~goflow.steps.pump.LoopPump`, the same steps
 without a thread); it stays Thespian-free::
 
     pool = CallPool(concurrency=100)
@@ -37,11 +37,11 @@ from typing import Any, Callable, Iterable, Sequence
 from .. import calls
 from ..history import Record
 from ..model import ERROR, Worker
-from .base import Registry, default_registry
+from ..transports.base import Registry, default_registry
 
 __all__ = ["Job", "CallPool", "run_job", "step_kwargs"]
 
-log = logging.getLogger("goflow.transports")
+log = logging.getLogger("goflow.steps")
 
 
 @dataclass(frozen=True, slots=True)

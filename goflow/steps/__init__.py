@@ -1,0 +1,14 @@
+"""Step runners: many worker steps at once on an asyncio loop, for the worker proxies (SPEC §4, §5).
+
+* :mod:`.pool` — :class:`CallPool`, a loop in a thread of its own (the embedded worker proxy).
+* :mod:`.pump` — :class:`LoopPump`, a loop its owner runs a bit at a time in its own thread (the
+  daemon's worker proxy, which watches the loop's selector).
+
+Each job is one :func:`goflow.calls.perform_step`. The layers, lowest first: :mod:`goflow.transports`
+(one attempt), :mod:`goflow.calls` (one step: retries, backoff, fallback), this package (many steps);
+``tests/test_layers.py`` holds them with import-linter.
+"""
+from .pool import CallPool, Job, run_job, step_kwargs
+from .pump import LoopPump
+
+__all__ = ["CallPool", "Job", "LoopPump", "run_job", "step_kwargs"]
