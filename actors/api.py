@@ -262,6 +262,15 @@ class Engine:
             raise
 
     def _refresh_dispatcher(self) -> None:
+        # the root too may be new (restarted by its heart, actors/heart.py): look it up by name first
+        try:
+            with self._lock:
+                if self._asys is None:
+                    return
+                self._root = self._asys.createActor("actors.root.Root", globalName=ROOT_NAME)
+        except Exception as exc:  # noqa: BLE001 - no admin answers: the request's timeout is raised
+            log.warning("api.root_lookup_failed error=%s", exc)
+            return
         rid = next(self._rids)
         try:
             reply = self._exchange(self._root, WhereIsDispatcher(rid), rid, timeout=min(self.timeout, 5.0))

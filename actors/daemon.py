@@ -15,6 +15,9 @@ and orphans the actor processes. The launcher therefore installs a handler befor
 (the admin inherits it; actor processes install their own): on SIGTERM the admin starts ``python -m
 actors.daemon stop``, which attaches and shuts the actor system down cleanly, as ``goflow daemon
 stop`` does.
+
+The root's heart (``actors/heart.py``): the launcher arms it before the admin is forked; when the
+root dies, the admin runs ``python -m actors.daemon revive``, which boots a new root.
 """
 from __future__ import annotations
 
@@ -34,6 +37,7 @@ from goflow.errors import GoflowError, RuntimeUnavailable
 from goflow.files import open_append, private_dir, private_file, write_atomic
 from goflow.logs import logging_dict
 
+from . import heart
 from .api import DEFAULT_TIMEOUT, Engine, _documents
 from .system import DEFAULT_PORT, LOOPBACK, attach, client_address, port_open, start_system
 
@@ -237,6 +241,7 @@ def _launch(args) -> int:
             private_file(args.log_file, create=True)
         log_defs = logging_dict(args.log_level, args.log_format, args.log_file)
         _install_term_handler(args.port, args.address, data_dir)
+        heart.arm(args.port, args.address, data_dir, cfg, _log_args(args))
         asys = start_system(args.port, args.address, args.log_file, log_defs)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         try:
@@ -260,6 +265,20 @@ def _launch(args) -> int:
     return 0 if report["ok"] else 1
 
 
+def _log_args(args) -> list[str]:
+    out = ["--log-level", args.log_level, "--log-format", args.log_format]
+    return out + (["--log-file", args.log_file] if args.log_file else [])
+
+
+def _revive(args) -> int:
+    try:
+        heart.revive(args.port, args.address, args.data, args.timeout)
+    except Exception as exc:  # noqa: BLE001 - the log says why; the admin's heart tries again on the next death
+        log.error("heart.revive_failed port=%s error=%s: %s", args.port, type(exc).__name__, exc)
+        return 1
+    return 0
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m actors.daemon")
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -272,14 +291,22 @@ def main(argv=None) -> int:
     s.add_argument("--log-level", default="WARNING")
     s.add_argument("--log-format", default="kv")
     s.add_argument("--log-file", default=None)
+    r = sub.add_parser("revive", help="(internal, run by the admin) boot a new root after the root died")
+    r.add_argument("--port", type=int, required=True)
+    r.add_argument("--address", default=LOOPBACK)
+    r.add_argument("--data", required=True)
+    r.add_argument("--timeout", type=float, default=60.0)
+    r.add_argument("--log-level", default="WARNING")
+    r.add_argument("--log-format", default="kv")
+    r.add_argument("--log-file", default=None)
     t = sub.add_parser("stop", help="stop the daemon on --port (attach + shutdown)")
     t.add_argument("--port", type=int, default=DEFAULT_PORT)
     t.add_argument("--address", default=LOOPBACK)
     t.add_argument("--data", default=None, help="its data directory (its pid files are removed)")
     args = p.parse_args(argv)
-    if args.cmd == "launch":
+    if args.cmd in ("launch", "revive"):
         logging.config.dictConfig(logging_dict(args.log_level, args.log_format, args.log_file))
-        return _launch(args)
+        return _launch(args) if args.cmd == "launch" else _revive(args)
     logging.config.dictConfig(logging_dict("INFO"))
     try:
         stop(args.data, args.port, args.address)

@@ -31,7 +31,8 @@ log = logging.getLogger("goflow.root")
 
 def _children_of(ppid: int, exclude: int) -> list[int]:
     """Processes whose parent is ``ppid`` (Linux /proc): the admin's children besides the root are
-    Thespian's logger process, which ``kill -9`` of a whole daemon must not forget."""
+    Thespian's logger process, which ``kill -9`` of a whole daemon must not forget (a short-lived
+    ``actors.daemon`` command the admin started -- stop, revive -- is not one of them)."""
     found = []
     try:
         entries = os.listdir("/proc")
@@ -46,9 +47,17 @@ def _children_of(ppid: int, exclude: int) -> list[int]:
         except OSError:
             continue
         fields = stat.rsplit(")", 1)[-1].split()
-        if len(fields) > 1 and fields[1] == str(ppid):
+        if len(fields) > 1 and fields[1] == str(ppid) and not _is_command(int(name)):
             found.append(int(name))
     return sorted(found)
+
+
+def _is_command(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return b"actors.daemon" in f.read()
+    except OSError:
+        return False
 
 
 class Root(Actor):
