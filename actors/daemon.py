@@ -60,6 +60,7 @@ def start_daemon(data_dir: str, *, port: int = DEFAULT_PORT, shards: int = 2, co
     private_dir(data_dir)                 # 0700 and ours, or refused (DataDirRefused) before anything runs
     cfg = dict(config, data_dir=data_dir, shards=shards, concurrency=concurrency,
                watch=True, blueprints=_documents(blueprints))
+    cfg.setdefault("log_level", log_level)  # the actors' own level (actors/_logging.py)
     with tempfile.TemporaryDirectory(prefix="goflow-start-") as tmp:
         cfg_path, report_path = os.path.join(tmp, "config.json"), os.path.join(tmp, "report.json")
         with open(cfg_path, "w") as f:
