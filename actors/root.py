@@ -14,6 +14,7 @@ from thespian.actors import Actor, ActorExitRequest, ChildActorExited
 
 from goflow.errors import GoflowError
 from goflow.loading import blueprint_from_document, blueprint_to_document
+from goflow.model import Blueprint
 from goflow.store import existing_shards, open_catalog
 from goflow.transports import check_config
 
@@ -118,8 +119,8 @@ class Root(Actor):
         for project, activity, version, doc in self.catalog.all():
             bp = blueprint_from_document(doc, file=f"catalog:{project}/{activity}@{version}")
             self.blueprints[bp.key] = bp
-        for doc in cfg.pop("blueprints", ()) or ():
-            self._store(doc)
+        for bp in msg.blueprints:
+            self._store(bp)
         self.boot_waiters.append((sender, msg.rid))
         n = int(cfg.get("shards", 1))
         have = existing_shards(cfg["data_dir"])
@@ -133,7 +134,7 @@ class Root(Actor):
 
     def _new_proxy(self, i: int):
         addr = self.createActor(WorkerProxy)
-        self.send(addr, ProxyInit(i, self.config, list(self.blueprints.values())))
+        self.send(addr, ProxyInit(i, self.config))
         return addr
 
     def _new_host(self, i: int):
@@ -189,20 +190,22 @@ class Root(Actor):
                 return
 
     # ---------------------------------------------------------------------------------- deploy
-    def _store(self, doc: dict):
-        bp = blueprint_from_document(doc)
+    def _store(self, bp: Blueprint) -> None:
+        """Keep ``bp`` (validated by the client that loaded it): its document in the catalog, the
+        object itself to serve."""
         self.catalog.save(bp.project, bp.activity, bp.version, blueprint_to_document(bp))
         self.blueprints[bp.key] = bp
-        return bp
 
     def _deploy(self, msg: Deploy, sender) -> None:
         reply_to = msg.reply_to or sender
+        bps = msg.blueprints
         try:
-            bps = [self._store(doc) for doc in msg.documents]
+            for bp in bps:
+                self._store(bp)
         except GoflowError as exc:
             self.send(reply_to, QueryReply(msg.rid, False, exc))
             return
-        for addr in (*self.hosts, *self.proxies):
+        for addr in self.hosts:
             self.send(addr, Blueprints(bps))
         log.info("root.deployed blueprints=%s", [bp.key for bp in bps])
         self.send(reply_to, QueryReply(msg.rid, True, [list(bp.key) for bp in bps]))
