@@ -1,15 +1,11 @@
 """The messages GoFlow's actors exchange. Plain picklable classes: Thespian pickles them between
-processes. Everything that crosses a process boundary travels in batches (SPEC §5).
-
-The payloads are GoFlow's own types, one family each way: requests into a shard are
-:class:`goflow.requests.Item` s (an FSM input, a worker's :class:`goflow.jobs.StepDone`, a
-:class:`~goflow.requests.Create` or a :class:`~goflow.requests.Wait`), answered by
-:class:`goflow.requests.Reply` s; worker calls are :class:`goflow.jobs.Job` s; blueprints are
-:class:`goflow.model.Blueprint` objects. No tuples, no operation strings."""
+processes. Everything that crosses a process boundary travels in batches (SPEC §5)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+
+from goflow.config import Config
 
 
 def _short(field_name: str):
@@ -22,16 +18,16 @@ def _short(field_name: str):
 
 __all__ = [
     "Boot", "Booted", "HostInit", "ProxyInit", "Routes", "Deploy", "Blueprints", "Batch", "HostBatch",
-    "Replies", "Query", "QueryReply", "Jobs", "ProxyChanged", "WhereIsDispatcher",
+    "Replies", "Query", "QueryReply", "Jobs", "Results", "ProxyChanged", "WhereIsDispatcher",
     "DispatcherIs", "Token",
 ]
 
 
 @dataclass
 class Boot:
-    """Client -> root: start the engine with this configuration (a plain dict, see actors.system),
-    deploying ``blueprints`` (:class:`goflow.model.Blueprint`) besides those of its catalog."""
-    config: dict
+    """Client -> root: start the engine with these settings (``Config.for_engine``) and deploy
+    ``blueprints`` (documents) too."""
+    config: Config
     rid: int = 0
     blueprints: list = field(default_factory=list)
 
@@ -47,7 +43,7 @@ class Booted:
 @dataclass
 class HostInit:
     index: int
-    config: dict
+    config: Config
     blueprints: list
     proxy: Any
 
@@ -55,7 +51,8 @@ class HostInit:
 @dataclass
 class ProxyInit:
     index: int
-    config: dict
+    config: Config
+    blueprints: list
 
 
 @dataclass(repr=False)
@@ -64,24 +61,23 @@ class Routes:
     root: Any = None
 
 
-@dataclass(repr=False)
+@dataclass
 class Deploy:
-    """Client -> dispatcher -> root: store and serve these blueprints (:class:`goflow.model.Blueprint`,
-    validated by the client that loaded them)."""
+    """Client -> dispatcher -> root: validate, store and serve these blueprint documents."""
     rid: int
-    blueprints: list
+    documents: list
     reply_to: Any = None
 
 
 @dataclass(repr=False)
 class Blueprints:
-    """Root -> hosts: the deployed blueprints (:class:`goflow.model.Blueprint`)."""
+    """Root -> everyone: the deployed blueprints (model objects)."""
     blueprints: list
 
 
 @dataclass
 class Token:
-    """Where a host sends the reply for one item: the ``index``-th item of batch ``rid`` of ``reply_to``."""
+    """Where a host sends the reply for one item."""
     reply_to: Any
     rid: int
     index: int
@@ -89,25 +85,20 @@ class Token:
 
 @dataclass(repr=False)
 class Batch:
-    """Client -> dispatcher: requests (:class:`goflow.requests.Item`, no token); the hosts answer
-    with Replies, to the sender."""
+    """Client -> dispatcher: items ``(op, instance_id, payload)``; replies come back as Replies."""
     rid: int
     items: list
 
 
 @dataclass(repr=False)
 class HostBatch:
-    """Dispatcher -> host (the clients' items, each token a :class:`Token`) and worker proxy -> host
-    (worker results: items whose request is a :class:`goflow.jobs.StepDone`, no token)."""
-    items: list
+    items: list                 # goflow.shard.Item, token = Token
 
 
 @dataclass(repr=False)
 class Replies:
-    """Host -> client: the answers (:class:`goflow.requests.Reply`) to items of batch ``rid``, each
-    token the index of its item in that batch."""
     rid: int
-    replies: list
+    results: list               # (index, ok, value)
 
 
 @dataclass
@@ -128,8 +119,12 @@ class QueryReply:
 
 @dataclass(repr=False)
 class Jobs:
-    """Host -> its worker proxy: worker calls to make (:class:`goflow.jobs.Job`)."""
-    jobs: list
+    jobs: list                  # goflow.shard.Job
+
+
+@dataclass(repr=False)
+class Results:
+    results: list               # (instance, step, mode, event, output, attempts)
 
 
 @dataclass
@@ -149,8 +144,8 @@ class DispatcherIs:
 
 Batch.__repr__ = Batch.__str__ = _short('items')  # type: ignore[method-assign]
 HostBatch.__repr__ = HostBatch.__str__ = _short('items')  # type: ignore[method-assign]
-Replies.__repr__ = Replies.__str__ = _short('replies')  # type: ignore[method-assign]
+Replies.__repr__ = Replies.__str__ = _short('results')  # type: ignore[method-assign]
 Jobs.__repr__ = Jobs.__str__ = _short('jobs')  # type: ignore[method-assign]
-Deploy.__repr__ = Deploy.__str__ = _short('blueprints')  # type: ignore[method-assign]
+Results.__repr__ = Results.__str__ = _short('results')  # type: ignore[method-assign]
 Blueprints.__repr__ = Blueprints.__str__ = _short('blueprints')  # type: ignore[method-assign]
 Routes.__repr__ = Routes.__str__ = _short('hosts')  # type: ignore[method-assign]
