@@ -27,11 +27,11 @@ from typing import Any, Iterable, Sequence
 
 from thespian.actors import ActorExitRequest
 
-from goflow.config import Config
 from goflow.errors import BlueprintError, GoflowError, RequestTimeout, RuntimeUnavailable
-from goflow.fsm import Signal
-from goflow.loading import blueprint_to_document, load_paths
+from goflow.fsm import Pause, Resume, Signal, Terminate
+from goflow.loading import blueprint_from_document, blueprint_to_document, load_paths
 from goflow.model import Blueprint
+from goflow.requests import Create, Item, Request, Wait
 
 from .messages import Batch, Boot, Booted, Deploy, Query, QueryReply, Replies, WhereIsDispatcher
 from .system import ROOT_NAME, attach, start_embedded
@@ -58,24 +58,19 @@ class Engine:
 
     # ------------------------------------------------------------------------------ life cycle
     @classmethod
-    def embedded(cls, data_dir: str | os.PathLike | None = None, *, blueprints: Iterable = (),
-                 shards: int | None = None, concurrency: int | None = None, timeout: float = DEFAULT_TIMEOUT,
-                 clock=None, settings: Config | None = None, **options) -> "Engine":
+    def embedded(cls, data_dir: str | os.PathLike = "goflow-data", *, blueprints: Iterable = (),
+                 shards: int = 1, concurrency: int = 256, timeout: float = DEFAULT_TIMEOUT, clock=None,
+                 **config) -> "Engine":
         """Run the engine inside this process (Thespian's simpleSystemBase) on ``data_dir``.
-
-        ``settings`` (default: ``Config()``, every default) with ``data_dir``, ``shards``,
-        ``concurrency`` and ``options`` applied: any setting by its key name or ``section_key``
-        (``event_bytes=1000``, ``http_transport="httpx"``, ``retry_backoff="fixed"``); None = unchanged.
-        An unknown name or a bad value raises :class:`~goflow.errors.ConfigError` naming it.
 
         ``clock``: a :class:`goflow.testing.ManualClock` for the hosts (instance times, durable timers)
         instead of the wall clock; its timers then fire on :meth:`advance`, never on their own."""
-        settings = (settings or Config()).with_options(
-            dict(options, engine_data_dir=None if data_dir is None else os.fspath(data_dir),
-                 engine_shards=shards, engine_concurrency=concurrency)).for_engine(in_daemon=False, clock=clock)
         asys = start_embedded()
+        cfg = dict(config, data_dir=str(data_dir), shards=shards, concurrency=concurrency, watch=False)
+        if clock is not None:
+            cfg["clock"] = clock
         try:
-            return cls._boot(asys, settings, _documents(blueprints), owns=True, timeout=timeout)
+            return cls._boot(asys, cfg, blueprints, owns=True, timeout=timeout, clock=clock)
         except BaseException:
             asys.shutdown()
             raise
@@ -94,11 +89,13 @@ class Engine:
         return eng
 
     @classmethod
-    def _boot(cls, asys, settings: Config, documents: list, *, owns: bool, timeout: float) -> "Engine":
+    def _boot(cls, asys, cfg: dict, blueprints, *, owns: bool, timeout: float, clock=None) -> "Engine":
+        # a daemon's launcher gets its blueprints as documents in its config file
+        bps = _blueprints([*(cfg.pop("blueprints", None) or ()), *blueprints])
         root = asys.createActor("actors.root.Root", globalName=ROOT_NAME)
-        eng = cls(asys, root, None, owns_system=owns, timeout=timeout, clock=settings.clock)
+        eng = cls(asys, root, None, owns_system=owns, timeout=timeout, clock=clock)
         rid = next(eng._rids)
-        booted: Booted = eng._call(root, Boot(settings, rid, documents), rid, timeout=max(timeout, 60.0))
+        booted: Booted = eng._call(root, Boot(cfg, rid, bps), rid, timeout=max(timeout, 60.0))
         if booted.error is not None:
             raise booted.error
         eng._dispatcher, eng.recovered = booted.dispatcher, booted.recovered
@@ -141,9 +138,9 @@ class Engine:
     def deploy(self, *sources) -> list[tuple]:
         """Deploy blueprints: paths (files or directories), Blueprint objects or documents.
         Returns the ``(project, activity, version)`` keys deployed."""
-        docs = _documents(sources)
+        bps = _blueprints(sources)
         rid = next(self._rids)
-        return [tuple(k) for k in self._value(self._call(self._dispatcher, Deploy(rid, docs), rid))]
+        return [tuple(k) for k in self._value(self._call(self._dispatcher, Deploy(rid, bps), rid))]
 
     # ------------------------------------------------------------------------------- instances
     def start(self, blueprint: str, input: dict | None = None, *, id: str | None = None,
@@ -155,7 +152,7 @@ class Engine:
                    version: int | None = None) -> list[str]:
         project, activity = _split(blueprint)
         ids = list(ids) if ids is not None else [uuid.uuid4().hex for _ in inputs]
-        items = [("create", iid, (project, activity, version, dict(inp or {}))) for iid, inp in zip(ids, inputs)]
+        items = [Item(iid, Create(project, activity, dict(inp or {}), version)) for iid, inp in zip(ids, inputs)]
         for res in self._batch(items):
             if isinstance(res, Exception):
                 raise res
@@ -163,34 +160,34 @@ class Engine:
 
     def send(self, instance_id: str, event: str, data: Any = None, *, event_id: str | None = None) -> dict:
         """Send an event; returns once it is durable: ``{id, state, status, duplicate}``."""
-        return self._one("signal", instance_id, Signal(event, data, event_id))
+        return self._one(instance_id, Signal(event, data, event_id))
 
     def send_many(self, events: Iterable[tuple]) -> list:
         """``(instance_id, event[, data[, event_id]])`` each; returns a result or the error, each."""
         items = []
         for ev in events:
             iid, name, data, eid = (tuple(ev) + (None, None))[:4]
-            items.append(("signal", iid, Signal(name, data, eid)))
+            items.append(Item(iid, Signal(name, data, eid)))
         return self._batch(items)
 
     def pause(self, instance_id: str) -> dict:
-        return self._one("pause", instance_id, None)
+        return self._one(instance_id, Pause())
 
     def resume(self, instance_id: str) -> dict:
-        return self._one("resume", instance_id, None)
+        return self._one(instance_id, Resume())
 
     def terminate(self, instance_id: str, reason: str | None = None) -> dict:
-        return self._one("terminate", instance_id, reason)
+        return self._one(instance_id, Terminate(reason or "terminated"))
 
     def wait(self, instance_id: str, timeout: float | None = None) -> dict:
         """Wait until the instance is completed, failed or terminated; returns its status."""
-        return self._one("wait", instance_id, None, timeout=timeout)
+        return self._one(instance_id, Wait(), timeout=timeout)
 
     def wait_all(self, instance_ids: Sequence[str], timeout: float | None = None) -> list[dict]:
         out = []
         for i in range(0, len(instance_ids), CHUNK):
             chunk = instance_ids[i:i + CHUNK]
-            for res in self._batch([("wait", iid, None) for iid in chunk], timeout=timeout):
+            for res in self._batch([Item(iid, Wait()) for iid in chunk], timeout=timeout):
                 if isinstance(res, Exception):
                     raise res
                 out.append(res)
@@ -228,13 +225,13 @@ class Engine:
         return self._query("pids")
 
     # ------------------------------------------------------------------------------- transport
-    def _one(self, op: str, instance_id: str, payload, timeout: float | None = None):
-        res = self._batch([(op, instance_id, payload)], timeout=timeout)[0]
+    def _one(self, instance_id: str, request: Request, timeout: float | None = None):
+        res = self._batch([Item(instance_id, request)], timeout=timeout)[0]
         if isinstance(res, Exception):
             raise res
         return res
 
-    def _batch(self, items: list, timeout: float | None = None) -> list:
+    def _batch(self, items: list[Item], timeout: float | None = None) -> list:
         out: list = []
         for i in range(0, len(items), CHUNK):
             chunk = items[i:i + CHUNK]
@@ -267,6 +264,15 @@ class Engine:
             raise
 
     def _refresh_dispatcher(self) -> None:
+        # the root too may be new (restarted by its heart, actors/heart.py): look it up by name first
+        try:
+            with self._lock:
+                if self._asys is None:
+                    return
+                self._root = self._asys.createActor("actors.root.Root", globalName=ROOT_NAME)
+        except Exception as exc:  # noqa: BLE001 - no admin answers: the request's timeout is raised
+            log.warning("api.root_lookup_failed error=%s", exc)
+            return
         rid = next(self._rids)
         try:
             reply = self._exchange(self._root, WhereIsDispatcher(rid), rid, timeout=min(self.timeout, 5.0))
@@ -297,8 +303,8 @@ class Engine:
                 if want is None:
                     return reply
                 if isinstance(reply, Replies):
-                    for index, ok, value in reply.results:
-                        got[index] = (ok, value)
+                    for r in reply.replies:
+                        got[r.token] = (r.ok, r.value)
                     if len(got) >= want:
                         return [got[i] for i in range(want)]
 
@@ -310,20 +316,28 @@ def _split(blueprint: str) -> tuple[str, str]:
     return project, activity
 
 
-def _documents(sources) -> list[dict]:
-    docs: list[dict] = []
+def _blueprints(sources) -> list[Blueprint]:
+    """The blueprints of ``sources``, each loaded and validated once, here: paths (files or
+    directories) and documents through :mod:`goflow.loading`; Blueprint objects as they are (they are
+    the loader's output). Raises :class:`BlueprintError` with every problem found."""
+    bps: list[Blueprint] = []
     paths = []
     for src in sources:
         if isinstance(src, Blueprint):
-            docs.append(blueprint_to_document(src))
+            bps.append(src)
         elif isinstance(src, dict):
-            docs.append(src)
+            bps.append(blueprint_from_document(src))
         else:
             paths.append(Path(src))
     if paths:
         result = load_paths(paths)
         if not result.ok:
             raise BlueprintError(result.problems)
-        docs.extend(blueprint_to_document(bp) for bp in result.blueprints)
-    return docs
+        bps.extend(result.blueprints)
+    return bps
 
+
+def _documents(sources) -> list[dict]:
+    """The documents of ``sources`` (see :func:`_blueprints`): what a daemon's launcher process is
+    given in its configuration file."""
+    return [blueprint_to_document(bp) for bp in _blueprints(sources)]

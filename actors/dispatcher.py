@@ -12,7 +12,7 @@ import zlib
 
 from thespian.actors import Actor
 
-from goflow.shard import Item
+from goflow.requests import Item
 
 from .messages import Batch, Deploy, HostBatch, Query, QueryReply, Routes, Token
 
@@ -75,8 +75,9 @@ class Dispatcher(Actor):
     def _route(self, batch: Batch, sender) -> None:
         n = len(self.hosts)
         per: list[list] = [[] for _ in range(n)]
-        for idx, (op, iid, payload) in enumerate(batch.items):
-            per[shard_of(iid, n)].append(Item(op, iid, payload, Token(sender, batch.rid, idx)))
+        for idx, item in enumerate(batch.items):
+            iid = item.instance
+            per[shard_of(iid, n)].append(Item(iid, item.request, Token(sender, batch.rid, idx)))
         for host, items in zip(self.hosts, per):
             if items:
                 self.send(host, HostBatch(items))

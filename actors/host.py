@@ -1,7 +1,8 @@
 """The instance host: one process (in a daemon) hosting a shard of lightweight instance actors.
 
-A thin shell over :class:`goflow.shard.Shard`: batches in, one durable commit, effects out (worker
-jobs to its worker proxy, replies straight to each caller, one timer wake-up for the whole shard).
+A thin shell over :class:`goflow.shard.Shard`: batches of :class:`goflow.requests.Item` in (from the
+dispatcher, and worker results from its proxy), one durable commit, effects out (worker jobs to its
+worker proxy, replies straight to each caller, one timer wake-up for the whole shard).
 """
 from __future__ import annotations
 
@@ -11,12 +12,12 @@ import time
 
 from thespian.actors import Actor, ActorExitRequest, WakeupMessage
 
-from goflow.shard import Item, Shard
+from goflow.requests import Reply
+from goflow.shard import DEFAULT_MAX_INPUT_BYTES, Shard
 from goflow.store import open_shard
 
 from ._logging import apply_levels
-from .messages import (Blueprints, HostBatch, HostInit, Jobs, ProxyChanged, Query, QueryReply, Replies,
-                       Results)
+from .messages import Blueprints, HostBatch, HostInit, Jobs, ProxyChanged, Query, QueryReply, Replies
 
 __all__ = ["Host"]
 
@@ -31,13 +32,11 @@ class Host(Actor):
         self.proxy = None
         self.index = -1
         self.wakeups: set[float] = set()
-        self.clock = time.time          # settings.clock (a goflow.testing.ManualClock in tests)
+        self.clock = time.time          # settings' ``clock`` (a goflow.testing.ManualClock in tests)
 
     def receiveMessage(self, msg, sender):
         if isinstance(msg, HostBatch):
             self._handle(msg.items)
-        elif isinstance(msg, Results):
-            self._handle([Item("outcome", r[0], r[1:]) for r in msg.results])
         elif isinstance(msg, WakeupMessage):
             self.wakeups.discard(msg.payload)
             self._handle([])
@@ -60,14 +59,14 @@ class Host(Actor):
                 self.store = None
 
     def _init(self, msg: HostInit, sender) -> None:
-        settings = msg.config
-        apply_levels(settings)
+        cfg = msg.config
+        apply_levels(cfg)
         self.index, self.proxy = msg.index, msg.proxy
-        engine = settings.engine
-        self.clock = settings.clock or time.time
-        self.store = open_shard(engine.data_dir, msg.index, synchronous=engine.synchronous)
-        self.shard = Shard(self.store, msg.blueprints, intensity=engine.intensity, period=engine.period,
-                           event_bytes=settings.limits.event_bytes, name=f"host-{msg.index}", clock=self.clock)
+        self.clock = cfg.get("clock") or time.time
+        self.store = open_shard(cfg["data_dir"], msg.index, synchronous=cfg.get("synchronous", "normal"))
+        self.shard = Shard(self.store, msg.blueprints, intensity=cfg.get("intensity", 3),
+                           max_input_bytes=cfg.get("max_event_bytes", DEFAULT_MAX_INPUT_BYTES),
+                           period=cfg.get("period", 10.0), name=f"host-{msg.index}", clock=self.clock)
         fx = self.shard.recover()
         self._effects(fx)
         self.send(sender, QueryReply(-1, True, {"host": msg.index, "recovered": len(self.shard.cells),
@@ -102,9 +101,9 @@ class Host(Actor):
                 key = (id(tok.reply_to), tok.rid)
                 if key not in groups:
                     groups[key] = (tok.reply_to, [])
-                groups[key][1].append((tok.index, r.ok, r.value))
-            for (_, rid), (addr, results) in groups.items():
-                self.send(addr, Replies(rid, results))
+                groups[key][1].append(Reply(tok.index, r.ok, r.value))
+            for (_, rid), (addr, replies) in groups.items():
+                self.send(addr, Replies(rid, replies))
         self._arm(self.clock())
 
     def _arm(self, now: float) -> None:

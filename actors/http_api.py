@@ -20,7 +20,7 @@ from typing import Callable
 import click
 from aiohttp import web
 
-from goflow.config import DEFAULT_API_PORT, LOOPBACK, LimitsSection, LoggingSection, is_loopback
+from goflow.config import DEFAULT_API_PORT, is_loopback
 from goflow.errors import GoflowError, RuntimeUnavailable
 
 from .bridge import DEFAULT_WINDOW, MAX_BATCH, REQUEST_TIMEOUT, EngineBridge
@@ -44,8 +44,8 @@ def check_address(address: str, allow_remote: bool) -> None:
                           f"authentication: pass --allow-remote to accept that")
 
 
-async def serve(daemon_port: int, port: int, address: str = LOOPBACK, *,
-                event_bytes: int = LimitsSection.event_bytes, window: float = DEFAULT_WINDOW, max_batch: int = MAX_BATCH, stop: asyncio.Event | None = None,
+async def serve(daemon_port: int, port: int, address: str = "127.0.0.1", *, event_bytes: int = 64 * 1024,
+                window: float = DEFAULT_WINDOW, max_batch: int = MAX_BATCH, stop: asyncio.Event | None = None,
                 watch_pid: int | None = None, ready: Callable[[], None] | None = None,
                 timeout: float = REQUEST_TIMEOUT) -> None:
     """Serve until ``stop`` is set (or the process ``watch_pid`` is gone). Attaches to the daemon
@@ -85,7 +85,7 @@ async def serve(daemon_port: int, port: int, address: str = LOOPBACK, *,
         await loop.run_in_executor(None, bridge.close)
 
 
-def run(daemon_port: int, port: int, address: str = LOOPBACK, **kw) -> None:
+def run(daemon_port: int, port: int, address: str = "127.0.0.1", **kw) -> None:
     """Serve in the foreground until SIGINT or SIGTERM."""
     async def main() -> None:
         stop = asyncio.Event()
@@ -98,8 +98,8 @@ def run(daemon_port: int, port: int, address: str = LOOPBACK, **kw) -> None:
 
 def spawn(daemon_port: int, port: int, address: str, *, log_path: str | None, event_bytes: int,
           watch_pid: int | None = None, allow_remote: bool = False, window_ms: float = DEFAULT_WINDOW * 1000,
-          max_batch: int = MAX_BATCH, log_level: str = LoggingSection.level,
-          log_format: str = LoggingSection.format, timeout: float = 15.0, env: dict | None = None) -> int:
+          max_batch: int = MAX_BATCH, log_level: str = "WARNING",
+          log_format: str = "kv", timeout: float = 15.0, env: dict | None = None) -> int:
     """Start the API server as a detached process (its streams on ``log_path``, never a pipe); return
     its pid once it listens. With ``watch_pid`` it exits when that process (the daemon's admin) does."""
     from .system import port_open
@@ -133,15 +133,15 @@ def spawn(daemon_port: int, port: int, address: str, *, log_path: str | None, ev
 @click.command(name="python -m actors.http_api", context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--daemon-port", type=int, required=True, help="The daemon's admin port.")
 @click.option("--port", type=int, default=DEFAULT_API_PORT, show_default=True, help="The API's port.")
-@click.option("--address", default=LOOPBACK, show_default=True, help="The address it binds.")
+@click.option("--address", default="127.0.0.1", show_default=True, help="The address it binds.")
 @click.option("--allow-remote", is_flag=True, help="Accept a non-loopback --address.")
-@click.option("--event-bytes", type=int, default=LimitsSection.event_bytes, show_default=True, help="limits.event_bytes.")
+@click.option("--event-bytes", type=int, default=64 * 1024, show_default=True, help="limits.event_bytes.")
 @click.option("--window-ms", type=float, default=DEFAULT_WINDOW * 1000, show_default=True,
               help="How long an event batch stays open after its first event.")
 @click.option("--max-batch", type=int, default=MAX_BATCH, show_default=True, help="Events per round trip.")
 @click.option("--watch-pid", type=int, default=None, help="Exit when this process (the daemon's admin) does.")
-@click.option("--log-level", default=LoggingSection.level, show_default=True)
-@click.option("--log-format", default=LoggingSection.format, show_default=True)
+@click.option("--log-level", default="WARNING", show_default=True)
+@click.option("--log-format", default="kv", show_default=True)
 @click.option("--log-file", default=None)
 def main(daemon_port, port, address, allow_remote, event_bytes, window_ms, max_batch, watch_pid, log_level,
          log_format, log_file) -> None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from goflow.config import LimitsSection
 from goflow.fsm import STATUSES
 
 from . import http_requests as req
@@ -109,7 +108,7 @@ async def health(request: web.Request) -> web.Response:
                           "processes": len(pids), "batching": request.app[BATCHER].stats()})
 
 
-def make_app(bridge: EngineBridge, *, event_bytes: int = LimitsSection.event_bytes, window: float = DEFAULT_WINDOW,
+def make_app(bridge: EngineBridge, *, event_bytes: int = 64 * 1024, window: float = DEFAULT_WINDOW,
              max_batch: int = MAX_BATCH) -> web.Application:
     """The aiohttp application over ``bridge``."""
     limits = Limits(event_bytes)

@@ -1,11 +1,15 @@
 """The messages GoFlow's actors exchange. Plain picklable classes: Thespian pickles them between
-processes. Everything that crosses a process boundary travels in batches (SPEC §5)."""
+processes. Everything that crosses a process boundary travels in batches (SPEC §5).
+
+The payloads are GoFlow's own types, one family each way: requests into a shard are
+:class:`goflow.requests.Item` s (an FSM input, a worker's :class:`goflow.jobs.StepDone`, a
+:class:`~goflow.requests.Create` or a :class:`~goflow.requests.Wait`), answered by
+:class:`goflow.requests.Reply` s; worker calls are :class:`goflow.jobs.Job` s; blueprints are
+:class:`goflow.model.Blueprint` objects. No tuples, no operation strings."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
-
-from goflow.config import Config
 
 
 def _short(field_name: str):
@@ -18,16 +22,16 @@ def _short(field_name: str):
 
 __all__ = [
     "Boot", "Booted", "HostInit", "ProxyInit", "Routes", "Deploy", "Blueprints", "Batch", "HostBatch",
-    "Replies", "Query", "QueryReply", "Jobs", "Results", "ProxyChanged", "WhereIsDispatcher",
+    "Replies", "Query", "QueryReply", "Jobs", "ProxyChanged", "WhereIsDispatcher",
     "DispatcherIs", "Token",
 ]
 
 
 @dataclass
 class Boot:
-    """Client -> root: start the engine with these settings (``Config.for_engine``) and deploy
-    ``blueprints`` (documents) too."""
-    config: Config
+    """Client -> root: start the engine with this configuration (a plain dict, see actors.system),
+    deploying ``blueprints`` (:class:`goflow.model.Blueprint`) besides those of its catalog."""
+    config: dict
     rid: int = 0
     blueprints: list = field(default_factory=list)
 
@@ -43,7 +47,7 @@ class Booted:
 @dataclass
 class HostInit:
     index: int
-    config: Config
+    config: dict
     blueprints: list
     proxy: Any
 
@@ -51,8 +55,7 @@ class HostInit:
 @dataclass
 class ProxyInit:
     index: int
-    config: Config
-    blueprints: list
+    config: dict
 
 
 @dataclass(repr=False)
@@ -61,23 +64,24 @@ class Routes:
     root: Any = None
 
 
-@dataclass
+@dataclass(repr=False)
 class Deploy:
-    """Client -> dispatcher -> root: validate, store and serve these blueprint documents."""
+    """Client -> dispatcher -> root: store and serve these blueprints (:class:`goflow.model.Blueprint`,
+    validated by the client that loaded them)."""
     rid: int
-    documents: list
+    blueprints: list
     reply_to: Any = None
 
 
 @dataclass(repr=False)
 class Blueprints:
-    """Root -> everyone: the deployed blueprints (model objects)."""
+    """Root -> hosts: the deployed blueprints (:class:`goflow.model.Blueprint`)."""
     blueprints: list
 
 
 @dataclass
 class Token:
-    """Where a host sends the reply for one item."""
+    """Where a host sends the reply for one item: the ``index``-th item of batch ``rid`` of ``reply_to``."""
     reply_to: Any
     rid: int
     index: int
@@ -85,20 +89,25 @@ class Token:
 
 @dataclass(repr=False)
 class Batch:
-    """Client -> dispatcher: items ``(op, instance_id, payload)``; replies come back as Replies."""
+    """Client -> dispatcher: requests (:class:`goflow.requests.Item`, no token); the hosts answer
+    with Replies, to the sender."""
     rid: int
     items: list
 
 
 @dataclass(repr=False)
 class HostBatch:
-    items: list                 # goflow.shard.Item, token = Token
+    """Dispatcher -> host (the clients' items, each token a :class:`Token`) and worker proxy -> host
+    (worker results: items whose request is a :class:`goflow.jobs.StepDone`, no token)."""
+    items: list
 
 
 @dataclass(repr=False)
 class Replies:
+    """Host -> client: the answers (:class:`goflow.requests.Reply`) to items of batch ``rid``, each
+    token the index of its item in that batch."""
     rid: int
-    results: list               # (index, ok, value)
+    replies: list
 
 
 @dataclass
@@ -119,12 +128,8 @@ class QueryReply:
 
 @dataclass(repr=False)
 class Jobs:
-    jobs: list                  # goflow.shard.Job
-
-
-@dataclass(repr=False)
-class Results:
-    results: list               # (instance, step, mode, event, output, attempts)
+    """Host -> its worker proxy: worker calls to make (:class:`goflow.jobs.Job`)."""
+    jobs: list
 
 
 @dataclass
@@ -144,8 +149,8 @@ class DispatcherIs:
 
 Batch.__repr__ = Batch.__str__ = _short('items')  # type: ignore[method-assign]
 HostBatch.__repr__ = HostBatch.__str__ = _short('items')  # type: ignore[method-assign]
-Replies.__repr__ = Replies.__str__ = _short('results')  # type: ignore[method-assign]
+Replies.__repr__ = Replies.__str__ = _short('replies')  # type: ignore[method-assign]
 Jobs.__repr__ = Jobs.__str__ = _short('jobs')  # type: ignore[method-assign]
-Results.__repr__ = Results.__str__ = _short('results')  # type: ignore[method-assign]
+Deploy.__repr__ = Deploy.__str__ = _short('blueprints')  # type: ignore[method-assign]
 Blueprints.__repr__ = Blueprints.__str__ = _short('blueprints')  # type: ignore[method-assign]
 Routes.__repr__ = Routes.__str__ = _short('hosts')  # type: ignore[method-assign]

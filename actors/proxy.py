@@ -3,7 +3,7 @@
 Thespian actors are synchronous, so the calls run on an asyncio loop (bounded concurrency,
 retries/backoff/fallback per SPEC §4), in one of two ways:
 
-* multiprocTCPBase (the daemon; ``settings.in_daemon``): a :class:`goflow.steps.LoopPump`
+* multiprocTCPBase (the daemon; config ``watch`` is True): a :class:`goflow.steps.LoopPump`
   whose loop runs in this actor's own thread. The actor returns ``ThespianWatch`` on the loop's
   selector fd and pumps the loop (without blocking) whenever it runs — on a ``WatchMessage``, on
   ``Jobs``, on a ``WakeupMessage`` asked for the loop's next timer (timeouts, retry backoff) or the
@@ -13,10 +13,11 @@ retries/backoff/fallback per SPEC §4), in one of two ways:
   ``wakeupAfter`` while calls are in flight. This actor runs a thread there, so it never creates
   child actors (fork).
 
-Settings (the :class:`goflow.config.Config` in :class:`ProxyInit`): ``engine.concurrency`` (steps in
-flight at once), ``workers.http_transport``, ``limits.body_bytes`` and ``workers.python_modules`` (see
-:func:`goflow.transports.registry_from_config`), and ``retry.*``: the backoff of every worker whose
-blueprint leaves it unset.
+Configuration (the engine config dict in :class:`ProxyInit`; checked by
+:func:`goflow.transports.check_config`): ``concurrency`` (steps in flight at once, default 256),
+``http_transport`` (``"aiohttp"`` default | ``"httpx"`` | ``"httpx-aiohttp"``), ``max_body_bytes``
+(response bound, default 1 MiB) and ``python_modules`` (the modules ``python://`` may call; None =
+any) — see :func:`goflow.transports.registry_from_config`.
 """
 from __future__ import annotations
 
@@ -26,13 +27,15 @@ import time
 
 from thespian.actors import Actor, ActorExitRequest, ThespianWatch, WakeupMessage
 
-from goflow.config import RetrySection
 from goflow.history import Record
+from goflow.jobs import Job, StepResult
+from goflow.model import ERROR
+from goflow.requests import Item
 from goflow.steps import CallPool, LoopPump
 from goflow.transports import check_config, registry_from_config
 
 from ._logging import apply_levels
-from .messages import Blueprints, Jobs, ProxyInit, Query, QueryReply, Results
+from .messages import HostBatch, Jobs, ProxyInit, Query, QueryReply
 
 __all__ = ["WorkerProxy"]
 
@@ -48,16 +51,13 @@ class WorkerProxy(Actor):
     def __init__(self, *args, **kw):
         super().__init__(*args, **kw)
         self.pool: CallPool | None = None
-        self.blueprints: dict = {}
         self.index = -1
         self.polling = False
-        self.inflight: dict = {}        # (instance, step, mode) -> host address
-        self.outbox: list = []          # results drained, not yet sent
+        self.inflight: dict = {}        # Job.key -> the address of the host that asked for it
+        self.outbox: list = []          # (host, Item of a StepDone): results drained, not yet sent
         self.last_flush = 0.0
         self.pump: LoopPump | None = None   # multiprocTCPBase: the calls' loop runs in this thread
         self.wakeups: list = []             # monotonic due times of the wakeups asked for (pump mode)
-        self.retry = RetrySection()         # settings.retry, from ProxyInit
-        self.workers: dict = {}             # (blueprint key, action) -> workers, retry.* applied
 
     def receiveMessage(self, msg, sender):
         if isinstance(msg, WakeupMessage):
@@ -68,8 +68,6 @@ class WorkerProxy(Actor):
                 self.polling = False
         elif isinstance(msg, Jobs):
             self._submit(msg.jobs, sender)
-        elif isinstance(msg, Blueprints):
-            self._learn(msg.blueprints)
         elif isinstance(msg, ProxyInit):
             self._init(msg)
         elif isinstance(msg, Query) and msg.kind == "pids":
@@ -82,54 +80,36 @@ class WorkerProxy(Actor):
             return None
         return self._pumped() if self.pump is not None else self._polled()
 
-    def _learn(self, blueprints) -> None:
-        for bp in blueprints:
-            self.blueprints[bp.key] = bp
-        self.workers = {}
-
-    def _workers(self, bp, action: str) -> tuple:
-        """``bp``'s workers for ``action``, their unset backoff fields filled from ``retry.*``."""
-        key = (bp.key, action)
-        found = self.workers.get(key)
-        if found is None:
-            found = self.workers[key] = tuple(self.retry.apply(w) for w in bp.workers_for(action))
-        return found
-
     def _init(self, msg: ProxyInit) -> None:
-        settings = msg.config
-        apply_levels(settings)
+        cfg = msg.config
+        apply_levels(cfg)
         self.index = msg.index
-        self.retry = settings.retry
-        self._learn(msg.blueprints)
         if self.pump is None and self.pool is None:
-            engine = LoopPump if settings.in_daemon else CallPool
-            made = engine(check_config(settings), registry=registry_from_config(settings),
-                          name=f"goflow-proxy-{self.index}")
-            if settings.in_daemon:
+            engine = LoopPump if cfg.get("watch") else CallPool
+            made = engine(check_config(cfg), registry=registry_from_config(cfg), name=f"goflow-proxy-{self.index}")
+            if cfg.get("watch"):
                 self.pump = made
             else:
                 self.pool = made
 
-    def _submit(self, jobs, host) -> None:
+    def _submit(self, jobs: list[Job], host) -> None:
         batch, failed = [], []
         for job in jobs:
-            key = (job.instance, job.step, job.mode)
+            key = job.key
             if key in self.inflight:      # already being called (a host re-dispatch): answer once
                 self.inflight[key] = host
                 continue
-            bp = self.blueprints.get(tuple(job.blueprint))
-            workers = self._workers(bp, job.action) if bp is not None else ()
             self.inflight[key] = host
-            if not workers:
-                failed.append((key, "error", None, (Record(0.0, job.request.get("state"), None, job.action, None,
-                                                           job.step, outcome="no-worker"),)))
-                continue
-            batch.append((key, job.request, workers))
+            if job.workers:
+                batch.append(job)
+            else:
+                failed.append(job)
         if batch:
             (self.pump or self.pool).submit(batch)
         if failed:
-            for key, event, output, attempts in failed:
-                self._hold(key, event, output, attempts)
+            for job in failed:
+                self._hold(job, StepResult(ERROR, None, (Record(
+                    time.time(), job.request.get("state"), None, job.action, None, job.step, outcome="no-worker"),)))
             self._flush()
 
     def _polled(self):
@@ -137,8 +117,8 @@ class WorkerProxy(Actor):
         again shortly while anything is in flight or held back."""
         if self.pool is None:
             return None
-        for key, res in self.pool.drain():
-            self._hold(key, res.event, res.output, res.attempts)
+        for job, result in self.pool.drain():
+            self._hold(job, result)
         now = time.monotonic()
         if self.outbox and (not self.inflight or now - self.last_flush >= FLUSH):
             self._flush()
@@ -147,28 +127,33 @@ class WorkerProxy(Actor):
             self.wakeupAfter(max(0.0, self.last_flush + FLUSH - now) if self.outbox else POLL)
         return None
 
-    def _hold(self, key, event, output, attempts) -> None:
-        host = self.inflight.pop(key, None)
+    def _hold(self, job: Job, result: StepResult) -> None:
+        host = self.inflight.pop(job.key, None)
         if host is not None:
-            self.outbox.append((host, key, event, output, tuple(attempts)))
+            self.outbox.append((host, Item(job.instance, job.done(result))))
 
     def _flush(self) -> None:
-        """Send the outbox: one Results message per host."""
-        by_host: dict = {}
-        for host, (instance, step, mode), event, output, attempts in self.outbox:
-            entry = by_host.setdefault(str(host), (host, []))
-            entry[1].append((instance, step, mode, event, output, attempts))
+        """Send the outbox: one HostBatch of results per host."""
+        by_obj: dict = {}                 # the jobs of one Jobs message share one address object
+        for host, item in self.outbox:
+            entry = by_obj.get(id(host))
+            if entry is None:
+                entry = by_obj[id(host)] = (host, [])
+            entry[1].append(item)
         self.outbox = []
         self.last_flush = time.monotonic()
-        for host, results in by_host.values():
-            self.send(host, Results(results))
+        by_host: dict = {}                # ActorAddress is unhashable: group the objects by str()
+        for host, items in by_obj.values():
+            by_host.setdefault(str(host), (host, []))[1].extend(items)
+        for host, items in by_host.values():
+            self.send(host, HostBatch(items))
 
     # ------------------------------------------------------------------ pump mode (multiprocTCPBase)
     def _pumped(self):
         """Run the calls' loop for what is ready, send what finished, watch the loop's selector."""
         pump = self.pump
-        for key, res in pump.pump():
-            self._hold(key, res.event, res.output, res.attempts)
+        for job, result in pump.pump():
+            self._hold(job, result)
         now = time.monotonic()
         due = None
         if self.outbox:

@@ -12,9 +12,9 @@ import os
 
 from thespian.actors import Actor, ActorExitRequest, ChildActorExited
 
-from goflow.config import Config
 from goflow.errors import GoflowError
 from goflow.loading import blueprint_from_document, blueprint_to_document
+from goflow.model import Blueprint
 from goflow.store import existing_shards, open_catalog
 from goflow.transports import check_config
 
@@ -32,7 +32,8 @@ log = logging.getLogger("goflow.root")
 
 def _children_of(ppid: int, exclude: int) -> list[int]:
     """Processes whose parent is ``ppid`` (Linux /proc): the admin's children besides the root are
-    Thespian's logger process, which ``kill -9`` of a whole daemon must not forget."""
+    Thespian's logger process, which ``kill -9`` of a whole daemon must not forget (a short-lived
+    ``actors.daemon`` command the admin started -- stop, revive -- is not one of them)."""
     found = []
     try:
         entries = os.listdir("/proc")
@@ -47,15 +48,23 @@ def _children_of(ppid: int, exclude: int) -> list[int]:
         except OSError:
             continue
         fields = stat.rsplit(")", 1)[-1].split()
-        if len(fields) > 1 and fields[1] == str(ppid):
+        if len(fields) > 1 and fields[1] == str(ppid) and not _is_command(int(name)):
             found.append(int(name))
     return sorted(found)
+
+
+def _is_command(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return b"actors.daemon" in f.read()
+    except OSError:
+        return False
 
 
 class Root(Actor):
     def __init__(self, *args, **kw):
         super().__init__(*args, **kw)
-        self.config: Config | None = None
+        self.config: dict | None = None
         self.catalog = None
         self.blueprints: dict = {}
         self.dispatcher = None
@@ -104,21 +113,20 @@ class Root(Actor):
                 self.boot_waiters.append((sender, msg.rid))
             return
         check_config(msg.config)          # worker-call settings: a bad one refuses the boot (ConfigError)
-        settings = self.config = msg.config
-        apply_levels(settings)
-        data_dir = settings.engine.data_dir
-        self.catalog = open_catalog(data_dir)
+        cfg = self.config = dict(msg.config)
+        apply_levels(cfg)
+        self.catalog = open_catalog(cfg["data_dir"])
         for project, activity, version, doc in self.catalog.all():
             bp = blueprint_from_document(doc, file=f"catalog:{project}/{activity}@{version}")
             self.blueprints[bp.key] = bp
-        for doc in msg.blueprints:
-            self._store(doc)
+        for bp in msg.blueprints:
+            self._store(bp)
         self.boot_waiters.append((sender, msg.rid))
-        n = settings.shards
-        have = existing_shards(data_dir)
+        n = int(cfg.get("shards", 1))
+        have = existing_shards(cfg["data_dir"])
         if have and have != n:            # routing is by hash modulo the count: it cannot change
-            log.warning("root.shards_fixed data_dir=%s requested=%s using=%s", data_dir, n, have)
-            n = have
+            log.warning("root.shards_fixed data_dir=%s requested=%s using=%s", cfg["data_dir"], n, have)
+            n = cfg["shards"] = have
         self.dispatcher = self.createActor(Dispatcher)
         self.proxies = [self._new_proxy(i) for i in range(n)]
         self.hosts = [self._new_host(i) for i in range(n)]
@@ -126,7 +134,7 @@ class Root(Actor):
 
     def _new_proxy(self, i: int):
         addr = self.createActor(WorkerProxy)
-        self.send(addr, ProxyInit(i, self.config, list(self.blueprints.values())))
+        self.send(addr, ProxyInit(i, self.config))
         return addr
 
     def _new_host(self, i: int):
@@ -182,20 +190,22 @@ class Root(Actor):
                 return
 
     # ---------------------------------------------------------------------------------- deploy
-    def _store(self, doc: dict):
-        bp = blueprint_from_document(doc, max_bytes=self.config.limits.blueprint_bytes)
+    def _store(self, bp: Blueprint) -> None:
+        """Keep ``bp`` (validated by the client that loaded it): its document in the catalog, the
+        object itself to serve."""
         self.catalog.save(bp.project, bp.activity, bp.version, blueprint_to_document(bp))
         self.blueprints[bp.key] = bp
-        return bp
 
     def _deploy(self, msg: Deploy, sender) -> None:
         reply_to = msg.reply_to or sender
+        bps = msg.blueprints
         try:
-            bps = [self._store(doc) for doc in msg.documents]
+            for bp in bps:
+                self._store(bp)
         except GoflowError as exc:
             self.send(reply_to, QueryReply(msg.rid, False, exc))
             return
-        for addr in (*self.hosts, *self.proxies):
+        for addr in self.hosts:
             self.send(addr, Blueprints(bps))
         log.info("root.deployed blueprints=%s", [bp.key for bp in bps])
         self.send(reply_to, QueryReply(msg.rid, True, [list(bp.key) for bp in bps]))
@@ -203,7 +213,7 @@ class Root(Actor):
     def _pids(self, q: Query, sender) -> None:
         reply_to = q.reply_to or sender
         pids = {"root": os.getpid(), "admin": os.getppid()}
-        if self.config and self.config.in_daemon:     # a daemon: name the admin's other children
+        if self.config and self.config.get("watch"):     # a daemon: name the admin's other children
             for i, pid in enumerate(_children_of(os.getppid(), exclude=os.getpid())):
                 pids[f"logger-{i}" if i else "logger"] = pid
         if "dispatcher" in q.args:

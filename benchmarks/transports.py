@@ -93,11 +93,13 @@ async def bench_perform_step(url: str, count: int, concurrency: int) -> float:
 
 
 def bench_callpool(url: str, count: int, concurrency: int) -> float:
+    from goflow.jobs import Job
     from goflow.steps import CallPool
-    workers = _workers(url)
+    workers = tuple(_workers(url))
     with CallPool(concurrency=concurrency) as pool:
         def run(n: int) -> None:
-            pool.submit((i, {**REQUEST, "step": i}, workers) for i in range(n))
+            pool.submit(Job(REQUEST["instance"], i, "sync", REQUEST["action"], {**REQUEST, "step": i}, workers)
+                        for i in range(n))
             got, deadline = 0, time.monotonic() + 120
             while got < n and time.monotonic() < deadline:
                 for _, result in pool.wait(1.0):

@@ -33,11 +33,11 @@ import asyncio
 import json
 import random
 import time
-from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 from .errors import TransportError, UnknownScheme
 from .history import Record
+from .jobs import StepResult
 from .model import ERROR, SUCCESS, TIMEOUT, Worker
 from .redact import header_secrets, redact_text
 from .retry import Backoff, retry_after_of
@@ -47,15 +47,6 @@ from .transports.base import (BodyTooLarge, CallTimedOut, ConnectFailed, Registr
 __all__ = ["StepResult", "perform_step", "is_retryable_status", "decode_body", "DETAIL_BODY_CHARS"]
 
 DETAIL_BODY_CHARS = 200   # how much of a failed answer's body an attempt record keeps
-
-
-@dataclass(frozen=True, slots=True)
-class StepResult:
-    """The outcome of one step: the event to deliver, the output, and every attempt made."""
-
-    event: str
-    output: Any
-    attempts: tuple[Record, ...]
 
 
 def is_retryable_status(status: int) -> bool:

@@ -253,9 +253,8 @@ def _depth(value: Any) -> int:
     return depth - 1
 
 
-def blueprint_from_document(doc: dict, *, file: str | None = None, max_bytes: int = MAX_BYTES) -> Blueprint:
-    """The blueprint of one combined document given as plain data, validated like a file; its JSON
-    text is bounded by ``max_bytes`` (``limits.blueprint_bytes``, at most :data:`MAX_BYTES`).
+def blueprint_from_document(doc: dict, *, file: str | None = None) -> Blueprint:
+    """The blueprint of one combined document given as plain data, validated like a file.
 
     Raises :class:`BlueprintError` when it has errors (warnings do not raise).
     """
@@ -268,10 +267,8 @@ def blueprint_from_document(doc: dict, *, file: str | None = None, max_bytes: in
         raise fail("wrong-type", f"the document is not plain JSON data: {exc}") from None
     except RecursionError:
         raise fail("too-deep", f"the document nests deeper than {MAX_DEPTH} levels") from None
-    limit = min(max_bytes, MAX_BYTES)
-    if len(text) > limit:
-        raise fail("too-large", f"the document is over the limit of {limit} bytes for a blueprint "
-                                "(limits.blueprint_bytes)")
+    if len(text) > MAX_BYTES:
+        raise fail("too-large", f"the document is over the limit of {MAX_BYTES} bytes for a blueprint")
     data = json.loads(text)
     if _depth(data) > MAX_DEPTH:
         raise fail("too-deep", f"the document nests deeper than {MAX_DEPTH} levels")

@@ -5,9 +5,9 @@ moves messages in and effects out). Each instance is a *lightweight actor*: its 
 items addressed to it in a batch, applied in order), its own state (an immutable
 :class:`goflow.fsm.Instance` no one else touches) and a supervisor (this shard).
 
-One batch of :class:`Item` s is handled as a unit: every item is applied through the pure FSM core,
-each new state is encoded as a snapshot, and the whole batch is committed in ONE store transaction
-before any effect (worker job, timer, reply, completion notice) is returned to the caller — so no
+One batch of :class:`~goflow.requests.Item` s is handled as a unit: every item is applied through the
+pure FSM core (dispatched by the type of its request), each new state is encoded as a snapshot, and the
+whole batch is committed in ONE store transaction before any effect (worker job, timer, reply, completion notice) is returned to the caller — so no
 effect ever happens before its transition is durable, and durability costs one sync per batch.
 
 Supervision (SPEC §6): an unexpected exception while applying an item to an instance (a crash of its
@@ -22,60 +22,29 @@ import time
 
 import msgpack
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable, Iterable
+from typing import Callable, Iterable
 
 from . import snapshot
-from .config import EngineSection, LimitsSection
 from .errors import (BlueprintNotFound, EventRefused, GoflowError, InstanceExists, InstanceFinished,
                      InstanceNotFound, InvalidInput, SnapshotError)
 from .fsm import (FAILED, FINAL_STATUSES, CallWorker, CancelTimer, Finished, HookOutcome, Instance,
                   Outcome, Pause, Resume, Signal, StartTimer, Terminate, TimerFired, new_instance, react)
 from .history import Record
+from .jobs import HOOK, Job, StepDone
 from .model import START, Blueprint
+from .requests import Create, Item, Reply, Wait
 from .store import Change
 from .timers import TimerWheel
 
-__all__ = ["Item", "Job", "Reply", "Effects", "Shard", "instance_view", "check_input"]
+__all__ = ["Effects", "Shard", "instance_view", "check_input", "DEFAULT_MAX_INPUT_BYTES"]
 
 log = logging.getLogger("goflow.shard")
 
-# Item operations.
-CREATE, SIGNAL, PAUSE, RESUME, TERMINATE, OUTCOME, TIMER, WAIT = (
-    "create", "signal", "pause", "resume", "terminate", "outcome", "timer", "wait")
-
-
-@dataclass(slots=True)
-class Item:
-    """One request to one instance.
-
-    ``payload`` by ``op``: create ``(project, activity, version|None, input)``; signal
-    :class:`~goflow.fsm.Signal`; terminate: a reason; outcome ``(step, mode, event, output, attempts)``;
-    timer: the step; pause/resume/wait: ``None``. ``token`` is the caller's opaque reply address.
-    """
-
-    op: str
-    instance: str
-    payload: Any = None
-    token: Any = None
-
-
-@dataclass(frozen=True, slots=True)
-class Job:
-    """A worker call to make once its transition is committed."""
-
-    instance: str
-    step: int
-    mode: str                   # "sync" | "async" | "hook"
-    blueprint: tuple            # (project, activity, version)
-    action: str
-    request: dict               # the SPEC §4 request body, ``attempt`` left for the caller to set
-
-
-@dataclass(frozen=True, slots=True)
-class Reply:
-    token: Any
-    ok: bool
-    value: Any                  # a result, or a GoflowError when not ok
+# The FSM inputs a caller may send; a worker's result comes as StepDone, a timer is the shard's own.
+_INPUTS = (Signal, Pause, Resume, Terminate, TimerFired, Outcome, HookOutcome)
+# Requests that come from the runtime itself (no caller waits on them): after the instance finished
+# they are still recorded in its history; for a quarantined instance they are dropped.
+_LATE = (StepDone, TimerFired, Outcome, HookOutcome)
 
 
 @dataclass(slots=True)
@@ -92,6 +61,9 @@ class _Cell:
     def __init__(self, inst: Instance, bp: Blueprint, snap: bytes | None = None):
         self.inst, self.bp, self.snap = inst, bp, snap
         self.crashes: list[float] = []
+
+
+DEFAULT_MAX_INPUT_BYTES = 64 * 1024
 
 
 def check_input(instance_id: str, what: str, value, limit: int) -> None:
@@ -124,10 +96,10 @@ def instance_view(inst: Instance) -> dict:
 
 class Shard:
     def __init__(self, store, blueprints: Iterable[Blueprint] = (), *, clock: Callable[[], float] = time.time,
-                 intensity: int = EngineSection.intensity, period: float = EngineSection.period,
-                 name: str = "shard", event_bytes: int = LimitsSection.event_bytes):
+                 intensity: int = 3, period: float = 10.0, name: str = "shard",
+                 max_input_bytes: int = DEFAULT_MAX_INPUT_BYTES):
         self.store, self.clock, self.name = store, clock, name
-        self.event_bytes = event_bytes
+        self.max_input_bytes = max_input_bytes
         self.intensity, self.period = intensity, period
         self.blueprints: dict[tuple, Blueprint] = {}
         self.latest: dict[tuple, int] = {}
@@ -187,12 +159,12 @@ class Shard:
             if timers and p.due is not None:
                 self.timers.arm(inst.id, p.step, p.due)
         if inst.hook_step is not None:
-            fx.jobs.append(self._job(cell, CallWorker(inst.id, inst.hook_step, "done", inst.state, "hook")))
+            fx.jobs.append(self._job(cell, CallWorker(inst.id, inst.hook_step, "done", inst.state, HOOK)))
 
     # ---------------------------------------------------------------------------------- handling
     def due_items(self, now: float | None = None) -> list[Item]:
         now = self.clock() if now is None else now
-        return [Item(TIMER, iid, step) for iid, step in self.timers.pop_due(now)]
+        return [Item(iid, TimerFired(step)) for iid, step in self.timers.pop_due(now)]
 
     def handle(self, items: Iterable[Item], now: float | None = None) -> Effects:
         """Apply a batch; commit it in one transaction; return the effects to carry out."""
@@ -242,65 +214,53 @@ class Shard:
         return fx
 
     def _apply(self, item: Item, now: float, staged, records, commands, replies) -> None:
-        op, iid = item.op, item.instance
-        if op == SIGNAL and item.payload.data is not None:
-            check_input(iid, f"the data of event {item.payload.name!r}", item.payload.data, self.event_bytes)
-        if op == CREATE:
-            project, activity, version, input_doc = item.payload
-            if not isinstance(input_doc, dict):
-                raise InvalidInput(iid, f"the input must be a JSON object, not {type(input_doc).__name__}")
-            check_input(iid, "the input", input_doc, self.event_bytes)
-            if iid in self.cells or iid in staged or self.store.exists(iid):
-                raise InstanceExists(iid)
-            bp = self.blueprint(project, activity, version)
-            cell = _Cell(new_instance(bp, iid, input_doc, now), bp)
-            records.setdefault(iid, []).append(Record(now, None, None, None, "init", None, outcome="created"))
-            self._react(cell, item, Signal(START), now, staged, records, commands, replies,
-                        value=lambda inst: {"id": inst.id, "version": inst.version})
+        req, iid = item.request, item.instance
+        if isinstance(req, Create):
+            self._create(item, req, now, staged, records, commands, replies)
             return
+        if isinstance(req, Signal) and req.data is not None:
+            check_input(iid, f"the data of event {req.name!r}", req.data, self.max_input_bytes)
         cell = staged.get(iid) or self.cells.get(iid)
-        if cell is None:
+        if cell is None:                    # not live: unknown, finished or quarantined
             row = self.store.get(iid)
             if row is None:
                 raise InstanceNotFound(iid)
-            if op in (OUTCOME, TIMER) and row.status in FINAL_STATUSES:
-                # a late result for a finished instance (the completion hook's outcome, a stale step's):
-                # applied below to its stored snapshot, so the FSM records it and this batch commits it
-                inst = snapshot.decode(row.snapshot, iid)
-                cell = _Cell(inst, self.blueprint(inst.project, inst.activity, inst.version))
-            elif op in (OUTCOME, TIMER):   # quarantined: no snapshot to record it with
-                return
-            elif op == WAIT:
+            if isinstance(req, Wait):
                 replies.append(Reply(item.token, True, instance_view(snapshot.decode(row.snapshot, iid))))
                 return
-            elif op == SIGNAL and item.payload.event_id is not None and row.status in FINAL_STATUSES:
-                # a repeated event id after the end is acknowledged as a duplicate (the FSM decides)
-                inst = snapshot.decode(row.snapshot, iid)
-                cell = _Cell(inst, self.blueprint(inst.project, inst.activity, inst.version))
-                self._react(cell, item, item.payload, now, staged, records, commands, replies)
-                return
-            else:
+            late = isinstance(req, _LATE)
+            if late and row.status not in FINAL_STATUSES:
+                return                      # quarantined: no snapshot to record it with
+            repeated = isinstance(req, Signal) and req.event_id is not None
+            if not (late or repeated) or row.status not in FINAL_STATUSES:
                 raise InstanceFinished(iid, row.status, row.state)
-        if op == WAIT:
+            # a late result or timer (the completion hook's outcome, a stale step's), or a repeated
+            # event id after the end (a duplicate: the FSM decides): applied to the stored snapshot,
+            # so the FSM records it and this batch commits it
+            inst = snapshot.decode(row.snapshot, iid)
+            cell = _Cell(inst, self.blueprint(inst.project, inst.activity, inst.version))
+        if isinstance(req, Wait):
             self.waiters.setdefault(iid, []).append(item.token)
             return
-        if op == SIGNAL:
-            inp = item.payload
-        elif op == OUTCOME:
-            step, mode, event, output, attempts = item.payload
-            records.setdefault(iid, []).extend(attempts)
-            inp = HookOutcome(step, event) if mode == "hook" else Outcome(step, event, output)
-        elif op == TIMER:
-            inp = TimerFired(item.payload)
-        elif op == PAUSE:
-            inp = Pause()
-        elif op == RESUME:
-            inp = Resume()
-        elif op == TERMINATE:
-            inp = Terminate(item.payload or "terminated")
-        else:
-            raise GoflowError(f"unknown operation {op!r}")
-        self._react(cell, item, inp, now, staged, records, commands, replies)
+        if isinstance(req, StepDone):
+            records.setdefault(iid, []).extend(req.result.attempts)
+            req = req.input()
+        elif not isinstance(req, _INPUTS):
+            raise GoflowError(f"{req!r} is not a request to an instance ({iid})")
+        self._react(cell, item, req, now, staged, records, commands, replies)
+
+    def _create(self, item: Item, req: Create, now: float, staged, records, commands, replies) -> None:
+        iid = item.instance
+        if not isinstance(req.input, dict):
+            raise InvalidInput(iid, f"the input must be a JSON object, not {type(req.input).__name__}")
+        check_input(iid, "the input", req.input, self.max_input_bytes)
+        if iid in self.cells or iid in staged or self.store.exists(iid):
+            raise InstanceExists(iid)
+        bp = self.blueprint(req.project, req.activity, req.version)
+        cell = _Cell(new_instance(bp, iid, req.input, now), bp)
+        records.setdefault(iid, []).append(Record(now, None, None, None, "init", None, outcome="created"))
+        self._react(cell, item, Signal(START), now, staged, records, commands, replies,
+                    value=lambda inst: {"id": inst.id, "version": inst.version})
 
     def _react(self, cell: _Cell, item: Item, inp, now, staged, records, commands, replies, value=None) -> None:
         iid = cell.inst.id
@@ -361,7 +321,7 @@ class Shard:
         request = {"instance": inst.id, "project": inst.project, "activity": inst.activity,
                    "version": inst.version, "action": cmd.action, "state": cmd.state, "step": cmd.step,
                    "attempt": 1, "input": inst.input, "context": inst.context}
-        return Job(inst.id, cmd.step, cmd.mode, inst.blueprint_key, cmd.action, request)
+        return Job(inst.id, cmd.step, cmd.mode, cmd.action, request, cell.bp.workers_for(cmd.action))
 
     # ----------------------------------------------------------------------------------- queries
     def status(self, iid: str) -> dict:

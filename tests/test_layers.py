@@ -72,7 +72,8 @@ def test_python_endpoints_never_import_the_http_clients(tmp_path):
         import asyncio, socket, sys
         from goflow.calls import perform_step
         from goflow.model import Worker
-        from goflow.steps import CallPool, Job
+        from goflow.jobs import Job
+        from goflow.steps import CallPool
         from goflow.transports import registry_from_config
 
         def worker(url):
@@ -86,7 +87,7 @@ def test_python_endpoints_never_import_the_http_clients(tmp_path):
         assert asyncio.run(perform_step(request, py)).event == "success"
         assert asyncio.run(perform_step(request, py, registry=configured)).event == "success"
         with CallPool(2, registry=configured) as pool:
-            pool.submit([Job("k", request, py)])
+            pool.submit([Job("i", 1, "sync", "w", request, tuple(py))])
             results = []
             while not results:
                 results = pool.wait(10)

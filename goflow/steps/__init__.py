@@ -4,11 +4,11 @@
 * :mod:`.pump` — :class:`LoopPump`, a loop its owner runs a bit at a time in its own thread (the
   daemon's worker proxy, which watches the loop's selector).
 
-Each job is one :func:`goflow.calls.perform_step`. The layers, lowest first: :mod:`goflow.transports`
+Each job (:class:`goflow.jobs.Job`) is one :func:`goflow.calls.perform_step`. The layers, lowest first: :mod:`goflow.transports`
 (one attempt), :mod:`goflow.calls` (one step: retries, backoff, fallback), this package (many steps);
 ``tests/test_layers.py`` holds them with import-linter.
 """
-from .pool import CallPool, Job, run_job, step_kwargs
+from .pool import CallPool, run_job, step_kwargs
 from .pump import LoopPump
 
-__all__ = ["CallPool", "Job", "LoopPump", "run_job", "step_kwargs"]
+__all__ = ["CallPool", "LoopPump", "run_job", "step_kwargs"]

@@ -4,17 +4,17 @@ The embedded worker proxy wraps it (the daemon's uses :class:`~goflow.steps.pump
 without a thread); it stays Thespian-free::
 
     pool = CallPool(concurrency=100)
-    pool.submit([Job(key, request, workers), ...])     # from any thread, returns at once
+    pool.submit([job, ...])                            # goflow.jobs.Job; from any thread, returns at once
     ...                                                # watch pool.fileno() (ThespianWatch)
-    for key, result in pool.drain():                   # non-blocking
-        ...                                            # result is a goflow.calls.StepResult
+    for job, result in pool.drain():                   # non-blocking
+        ...                                            # result is a goflow.jobs.StepResult
     pool.close()
 
 At most ``concurrency`` steps run at once (that many consumer tasks share one queue); the rest wait
 in submission order. Results go to a thread-safe queue, and one byte is written to a socketpair when
 results are waiting and none was written since the last :meth:`drain` — so the read end
 (:meth:`fileno`) is readable exactly while there may be results to drain. A step whose code fails
-unexpectedly yields ``StepResult("error", None, (Record(outcome="internal-error"),))``, never a lost key.
+unexpectedly yields ``StepResult("error", None, (Record(outcome="internal-error"),))``, never a lost job.
 
 :meth:`close` stops the loop and joins the thread; steps still in flight or queued are dropped
 without results (worker steps are at-least-once: the runtime re-dispatches them on recovery). Sync
@@ -31,26 +31,17 @@ import socket
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable
 
 from .. import calls
 from ..history import Record
-from ..model import ERROR, Worker
+from ..jobs import Job, StepResult
+from ..model import ERROR
 from ..transports.base import Registry, default_registry
 
-__all__ = ["Job", "CallPool", "run_job", "step_kwargs"]
+__all__ = ["CallPool", "run_job", "step_kwargs"]
 
 log = logging.getLogger("goflow.steps")
-
-
-@dataclass(frozen=True, slots=True)
-class Job:
-    """One step to perform: ``key`` is the caller's (opaque), ``request`` the SPEC §4 document."""
-
-    key: Any
-    request: dict
-    workers: Sequence[Worker]
 
 
 def step_kwargs(registry: Registry, sleep: Callable[[float], Any] | None, clock: Callable[[], float],
@@ -62,16 +53,16 @@ def step_kwargs(registry: Registry, sleep: Callable[[float], Any] | None, clock:
     return kwargs
 
 
-async def run_job(job: Job, kwargs: dict[str, Any]) -> "calls.StepResult":
+async def run_job(job: Job, kwargs: dict[str, Any]) -> StepResult:
     """Perform ``job``; an unexpected failure gives ``error`` with an ``internal-error`` record."""
     try:
         return await calls.perform_step(job.request, job.workers, **kwargs)
     except asyncio.CancelledError:
         raise
-    except Exception as exc:  # noqa: BLE001 - every key gets a result
+    except Exception as exc:  # noqa: BLE001 - every job gets a result
         log.exception("step %r failed inside the call pool", job.key)
         req = job.request if isinstance(job.request, dict) else {}
-        return calls.StepResult(ERROR, None, (Record(
+        return StepResult(ERROR, None, (Record(
             kwargs["clock"](), req.get("state"), None, req.get("action"), None, req.get("step"),
             None, None, "internal-error", 0.0, {"error": f"{type(exc).__name__}: {exc}"}),))
 
@@ -87,7 +78,7 @@ class CallPool:
         self.concurrency = concurrency
         self._registry = default_registry if registry is None else registry
         self._sleep, self._clock, self._rng = sleep, clock, rng
-        self._results: "queue.SimpleQueue[tuple[Any, calls.StepResult]]" = queue.SimpleQueue()
+        self._results: "queue.SimpleQueue[tuple[Job, StepResult]]" = queue.SimpleQueue()
         self._rsock, self._wsock = socket.socketpair()
         self._rsock.setblocking(False)
         self._wsock.setblocking(False)
@@ -105,9 +96,9 @@ class CallPool:
         started.wait()
 
     # ------------------------------------------------------------------------------ caller's side
-    def submit(self, jobs: Iterable[Job | tuple]) -> int:
-        """Queue ``jobs`` (:class:`Job` or ``(key, request, workers)`` tuples); returns how many."""
-        batch = [j if isinstance(j, Job) else Job(*j) for j in jobs]
+    def submit(self, jobs: Iterable[Job]) -> int:
+        """Queue ``jobs`` (:class:`goflow.jobs.Job`); returns how many."""
+        batch = list(jobs)
         if not batch:
             return 0
         with self._lock:
@@ -126,8 +117,8 @@ class CallPool:
         """Jobs submitted whose result has not been queued yet."""
         return self._pending
 
-    def drain(self) -> list[tuple[Any, "calls.StepResult"]]:
-        """Every result waiting, as ``(key, StepResult)``; never blocks."""
+    def drain(self) -> list[tuple[Job, StepResult]]:
+        """Every result waiting, as ``(job, StepResult)``; never blocks."""
         with self._lock:
             self._signalled = False
             if self._rsock.fileno() >= 0:
@@ -143,7 +134,7 @@ class CallPool:
             except queue.Empty:
                 return out
 
-    def wait(self, timeout: float | None = None) -> list[tuple[Any, "calls.StepResult"]]:
+    def wait(self, timeout: float | None = None) -> list[tuple[Job, StepResult]]:
         """Block until results are waiting (or ``timeout`` seconds pass), then :meth:`drain`."""
         if self._rsock.fileno() >= 0:
             select.select([self._rsock], [], [], timeout)
@@ -199,12 +190,12 @@ class CallPool:
         kwargs = step_kwargs(self._registry, self._sleep, self._clock, self._rng)
         while True:
             job = await self._jobs.get()
-            self._deliver(job.key, await run_job(job, kwargs))
+            self._deliver(job, await run_job(job, kwargs))
 
-    def _deliver(self, key: Any, result: "calls.StepResult") -> None:
+    def _deliver(self, job: Job, result: StepResult) -> None:
         with self._lock:          # pending drops before the result can be drained (no window where both count it)
             self._pending -= 1
-            self._results.put((key, result))
+            self._results.put((job, result))
             if not self._signalled and not self._closed:
                 self._signalled = True
                 try:

@@ -7,8 +7,8 @@ selector, readable while a socket the loop waits on is ready or another thread w
 calls :meth:`pump` whenever it runs::
 
     pump = LoopPump(concurrency=100)
-    pump.submit([Job(key, request, workers), ...])     # the owner's thread only
-    for key, result in pump.pump():                    # runs what is ready, never blocks
+    pump.submit([job, ...])                            # goflow.jobs.Job; the owner's thread only
+    for job, result in pump.pump():                    # runs what is ready, never blocks
         ...
     delay = pump.next_timer()                          # seconds until a timer is due (None: no timer)
     ...                                                # wait until fileno() is readable or delay passes
@@ -34,9 +34,9 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Iterable
 
-from .. import calls
+from ..jobs import Job, StepResult
 from ..transports.base import Registry, default_registry
-from .pool import Job, run_job, step_kwargs
+from .pool import run_job, step_kwargs
 
 __all__ = ["LoopPump"]
 
@@ -71,18 +71,18 @@ class LoopPump:
         """The loop's selector (an epoll/kqueue fd): readable while the loop has something to do."""
         return self._selector.fileno()
 
-    def submit(self, jobs: Iterable[Job | tuple]) -> int:
-        """Queue ``jobs`` (:class:`Job` or ``(key, request, workers)`` tuples); they start at the next :meth:`pump`."""
+    def submit(self, jobs: Iterable[Job]) -> int:
+        """Queue ``jobs`` (:class:`goflow.jobs.Job`); they start at the next :meth:`pump`."""
         if self._closed:
             raise RuntimeError("LoopPump is closed")
         n = 0
         for job in jobs:
-            self._jobs.put_nowait(job if isinstance(job, Job) else Job(*job))
+            self._jobs.put_nowait(job)
             n += 1
         self._pending += n
         return n
 
-    def pump(self) -> list[tuple[Any, "calls.StepResult"]]:
+    def pump(self) -> list[tuple[Job, StepResult]]:
         """Run the loop while callbacks are ready (never blocking); every result finished so far."""
         loop = self._loop
         if not self._closed:
@@ -133,4 +133,4 @@ class LoopPump:
         while True:
             job = await self._jobs.get()
             result = await run_job(job, self._kwargs)
-            self._results.append((job.key, result))    # after the await: pump() swaps the list
+            self._results.append((job, result))        # after the await: pump() swaps the list

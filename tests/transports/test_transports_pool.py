@@ -9,8 +9,8 @@ import pytest
 
 from goflow.model import ERROR, SUCCESS
 from goflow.testing import FakeSleep, no_sleep
-from goflow.steps import CallPool, Job
-from transport_support import REQUEST, worker
+from goflow.steps import CallPool
+from transport_support import REQUEST, job, worker
 
 
 def collect(pool: CallPool, n: int, timeout: float = 15.0) -> dict:
@@ -20,9 +20,9 @@ def collect(pool: CallPool, n: int, timeout: float = 15.0) -> dict:
         left = deadline - time.monotonic()
         assert left > 0, f"only {len(got)} of {n} results"
         readable, _, _ = select.select([pool.fileno()], [], [], left)
-        for key, result in pool.drain():
-            assert key not in got
-            got[key] = result
+        for j, result in pool.drain():
+            assert j.instance not in got
+            got[j.instance] = result
     return got
 
 
@@ -33,10 +33,10 @@ def request(i: int) -> dict:
 def test_steps_run_in_parallel(server):
     with CallPool(concurrency=50) as pool:
         w = [worker(server.url("/slow/200"))]
-        assert pool.submit(Job(i, request(i), w) for i in range(50)) == 50
+        assert pool.submit(job(i, request(i), w) for i in range(50)) == 50
         got = collect(pool, 50)
         assert pool.pending == 0
-    assert sorted(got) == list(range(50))
+    assert set(got) == {str(i) for i in range(50)}
     assert all(r.event == SUCCESS and r.output == {"slept": 200} for r in got.values())
     assert server.max_inflight >= 25          # overlapping calls, not serialised
     keys = sorted(s.headers["Idempotency-Key"] for s in server.seen)
@@ -45,7 +45,7 @@ def test_steps_run_in_parallel(server):
 
 def test_concurrency_is_bounded(server):
     with CallPool(concurrency=4) as pool:
-        pool.submit((i, request(i), [worker(server.url("/slow/50"))]) for i in range(16))
+        pool.submit(job(i, request(i), [worker(server.url("/slow/50"))]) for i in range(16))
         got = collect(pool, 16)
     assert len(got) == 16 and server.max_inflight <= 4 and server.max_inflight >= 2
 
@@ -54,10 +54,10 @@ def test_readiness_fd_and_nonblocking_drain(server):
     with CallPool(concurrency=2, sleep=no_sleep) as pool:
         assert pool.drain() == []
         assert select.select([pool.fileno()], [], [], 0)[0] == []
-        pool.submit([("a", request(1), [worker(server.url("/event/done"))])])
+        pool.submit([job("a", request(1), [worker(server.url("/event/done"))])])
         assert select.select([pool.fileno()], [], [], 10)[0] == [pool.fileno()]
         results = pool.wait(5)
-        assert [(k, r.event) for k, r in results] == [("a", "done")]
+        assert [(j.instance, r.event) for j, r in results] == [("a", "done")]
         assert select.select([pool.fileno()], [], [], 0)[0] == []    # drained: not readable any more
         assert pool.drain() == []
 
@@ -65,8 +65,8 @@ def test_readiness_fd_and_nonblocking_drain(server):
 def test_retries_and_python_workers_through_the_pool(server):
     fake = FakeSleep()
     with CallPool(concurrency=8, sleep=fake) as pool:
-        pool.submit([("http", request(1), [worker(server.url("/status/500"), retry=2)]),
-                     ("py", request(2), [worker("python://transport_workers:aecho")])])
+        pool.submit([job("http", request(1), [worker(server.url("/status/500"), retry=2)]),
+                     job("py", request(2), [worker("python://transport_workers:aecho")])])
         got = collect(pool, 2)
     assert got["http"].event == ERROR and [r.outcome for r in got["http"].attempts] == ["500"] * 3
     assert got["py"].event == "approved"
@@ -75,7 +75,7 @@ def test_retries_and_python_workers_through_the_pool(server):
 
 def test_a_broken_job_still_gets_a_result():
     with CallPool(concurrency=1) as pool:
-        pool.submit([("bad", {"step": 3, "action": "x"}, [object()])])
+        pool.submit([job("bad", {"step": 3, "action": "x"}, [object()])])
         got = collect(pool, 1)
     assert got["bad"].event == ERROR and got["bad"].attempts[0].outcome == "internal-error"
 
@@ -83,7 +83,7 @@ def test_a_broken_job_still_gets_a_result():
 def test_close_stops_the_thread_and_drops_work_in_flight(server):
     before = {t.ident for t in threading.enumerate()}
     pool = CallPool(concurrency=3, name="goflow-calls-test")
-    pool.submit((i, request(i), [worker(server.url("/slow/1000"))]) for i in range(5))
+    pool.submit(job(i, request(i), [worker(server.url("/slow/1000"))]) for i in range(5))
     time.sleep(0.05)
     started = time.monotonic()
     pool.close()
@@ -91,7 +91,7 @@ def test_close_stops_the_thread_and_drops_work_in_flight(server):
     assert not pool._thread.is_alive()
     pool.close()                                # idempotent
     with pytest.raises(RuntimeError):
-        pool.submit([("late", request(9), [])])
+        pool.submit([job("late", request(9), [])])
     time.sleep(0.1)
     leftover = [t for t in threading.enumerate() if t.ident not in before and t.name.startswith("goflow-calls")]
     assert leftover == []
@@ -100,7 +100,7 @@ def test_close_stops_the_thread_and_drops_work_in_flight(server):
 def test_submit_from_many_threads(server):
     with CallPool(concurrency=16) as pool:
         w = [worker(server.url("/ok"))]
-        threads = [threading.Thread(target=pool.submit, args=([((t, i), request(i), w) for i in range(10)],))
+        threads = [threading.Thread(target=pool.submit, args=([job((t, i), request(i), w) for i in range(10)],))
                    for t in range(4)]
         for t in threads:
             t.start()

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
+from goflow.jobs import Job
 from goflow.transports import default_registry
 
 
@@ -119,6 +120,11 @@ def run(coro, registry=None):
 REQUEST = {"instance": "inst-1", "project": "shop", "activity": "inquiry", "version": 1,
            "action": "check", "state": "checking", "step": 7, "attempt": 0,
            "input": {"customer": 42}, "context": {"customer": 42}}
+
+
+def job(name, request: dict, workers) -> Job:
+    """A sync step job named ``str(name)`` (the tests gather results by ``job.instance``)."""
+    return Job(str(name), request.get("step", 0), "sync", request.get("action", ""), request, tuple(workers))
 
 
 def worker(url: str, *, retry: int = 0, timeout: float = 2.0, priority: int = 1, **kw):

@@ -1,0 +1,61 @@
+"""What a shard is asked, and what it answers: one :class:`Item` per request to one instance.
+
+A request is one of:
+
+* an FSM input (:mod:`goflow.fsm`): :class:`~goflow.fsm.Signal` (an outside event),
+  :class:`~goflow.fsm.Pause`, :class:`~goflow.fsm.Resume`, :class:`~goflow.fsm.Terminate`,
+  :class:`~goflow.fsm.TimerFired` (the shard's own timers), or ``Outcome``/``HookOutcome``;
+* a worker step's result, :class:`goflow.jobs.StepDone` (an FSM outcome plus its attempt records);
+* one of the two requests that are not FSM inputs: :class:`Create` (a new instance) and
+  :class:`Wait` (answered when the instance finishes).
+
+Each is answered by one :class:`Reply` (none for results and timers, which have no caller). Plain
+picklable dataclasses: the runtime sends them between processes in batches.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping, Union
+
+from .fsm import Input
+from .jobs import StepDone
+
+__all__ = ["Create", "Wait", "Request", "Item", "Reply"]
+
+
+@dataclass(frozen=True, slots=True)
+class Create:
+    """Create the instance (the :class:`Item`'s id) of ``project/activity`` at ``version`` (None:
+    the latest deployed) with the ``input`` document, and start it (``Signal("start")``)."""
+
+    project: str
+    activity: str
+    input: Mapping[str, Any]
+    version: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Wait:
+    """Answer with the instance's status once it is completed, failed or terminated (at once if it is)."""
+
+
+Request = Union[Input, StepDone, Create, Wait]
+
+
+@dataclass(slots=True)
+class Item:
+    """One request to one instance. ``token`` is the caller's opaque reply address (None: no reply)."""
+
+    instance: str
+    request: Request
+    token: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """The answer to one item: ``value`` is a result, or the :class:`~goflow.errors.GoflowError`
+    when not ``ok``. ``token`` is the item's (on the way back to a client, the item's index in its batch)."""
+
+    token: Any
+    ok: bool
+    value: Any

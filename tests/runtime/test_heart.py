@@ -1,0 +1,114 @@
+"""The root's heart (SPEC §12, actors/heart.py): kill -9 of the root process while 1,000 instances are
+mid-flight; the daemon heals with no operator action.
+
+What is proved (the checks of test_crash.py): the root's dispatcher, hosts and proxies die with it
+(linked to their parent), the admin starts a new root, which recovers every instance from the store;
+every instance reaches its exact final state, every step was called, and a step called twice was in
+flight at the kill. The client that was talking to the dead tree gets through again without being
+reconnected by hand (its next requests are polled with a deadline). Every process of the daemon,
+including the short-lived revive command, is gone at the end (the ``daemons`` fixture checks it).
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+
+import pytest
+
+from runtime_support import Engine, gate_blueprint, kill_and_wait, poll, wait_gone
+from test_crash import N, STEPS, _check_run, _failures, _lines, _start_chain
+from goflow.errors import RequestTimeout, RuntimeUnavailable
+
+pytestmark = [pytest.mark.daemon, pytest.mark.slow]
+TREE = ("root", "dispatcher", "host-0", "host-1", "proxy-0", "proxy-1")
+
+
+def _serving(eng):
+    """The daemon's process ids once a request goes through the client as it is (None on timeout)."""
+    try:
+        return eng.pids()
+    except RequestTimeout:
+        return None
+
+
+def _new_client_serves(port: int, dead_root: int):
+    """A client that connects now gets an answer from a new root (None while there is none)."""
+    try:
+        with Engine.connect(port, timeout=2.0) as eng:
+            pids = eng.pids()
+    except (RuntimeUnavailable, RequestTimeout):
+        return None
+    return pids if pids.get("root") != dead_root else None
+
+
+def _heal(eng, dead: dict) -> tuple[dict, float]:
+    t0 = time.monotonic()
+    pids = poll(lambda: (p := _serving(eng)) and p.get("root") not in (None, dead["root"]) and p, 60,
+                interval=0.05, what="the daemon to serve again with a new root")
+    return pids, time.monotonic() - t0
+
+
+def test_kill_root_mid_flight_heart_restarts_the_tree_and_instances_go_on(daemons, calls):
+    eng, ids = _start_chain(daemons, calls)
+    eng.timeout = 3.0                         # a request to the dead tree gives up after 3 s
+    data_dir = eng.data_dir
+    before = daemons.remember(eng)
+    t_kill = time.time()
+    os.kill(before["root"], signal.SIGKILL)
+    wait_gone([before[k] for k in TREE])      # the root's children die with it (linked)
+    t_gone = time.time()
+    at_kill = _lines(calls)
+    assert at_kill < N * STEPS, "every call was made before the kill: not mid-flight"
+    port = _daemon_json(data_dir)["port"]
+    t0 = time.monotonic()
+    poll(lambda: _new_client_serves(port, before["root"]), 60, interval=0.05, what="a new client to be served")
+    served = time.monotonic() - t0
+    after, healed = _heal(eng, before)
+    daemons.pids.update(after.values())
+    assert after["admin"] == before["admin"]
+    assert all(after[k] != before[k] for k in TREE), (before, after)
+    done = eng.wait_all(ids, timeout=60)
+    assert {d["status"] for d in done} == {"completed"}, _failures(eng, done)
+    daemons.shutdown(eng)
+    repeated = _check_run(data_dir, ids, calls, (t_kill, t_gone))
+    print(f"calls at kill: {at_kill}/{N * STEPS}; steps called again: {repeated}; a new client was served "
+          f"{served:.2f}s after the tree was gone, the old client's next request {healed:.2f}s after that")
+
+
+def test_root_killed_twice_heals_twice_and_a_new_client_connects(daemons):
+    eng = daemons.start(blueprints=[gate_blueprint()], shards=2, timeout=3.0)
+    ids = eng.start_many("rt/gate", [{} for _ in range(20)])
+    first = daemons.remember(eng)
+    kill_and_wait([first["root"]])
+    second, _ = _heal(eng, first)
+    kill_and_wait([second["root"]])
+    third, _ = _heal(eng, second)
+    daemons.pids.update([*second.values(), *third.values()])
+    assert len({first["root"], second["root"], third["root"]}) == 3
+    assert eng.status(ids[0])["state"] == "gate"
+    eng.send(ids[0], "go")
+    assert eng.wait(ids[0], timeout=20)["status"] == "completed"
+    info = _daemon_json(eng.data_dir)
+    assert info["pids"]["root"] == third["root"], "daemon.json names the live root"
+    other = type(eng).connect(info["port"], timeout=5.0)   # a client that never saw the old roots
+    assert other.status(ids[1])["state"] == "gate"
+    other.close()
+    daemons.shutdown(eng)
+
+
+def test_kill_admin_leaves_no_orphan(daemons):
+    """The links work upwards too: kill -9 of the admin alone takes the root and its tree with it."""
+    eng = daemons.start(blueprints=[gate_blueprint()], shards=2, timeout=3.0)
+    pids = daemons.remember(eng)
+    kill_and_wait([pids["admin"]])
+    wait_gone([pids[k] for k in TREE])
+    eng._asys = None
+    daemons.assert_none_left(10.0)
+
+
+
+def _daemon_json(data_dir) -> dict:
+    with open(os.path.join(data_dir, "daemon.json")) as f:
+        return json.load(f)
