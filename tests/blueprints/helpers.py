@@ -6,7 +6,9 @@ from pathlib import Path
 from goflow.loading import LoadResult, load_paths, load_text
 from goflow.problems import Problem
 
-SEED = Path("/work/shared/seed")
+# The verbatim seed (SPEC §2: the flow with its trailing comma, and its workers), shipped as test data.
+SEED = Path(__file__).resolve().parent / "data" / "seed"
+SEED_FILES = ("inquiry.flow.json", "inquiry.workers.json")
 
 # A minimal valid combined blueprint, one item per line so that each test can change one thing.
 BASE = """\

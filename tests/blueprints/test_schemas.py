@@ -24,7 +24,6 @@ def test_the_two_schemas_share_one_worker_definition():
     assert schema("flow")["$defs"]["worker"] == schema("workers")["$defs"]["worker"]
 
 
-@pytest.mark.skipif(not SEED.is_dir(), reason="the shared seed is not on this machine")
 def test_the_fixed_seed_validates():
     flow = json.loads((SEED / "inquiry.flow.json").read_text().replace("},\n]", "}\n]"))
     assert errors("flow", flow) == []

@@ -19,17 +19,16 @@ def _seed_dir() -> Path:
     override = os.environ.get("GOFLOW_SEED_DIR")
     if override:
         return Path(override)
-    # The repository sits at <root>/main and the shared material at <root>/shared.
-    return (REPO / ".." / "shared" / "seed").resolve()
+    return REPO / "tests" / "blueprints" / "data" / "seed"     # shipped with the tests
 
 
 @pytest.fixture
 def seed_dir() -> Path:
-    """The verbatim seed (trailing comma included); skipped where it is not on this machine."""
+    """The verbatim seed (trailing comma included); a missing file is a failure, not a skip."""
     d = _seed_dir()
-    if not all((d / f).is_file() for f in SEED_FILES):
-        pytest.skip(f"verbatim seed not found at {d} (set GOFLOW_SEED_DIR to the directory holding "
-                    f"{' and '.join(SEED_FILES)})")
+    missing = [f for f in SEED_FILES if not (d / f).is_file()]
+    if missing:
+        pytest.fail(f"verbatim seed not found at {d}: {', '.join(missing)} missing")
     return d
 
 

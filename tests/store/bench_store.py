@@ -1,6 +1,6 @@
-"""Measure the SQLite store (not collected by pytest):
+"""Measure the SQLite store (not collected by pytest); from the repository root, with the venv active:
 
-    /work/venv/bin/python tests/store/bench_store.py [--instances 100000] [--snapshot 512] [--dir DIR]
+    python tests/store/bench_store.py [--instances 100000] [--snapshot 512] [--dir DIR]
 
 Prints transitions/s of commit() (wall clock and CPU time) for batches of 100 and 1000 changes (one
 record each), as inserts of new instances and as updates of 10,000 live instances next to 100,000
