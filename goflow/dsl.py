@@ -19,8 +19,10 @@ from typing import Any, Mapping
 
 from .model import Action, Blueprint, Transition, Worker
 
-__all__ = ["Field", "HEADER", "FLOW", "WORKERS", "ACTION", "TRANSITION", "WORKER", "KINDS",
+__all__ = ["MAX_VERSION", "Field", "HEADER", "FLOW", "WORKERS", "ACTION", "TRANSITION", "WORKER", "KINDS",
            "to_document", "to_blueprint"]
+
+MAX_VERSION = 2**31 - 1     # the largest blueprint version (stores and clients keep it as an integer)
 
 # What a field's value must be, as the problems say it.
 KINDS = {"name": "a non-empty string", "str": "a string", "int": "an integer", "number": "a number",

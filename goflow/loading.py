@@ -14,15 +14,14 @@ as :func:`goflow.dsl.to_document`) writes one back as a document.
 """
 from __future__ import annotations
 
-import json
 import logging
 import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Iterable
 
-from ._sourcemap import MAX_BYTES, MAX_DEPTH, ParseError, Source, decode, dumps, parse_text
+from ._sourcemap import MAX_BYTES, MAX_DEPTH, ParseError, Source, decode, dumps, parse_json, parse_text
 from .errors import BlueprintError
 from .model import Blueprint
 from .problems import ERROR, WARNING, Problem
@@ -244,15 +243,6 @@ def load_text(text: str, file: str = "<text>", *, strict: bool = False) -> LoadR
     return _assemble([read_document(src)], notes, False, strict)
 
 
-def _depth(value: Any) -> int:
-    depth, level = 0, [value]
-    while level:
-        depth += 1
-        level = [v for x in level if isinstance(x, (dict, list))
-                 for v in (x.values() if isinstance(x, dict) else x)]
-    return depth - 1
-
-
 def blueprint_from_document(doc: dict, *, file: str | None = None) -> Blueprint:
     """The blueprint of one combined document given as plain data, validated like a file.
 
@@ -269,9 +259,10 @@ def blueprint_from_document(doc: dict, *, file: str | None = None) -> Blueprint:
         raise fail("too-deep", f"the document nests deeper than {MAX_DEPTH} levels") from None
     if len(text) > MAX_BYTES:
         raise fail("too-large", f"the document is over the limit of {MAX_BYTES} bytes for a blueprint")
-    data = json.loads(text)
-    if _depth(data) > MAX_DEPTH:
-        raise fail("too-deep", f"the document nests deeper than {MAX_DEPTH} levels")
+    try:        # read back by the blueprint parser: the same bounds and text rules as a file
+        data, _, _ = parse_json(text)
+    except ParseError as exc:
+        raise fail(exc.rule, exc.message) from None
     result = _assemble([read_document(Source(file, data))], [], False, False)
     if not result.ok or len(result.blueprints) != 1:
         raise BlueprintError(result.problems)

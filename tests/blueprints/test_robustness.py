@@ -1,6 +1,7 @@
 """Untrusted input never crashes the loader: any text or data gives problems or blueprints."""
 import json
 
+import yaml
 from hypothesis import given, settings, strategies as st
 
 from goflow.errors import BlueprintError
@@ -51,13 +52,33 @@ def test_any_value_anywhere_gives_problems_not_exceptions(path, value):
         assert exc.problems
 
 
+def _located(result, name: str, text: str) -> None:
+    """Every problem names the file and a JSON pointer, and sits at a line:column inside the text."""
+    lines = text.split("\n")
+    for p in result.problems:
+        assert p.file == name and (p.path == "" or p.path.startswith("/")), p
+        assert p.line is not None and 1 <= p.line <= len(lines), p
+        assert p.column is not None and 1 <= p.column <= len(lines[p.line - 1]) + 1, p
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.integers(0, len(BASE) - 1), st.integers(1, 3), st.text(",]}[{\":' x\n", max_size=2))
 def test_any_edit_of_the_text_gives_problems_not_exceptions(at, cut, insert):
+    base_bp = load(BASE).blueprints
     for base, name in ((BASE, "bp.json"), (BASE_YAML, "bp.yaml")):
         at_ = min(at, len(base) - 1)
-        result = load(base[:at_] + insert + base[at_ + cut:], name)
-        assert result.ok or result.errors
+        text = base[:at_] + insert + base[at_ + cut:]
+        result = load(text, name)          # never raises
+        _located(result, name, text)
+        assert result.ok == bool(result.blueprints)
+        try:                               # an independent reader says whether the edit broke the text
+            data = json.loads(text) if name.endswith(".json") else yaml.safe_load(text)
+        except (ValueError, yaml.YAMLError):
+            # garbage: refused with exactly one syntax error, located, and nothing loaded
+            assert [p.rule for p in result.problems] == ["syntax"] and result.blueprints == []
+            continue
+        if data == BASE_DATA:              # an edit of layout only: the same blueprint, no problem
+            assert result.problems == [] and result.blueprints == base_bp
 
 
 def test_self_merging_yaml_is_bounded():
