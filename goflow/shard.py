@@ -31,6 +31,7 @@ from .fsm import (FAILED, FINAL_STATUSES, CallWorker, CancelTimer, Finished, Hoo
                   Outcome, Pause, Resume, Signal, StartTimer, Terminate, TimerFired, new_instance, react)
 from .history import Record
 from .jobs import HOOK, Job, StepDone
+from .jsonlike import why_not_json_like
 from .model import START, Blueprint
 from .requests import Create, Item, Reply, Wait
 from .store import Change
@@ -67,7 +68,11 @@ DEFAULT_MAX_INPUT_BYTES = 64 * 1024
 
 
 def check_input(instance_id: str, what: str, value, limit: int) -> None:
-    """Refuse untrusted data that is not JSON-like or is over ``limit`` bytes once encoded."""
+    """Refuse untrusted data that is not JSON-like (:mod:`goflow.jsonlike`) or is over ``limit``
+    bytes once encoded."""
+    why = why_not_json_like(value)
+    if why:
+        raise InvalidInput(instance_id, f"{what} is not JSON-like data ({why})")
     try:
         size = len(msgpack.packb(value, use_bin_type=True))
     except (TypeError, ValueError, OverflowError) as exc:
