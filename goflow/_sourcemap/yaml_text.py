@@ -98,7 +98,8 @@ class _YamlReader:
         try:
             value = self.constructor.construct_object(node)
         except (ValueError, OverflowError) as exc:
-            raise ParseError(f"{node.value!r} is not a number YAML can read ({exc})", *self.at(node)) from None
+            raise ParseError(f"{node.value!r} is not a number YAML can read ({exc})",
+                             *self.at(node)) from None
         if isinstance(value, float) and not math.isfinite(value):
             raise ParseError(f"{node.value!r} is not a finite number", *self.at(node))
         return value
@@ -109,8 +110,9 @@ def parse_yaml(text: str) -> tuple[Any, SourceMap, list[tuple[str, str, str, boo
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.reader.ReaderError as exc:     # a character YAML does not allow: no mark, a position
-        raise ParseError(f"YAML syntax error: the character U+{exc.character:04X} is not allowed in YAML (a "
-                         f"control character, or a lone surrogate); remove it", *line_column(text, exc.position)) from None
+        raise ParseError(f"YAML syntax error: the character U+{exc.character:04X} is not allowed in YAML "
+                         f"(a control character, or a lone surrogate); remove it",
+                         *line_column(text, exc.position)) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         what = exc.problem or exc.context or "invalid YAML"

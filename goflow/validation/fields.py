@@ -164,7 +164,7 @@ def read_document(src: Source) -> Document:
         doc.version = None
     elif doc.version is not None and doc.version > dsl.MAX_VERSION:    # stores keep it in 64 bits
         doc.problems.append(src.problem(ERROR, "bad-value", f"the version must be at most "
-                                                            f"{dsl.MAX_VERSION}, not {doc.version}", "/version"))
+                                        f"{dsl.MAX_VERSION}, not {doc.version}", "/version"))
         doc.version = None
     doc.header_ok = None not in (doc.project, doc.activity, doc.version)
     if doc.kind == "flow":
