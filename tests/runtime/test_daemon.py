@@ -10,6 +10,7 @@ from actors.dispatcher import shard_of
 from testkit import is_loopback, listening
 from runtime_support import SEED, call_counts, gate_blueprint, poll, read_calls, seed_blueprint
 from goflow.store import shard_path
+from goflow.errors import InstanceFinished
 
 pytestmark = pytest.mark.daemon
 GATE = "rt/gate"
@@ -131,7 +132,8 @@ def test_corrupt_snapshot_quarantines_that_instance_alone(daemons, calls):
     others = [i for i in ids if i != victim]
     eng.send_many([(iid, "go") for iid in others])
     assert {d["status"] for d in eng.wait_all(others, timeout=15)} == {"completed"}
-    with pytest.raises(Exception):
+    with pytest.raises(InstanceFinished) as refused:      # quarantined: no state to apply it to
         eng.send(victim, "go")
+    assert refused.value.instance_id == victim and refused.value.status == "quarantined"
     assert victim not in {i for i, _s, _a in read_calls(calls)}
     daemons.shutdown(eng)

@@ -10,7 +10,8 @@ import pytest
 from goflow.model import ERROR, SUCCESS
 from goflow.testing import FakeSleep, no_sleep
 from goflow.steps import CallPool
-from transport_support import REQUEST, job, worker
+from testkit import poll
+from transport_support import HOLD, REQUEST, job, worker
 
 
 def collect(pool: CallPool, n: int, timeout: float = 15.0) -> dict:
@@ -32,22 +33,24 @@ def request(i: int) -> dict:
 
 def test_steps_run_in_parallel(server):
     with CallPool(concurrency=50) as pool:
-        w = [worker(server.url("/slow/200"))]
+        # the server answers none of them until all 50 are in flight at once: serialised calls never pass
+        w = [worker(server.url("/barrier/50"), timeout=HOLD + 5)]
         assert pool.submit(job(i, request(i), w) for i in range(50)) == 50
-        got = collect(pool, 50)
+        got = collect(pool, 50, timeout=HOLD + 10)
         assert pool.pending == 0
     assert set(got) == {str(i) for i in range(50)}
-    assert all(r.event == SUCCESS and r.output == {"slept": 200} for r in got.values())
-    assert server.max_inflight >= 25          # overlapping calls, not serialised
+    assert all(r.event == SUCCESS and r.output == {"barrier": "50"} for r in got.values())
+    assert server.max_inflight == 50
     keys = sorted(s.headers["Idempotency-Key"] for s in server.seen)
     assert keys == sorted(f"inst-{i}:{i}" for i in range(50))
 
 
 def test_concurrency_is_bounded(server):
     with CallPool(concurrency=4) as pool:
-        pool.submit(job(i, request(i), [worker(server.url("/slow/50"))]) for i in range(16))
-        got = collect(pool, 16)
-    assert len(got) == 16 and server.max_inflight <= 4 and server.max_inflight >= 2
+        # 4 in flight at once open the barrier (so the bound is reached); never more than 4
+        pool.submit(job(i, request(i), [worker(server.url("/barrier/4"), timeout=HOLD + 5)]) for i in range(16))
+        got = collect(pool, 16, timeout=HOLD + 10)
+    assert [r.event for r in got.values()] == [SUCCESS] * 16 and server.max_inflight == 4
 
 
 def test_readiness_fd_and_nonblocking_drain(server):
@@ -83,18 +86,16 @@ def test_a_broken_job_still_gets_a_result():
 def test_close_stops_the_thread_and_drops_work_in_flight(server):
     before = {t.ident for t in threading.enumerate()}
     pool = CallPool(concurrency=3, name="goflow-calls-test")
-    pool.submit(job(i, request(i), [worker(server.url("/slow/1000"))]) for i in range(5))
-    time.sleep(0.05)
-    started = time.monotonic()
-    pool.close()
-    assert time.monotonic() - started < 5
+    pool.submit(job(i, request(i), [worker(server.url("/gate/pool-close"), timeout=HOLD + 5)]) for i in range(5))
+    poll(lambda: server.waiting.get("gate/pool-close") == 3, 10, what="3 calls held at the gate")
+    pool.close()                                # returns although 3 calls are held (and would be for HOLD s)
     assert not pool._thread.is_alive()
+    assert pool.drain() == []                   # the calls in flight were dropped: no result
     pool.close()                                # idempotent
     with pytest.raises(RuntimeError):
         pool.submit([job("late", request(9), [])])
-    time.sleep(0.1)
-    leftover = [t for t in threading.enumerate() if t.ident not in before and t.name.startswith("goflow-calls")]
-    assert leftover == []
+    poll(lambda: not [t for t in threading.enumerate() if t.ident not in before
+                      and t.name.startswith("goflow-calls")], 10, what="the pool's threads to end")
 
 
 def test_submit_from_many_threads(server):

@@ -9,7 +9,8 @@ import pytest
 
 from goflow.model import ERROR, SUCCESS, TIMEOUT
 from goflow.steps import LoopPump
-from transport_support import REQUEST, job, worker
+from testkit import poll
+from transport_support import HOLD, REQUEST, job, worker
 
 
 def drive(pump: LoopPump, n: int, timeout: float = 15.0) -> dict:
@@ -34,35 +35,38 @@ def request(i: int) -> dict:
 def test_steps_run_in_parallel_in_the_callers_thread(server):
     before = {t.ident for t in threading.enumerate()}
     with LoopPump(concurrency=50) as pump:
-        w = [worker(server.url("/slow/200"))]
+        # the server answers none of them until all 50 are in flight at once
+        w = [worker(server.url("/barrier/50"), timeout=HOLD + 5)]
         assert pump.submit(job(i, request(i), w) for i in range(50)) == 50
         assert pump.pending == 50
-        got = drive(pump, 50)
+        got = drive(pump, 50, timeout=HOLD + 10)
         assert pump.pending == 0
         assert {t.ident for t in threading.enumerate()} == before     # no thread for HTTP calls
     assert set(got) == {str(i) for i in range(50)}
-    assert all(r.event == SUCCESS and r.output == {"slept": 200} for r in got.values())
-    assert server.max_inflight >= 25
+    assert all(r.event == SUCCESS and r.output == {"barrier": "50"} for r in got.values())
+    assert server.max_inflight == 50
     keys = sorted(s.headers["Idempotency-Key"] for s in server.seen)
     assert keys == sorted(f"inst-{i}:{i}" for i in range(50))
 
 
 def test_concurrency_is_bounded(server):
     with LoopPump(concurrency=4) as pump:
-        pump.submit(job(i, request(i), [worker(server.url("/slow/50"))]) for i in range(16))
-        got = drive(pump, 16)
-    assert len(got) == 16 and 2 <= server.max_inflight <= 4
+        # 4 in flight at once open the barrier (so the bound is reached); never more than 4
+        pump.submit(job(i, request(i), [worker(server.url("/barrier/4"), timeout=HOLD + 5)]) for i in range(16))
+        got = drive(pump, 16, timeout=HOLD + 10)
+    assert [r.event for r in got.values()] == [SUCCESS] * 16 and server.max_inflight == 4
 
 
 def test_pump_never_blocks_and_the_fd_tells_when_to_pump(server):
     with LoopPump(concurrency=2) as pump:
         assert pump.pump() == [] and pump.next_timer() is None
         assert select.select([pump.fileno()], [], [], 0)[0] == []
-        pump.submit([job("a", request(1), [worker(server.url("/slow/300"))])])
-        started = time.monotonic()
-        assert pump.pump() == []                     # the request is sent; the answer is not in yet
-        assert time.monotonic() - started < 0.2
+        pump.submit([job("a", request(1), [worker(server.url("/gate/pump-a"))])])
+        assert pump.pump() == []                     # returns while the answer is held back (no blocking)
         assert 0 < pump.next_timer() <= 2.0          # the attempt's timeout is armed
+        poll(lambda: pump.pump() == [] and server.waiting.get("gate/pump-a") == 1, 10,
+             what="the request to reach the server")
+        server.open("pump-a")
         assert select.select([pump.fileno()], [], [], 10)[0] == [pump.fileno()]
         got = drive(pump, 1)
         assert got["a"].event == SUCCESS
@@ -70,11 +74,10 @@ def test_pump_never_blocks_and_the_fd_tells_when_to_pump(server):
 
 def test_timeouts_and_backoff_run_on_the_pumps_timers(server):
     with LoopPump(concurrency=4) as pump:
-        pump.submit([job("slow", request(1), [worker(server.url("/slow/3000"), timeout=0.3)]),
+        # the held request can only end by the attempt's timeout (a timer the pump must run)
+        pump.submit([job("slow", request(1), [worker(server.url("/gate/pump-never"), timeout=0.3)]),
                      job("retry", request(2), [worker(server.url("/status/503"), retry=2, retry_delay=0.05)])])
-        started = time.monotonic()
-        got = drive(pump, 2, timeout=5)
-        assert time.monotonic() - started < 2.5
+        got = drive(pump, 2)
     assert got["slow"].event == TIMEOUT and [r.outcome for r in got["slow"].attempts] == ["timeout"]
     assert got["retry"].event == ERROR and [r.outcome for r in got["retry"].attempts] == ["503"] * 3
 
@@ -105,11 +108,10 @@ def test_a_broken_job_still_gets_a_result():
 
 def test_close_drops_work_in_flight(server):
     pump = LoopPump(concurrency=3)
-    pump.submit(job(i, request(i), [worker(server.url("/slow/1000"))]) for i in range(5))
-    pump.pump()
-    started = time.monotonic()
-    pump.close()
-    assert time.monotonic() - started < 2
+    pump.submit(job(i, request(i), [worker(server.url("/gate/pump-close"), timeout=HOLD + 5)]) for i in range(5))
+    poll(lambda: pump.pump() == [] and server.waiting.get("gate/pump-close") == 3, 10,
+         what="3 calls held at the gate")
+    pump.close()                                # returns although 3 calls are held (and would be for HOLD s)
     assert pump.pump() == []
     pump.close()                                # idempotent
     with pytest.raises(RuntimeError):

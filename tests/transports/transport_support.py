@@ -3,8 +3,11 @@
 Paths: ``/ok``, ``/event/<name>``, ``/status/<code>``, ``/retry-after/<value>`` (429),
 ``/unavailable/<secs>`` (503 + Retry-After), ``/text``, ``/empty``, ``/big/<bytes>``,
 ``/slow/<ms>``, ``/drop``, ``/flaky/<n>`` (503 for the first n attempts of a step, then 200),
-``/headers``. Every request is recorded (path, method, headers, JSON body); in-flight requests are
-counted (``max_inflight``).
+``/headers``, ``/barrier/<n>`` (each request waits until ``n`` of them are in flight at once, then
+every one answers 200: a proof of ``n`` overlapping calls that needs no clock), ``/gate/<name>``
+(waits until the test calls ``server.open(name)``). A barrier or gate that is not passed within
+``HOLD`` seconds answers 504. Every request is recorded (path, method, headers, JSON body); in-flight
+requests are counted (``max_inflight``).
 """
 from __future__ import annotations
 
@@ -19,6 +22,8 @@ from aiohttp import web
 
 from goflow.jobs import Job
 from goflow.transports import default_registry
+
+HOLD = 30.0     # seconds a barrier or gate holds a request at most (a test that waits that long fails)
 
 
 @dataclass
@@ -36,14 +41,45 @@ class WorkerServer:
     inflight: int = 0
     max_inflight: int = 0
     flaky: dict = field(default_factory=dict)
+    loop: object = None
+    events: dict = field(default_factory=dict)      # barrier/gate name -> asyncio.Event (server loop)
+    waiting: dict = field(default_factory=dict)     # barrier/gate name -> requests held there now
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}{path}"
 
+    def open(self, name: str) -> None:
+        """Let the requests held at ``/gate/<name>`` (now and later) answer."""
+        self.loop.call_soon_threadsafe(lambda: self._event(f"gate/{name}").set())
+
     def reset(self) -> None:
+        if self.loop is not None:
+            def release():
+                for ev in self.events.values():
+                    ev.set()
+                self.events.clear()
+            self.loop.call_soon_threadsafe(release)
         self.seen.clear()
         self.flaky.clear()
         self.max_inflight = self.inflight
+
+    def _event(self, key: str) -> asyncio.Event:
+        if key not in self.events:
+            self.events[key] = asyncio.Event()
+        return self.events[key]
+
+    async def _hold(self, key: str, arrived) -> bool:
+        """Hold a request at ``key`` until its event is set (``arrived(n_waiting)`` may set it)."""
+        ev = self._event(key)
+        self.waiting[key] = self.waiting.get(key, 0) + 1
+        try:
+            arrived(self.waiting[key], ev)
+            await asyncio.wait_for(ev.wait(), HOLD)
+            return True
+        except asyncio.TimeoutError:
+            return False
+        finally:
+            self.waiting[key] -= 1
 
     def paths(self) -> list[str]:
         return [s.path for s in self.seen]
@@ -100,6 +136,15 @@ class WorkerServer:
             if self.flaky[key] <= int(arg):
                 return web.Response(status=503, text="flaky")
             return web.json_response({"after": self.flaky[key]})
+        if kind in ("barrier", "gate"):
+            n = int(arg) if kind == "barrier" else None
+
+            def arrived(count, ev):
+                if n is not None and count >= n:
+                    ev.set()
+            if await self._hold(f"{kind}/{arg}", arrived):
+                return web.json_response({kind: arg})
+            return web.Response(status=504, text=f"{kind} {arg} not passed within {HOLD} s")
         if kind == "headers":
             return web.json_response({"headers": dict(request.headers)})
         return web.Response(status=404, text="no such behaviour")
@@ -144,7 +189,7 @@ def serving(name: str = "test-worker-server"):
     """A :class:`WorkerServer` listening on 127.0.0.1 (an ephemeral port) on its own thread and
     event loop, for the duration of the ``with``; the thread is joined on the way out."""
     srv = WorkerServer()
-    loop = asyncio.new_event_loop()
+    loop = srv.loop = asyncio.new_event_loop()
     started = threading.Event()
 
     def run():
@@ -168,6 +213,7 @@ def serving(name: str = "test-worker-server"):
     try:
         yield srv
     finally:
+        srv.reset()                      # release held requests
         loop.call_soon_threadsafe(loop.stop)
         thread.join(10)
         assert not thread.is_alive()

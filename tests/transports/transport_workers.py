@@ -1,7 +1,6 @@
 """python:// worker functions for the transport tests."""
 import asyncio
 import threading
-import time
 
 from goflow.transports import PermanentFailure
 
@@ -47,13 +46,18 @@ def refuse(request):
     raise PermanentFailure("no such customer", status=404, output={"reason": "unknown"})
 
 
+#: ``slow`` blocks until a test sets this (or HOLD seconds pass): only a timeout can end its attempt early
+release = threading.Event()
+HOLD = 30.0
+
+
 def slow(request):
-    time.sleep(0.5)
+    release.wait(HOLD)
     return {"late": True}
 
 
 async def aslow(request):
-    await asyncio.sleep(1.0)
+    await asyncio.sleep(HOLD)
     return {"late": True}
 
 

@@ -1,56 +1,53 @@
 """Worker calls do not serialise: steps of many instances are in flight at once through the engine,
-bounded by the engine's ``concurrency`` (per worker proxy: one proxy per shard). The test server counts
-the most requests it had in flight at once (``max_inflight``)."""
+bounded by the engine's ``concurrency`` (per worker proxy: one proxy per shard).
+
+No clock: the test server's ``/barrier/<n>`` answers no request until ``n`` are in flight at once (so
+serialised calls never complete), and it counts the most requests it had in flight (``max_inflight``),
+which a bound caps; ``/gate/<name>`` holds a request until the test opens it."""
 from __future__ import annotations
 
-import time
-
 from e2e_support import attempts, one_step, settle, worker
+from transport_support import HOLD
 
-DELAY_MS = 100
+SLOW = HOLD + 5          # a worker's response timeout longer than any hold of the server
 
 
 def test_many_instances_have_steps_in_flight_at_once(server, make_engine):
     n = 100
-    eng = make_engine(one_step([worker(server.url(f"/slow/{DELAY_MS}"))]))
-    t0 = time.monotonic()
+    eng = make_engine(one_step([worker(server.url(f"/barrier/{n}"), timeout=SLOW)]))
     ids = eng.start_many("e2e/one", [{"i": i} for i in range(n)])
-    done = eng.wait_all(ids, timeout=30)
-    elapsed = time.monotonic() - t0
+    done = eng.wait_all(ids, timeout=HOLD + 10)
     assert [d["status"] for d in done] == ["completed"] * n
-    assert len(server.seen) == n
-    assert server.max_inflight >= n // 2, server.max_inflight    # well above 1 (normally all 100)
-    assert elapsed < n * DELAY_MS / 1000 / 4, elapsed            # serialised would take 10 s
+    assert len(server.seen) == n and server.max_inflight == n
     assert sorted(s.headers["Idempotency-Key"] for s in server.seen) == sorted(f"{i}:1" for i in ids)
 
 
 def test_concurrency_bounds_the_steps_in_flight(server, make_engine):
     n, bound = 40, 4
-    eng = make_engine(one_step([worker(server.url(f"/slow/{DELAY_MS}"))]), concurrency=bound)
-    t0 = time.monotonic()
+    eng = make_engine(one_step([worker(server.url(f"/barrier/{bound}"), timeout=SLOW)]), concurrency=bound)
     ids = eng.start_many("e2e/one", [{} for _ in range(n)])
-    assert [d["status"] for d in eng.wait_all(ids, timeout=30)] == ["completed"] * n
-    elapsed = time.monotonic() - t0
-    assert 2 <= server.max_inflight <= bound, server.max_inflight
-    assert elapsed >= n / bound * DELAY_MS / 1000 * 0.9, elapsed  # 10 waves of 100 ms at least
+    assert [d["status"] for d in eng.wait_all(ids, timeout=HOLD + 10)] == ["completed"] * n
+    assert server.max_inflight == bound            # reached (the barrier opened), never passed
 
 
 def test_concurrency_is_per_worker_proxy(server, make_engine):
     n, bound, shards = 40, 3, 2
-    eng = make_engine(one_step([worker(server.url(f"/slow/{DELAY_MS}"))]), concurrency=bound, shards=shards)
+    # both proxies must run `bound` calls at once for the barrier to open
+    eng = make_engine(one_step([worker(server.url(f"/barrier/{bound * shards}"), timeout=SLOW)]),
+                      concurrency=bound, shards=shards)
     ids = eng.start_many("e2e/one", [{} for _ in range(n)])
-    assert [d["status"] for d in eng.wait_all(ids, timeout=30)] == ["completed"] * n
-    assert 2 <= server.max_inflight <= bound * shards, server.max_inflight
+    assert [d["status"] for d in eng.wait_all(ids, timeout=HOLD + 10)] == ["completed"] * n
+    assert server.max_inflight == bound * shards
 
 
 def test_a_slow_step_does_not_hold_up_other_instances(server, make_engine):
-    eng = make_engine(one_step([worker(server.url("/slow/1500"), timeout=5)], activity="slow"),
+    held = server.url("/gate/e2e-slow")
+    eng = make_engine(one_step([worker(held, timeout=SLOW)], activity="slow"),
                       one_step([worker(server.url("/ok"))], activity="fast"), concurrency=2)
     slow = eng.start("e2e/slow", {})
-    t0 = time.monotonic()
     fast = eng.start_many("e2e/fast", [{"i": i} for i in range(20)])
-    assert [d["status"] for d in eng.wait_all(fast, timeout=10)] == ["completed"] * 20
-    assert time.monotonic() - t0 < 1.2                 # done while the slow step still runs
-    assert eng.status(slow)["status"] == "running"
+    assert [d["status"] for d in eng.wait_all(fast, timeout=HOLD)] == ["completed"] * 20
+    assert eng.status(slow)["status"] == "running"     # its call is still held at the gate
+    server.open("e2e-slow")
     assert settle(eng, slow)["state"] == "done"
-    assert attempts(eng.history(slow)) == [(server.url("/slow/1500"), 1, "200")]
+    assert attempts(eng.history(slow)) == [(held, 1, "200")]
