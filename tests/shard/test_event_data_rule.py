@@ -13,7 +13,7 @@ from goflow.errors import InvalidInput
 from goflow.jsonlike import MAX_DEPTH, why_not_json_like
 from goflow.shard import check_input
 
-FUZZ = settings(max_examples=200, deadline=None)
+FUZZ = settings(max_examples=100, deadline=None)
 LIMIT = 2000
 
 TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=12)
@@ -64,7 +64,7 @@ def test_anything_not_json_like_anywhere_is_refused_with_invalid_input(value, ba
         check_input("i", "the data", data, 10**9)
 
 
-@FUZZ
+@settings(max_examples=30, deadline=None)
 @given(st.integers(MAX_DEPTH, MAX_DEPTH + 400))
 def test_nesting_is_bounded(depth):
     data = _nest(1, depth + 1)
