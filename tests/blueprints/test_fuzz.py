@@ -33,6 +33,8 @@ WORKERS_TEXT = (SEED / "inquiry.workers.json").read_text(encoding="utf-8")
 FIXED = json.loads(FLOW_TEXT.replace("},\n]", "}\n]"))
 WORKERS = json.loads(WORKERS_TEXT)
 COMBINED = {**FIXED, "workers": WORKERS["workers"]}
+YAML_FLOW = yaml.safe_dump(FIXED, sort_keys=False)
+YAML_WORKERS = yaml.safe_dump(WORKERS, sort_keys=False)
 MISSING = object()
 
 
@@ -237,10 +239,15 @@ def _flip(data: bytes, flips) -> bytes:
 @FUZZ
 @given(ops=st.lists(st.tuples(st.sampled_from(["delete", "duplicate"]), st.integers(0, 200)), max_size=4),
        flips=st.lists(st.tuples(st.integers(0, 5000), st.integers(0, 255)), max_size=3),
-       which=st.sampled_from(["flow", "workers", "both"]), fixed=st.booleans())
-def test_line_and_byte_mutations_of_the_seed(tmp_path, ops, flips, which, fixed):
+       which=st.sampled_from(["flow", "workers", "both"]), fixed=st.booleans(),
+       fmt=st.sampled_from(["json", "yaml"]))
+def test_line_and_byte_mutations_of_the_seed(tmp_path, ops, flips, which, fixed, fmt):
     flow = FLOW_TEXT.replace("},\n]", "}\n]") if fixed else FLOW_TEXT
     texts = {"inquiry.flow.json": flow, "inquiry.workers.json": WORKERS_TEXT}
+    if fmt == "yaml":            # the seed as YAML: line edits there change indentation and nesting
+        texts = {"inquiry.flow.yaml": YAML_FLOW, "inquiry.workers.yaml": YAML_WORKERS}
+    tmp_path = tmp_path / fmt
+    tmp_path.mkdir(exist_ok=True)
     for name in texts:
         if which in (name.split(".")[1], "both"):
             texts[name] = _mutate_lines(texts[name], ops)
@@ -254,7 +261,7 @@ def test_line_and_byte_mutations_of_the_seed(tmp_path, ops, flips, which, fixed)
         except Exception:  # noqa: BLE001 - not UTF-8 any more
             seen[str(tmp_path / name)] = None
     check(load_paths([tmp_path]), seen)
-    check(load_paths([tmp_path / "inquiry.flow.json"]), seen)
+    check(load_paths([tmp_path / f"inquiry.flow.{fmt}"]), seen)
 
 
 def test_the_unmutated_seed_passes_the_oracle(tmp_path):
