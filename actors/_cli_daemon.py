@@ -128,16 +128,17 @@ def _start_api(cfg: Config, pids: dict) -> str:
     from .daemon import add_process, stop
     api = cfg.api
     if not is_loopback(api.address):
-        click.echo(http_api.exposure_warning(api.address, api.port), err=True)
+        click.echo(http_api.exposure_warning(api.address, api.port, bool(api.tls_cert)), err=True)
     try:
-        pid = http_api.spawn(cfg.daemon.port, api.port, api.address, log_path=cfg.log_file,
+        pid = http_api.spawn(cfg.daemon.port, api.port, api.address, data_dir=cfg.data_dir, log_path=cfg.log_file,
                              event_bytes=cfg.limits.event_bytes, watch_pid=pids.get("admin"),
-                             allow_remote=api.allow_remote, window_ms=api.batch_window_ms,
-                             log_level=cfg.logging.level, log_format=cfg.logging.format)
+                             allow_remote=api.allow_remote, tls_cert=api.tls_cert, tls_key=api.tls_key,
+                             window_ms=api.batch_window_ms, log_level=cfg.logging.level,
+                             log_format=cfg.logging.format)
     except GoflowError as exc:
         stop(cfg.data_dir, cfg.daemon.port, cfg.daemon.address, cfg.daemon.stop_timeout)
         raise GoflowError(f"{exc}; the daemon was stopped again") from None
-    url = f"http://{api.address}:{api.port}"
+    url = f"{'https' if api.tls_cert else 'http'}://{api.address}:{api.port}"
     pids["api"] = pid
     add_process(cfg.data_dir, "api", pid, api=url)
     return url

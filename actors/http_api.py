@@ -3,7 +3,8 @@
 bridge of :mod:`actors.bridge`, in the foreground (``goflow api``) or as the detached process that
 ``goflow daemon start`` runs:
 
-    python -m actors.http_api --daemon-port 7531 [--port 7532] [--address 127.0.0.1] [--allow-remote]
+    python -m actors.http_api --daemon-port 7531 --data-dir DIR [--port 7532] [--address 127.0.0.1]
+        [--allow-remote] [--tls-cert PEM --tls-key PEM]
 
 Endpoints, statuses and security: docs/http_api.md.
 """
@@ -11,7 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
+import ssl
 import subprocess
 import sys
 import time
@@ -20,53 +23,78 @@ from typing import Callable
 import click
 from aiohttp import web
 
+from goflow.auth import ensure_token
 from goflow.config import DEFAULT_API_PORT, is_loopback
 from goflow.errors import GoflowError, RuntimeUnavailable
 
 from .bridge import DEFAULT_WINDOW, MAX_BATCH, REQUEST_TIMEOUT, EngineBridge
 from .http_routes import make_app
+from .http_security import Guard
 
-__all__ = ["DEFAULT_API_PORT", "serve", "run", "spawn", "exposure_warning", "check_address", "main"]
+__all__ = ["DEFAULT_API_PORT", "serve", "run", "spawn", "exposure_warning", "check_address", "tls_context", "main"]
 
 log = logging.getLogger("goflow.http_api")
 
 
-def exposure_warning(address: str, port: int) -> str:
-    return (f"WARNING: the GoFlow HTTP API listens on {address}:{port}, beyond this machine. It has no "
-            f"authentication: anyone who can reach this port can start, signal, pause and terminate "
-            f"instances and read their data. Allow only trusted hosts (firewall, private network), or put "
-            f"an authenticating proxy in front of it.")
+def exposure_warning(address: str, port: int, tls: bool = False) -> str:
+    clear = ("" if tls else " Without TLS (api.tls_cert, api.tls_key) the token and all data cross the "
+             "network in clear: anyone on the path can read the token and act with it.")
+    return (f"WARNING: the GoFlow HTTP API listens on {address}:{port}, beyond this machine. Every request "
+            f"but /health needs the token in the daemon's data directory (api.token).{clear} Allow only "
+            f"trusted hosts (firewall, private network).")
 
 
 def check_address(address: str, allow_remote: bool) -> None:
     if not is_loopback(address) and not allow_remote:
-        raise GoflowError(f"api.address {address} is not a loopback address; the HTTP API has no "
-                          f"authentication: pass --allow-remote to accept that")
+        raise GoflowError(f"api.address {address} is not a loopback address; the HTTP API would be reachable "
+                          f"from other machines: pass --allow-remote to accept that (and set api.tls_cert and "
+                          f"api.tls_key, or the token crosses the network in clear)")
 
 
-async def serve(daemon_port: int, port: int, address: str = "127.0.0.1", *, event_bytes: int = 64 * 1024,
+def tls_context(cert: str | None, key: str | None) -> ssl.SSLContext | None:
+    """The server's TLS context of ``api.tls_cert`` and ``api.tls_key`` (PEM files), or None for
+    neither; both or neither."""
+    if not cert and not key:
+        return None
+    if not cert or not key:
+        raise GoflowError("api.tls_cert and api.tls_key go together: set both (PEM files) or neither")
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    try:
+        ctx.load_cert_chain(cert, key)
+    except (OSError, ssl.SSLError) as exc:
+        raise GoflowError(f"cannot load the HTTP API's TLS certificate {cert} and key {key}: "
+                          f"{getattr(exc, 'strerror', None) or exc}") from None
+    return ctx
+
+
+async def serve(daemon_port: int, port: int, address: str = "127.0.0.1", *, data_dir: str,
+                tls_cert: str | None = None, tls_key: str | None = None, event_bytes: int = 64 * 1024,
                 window: float = DEFAULT_WINDOW, max_batch: int = MAX_BATCH, stop: asyncio.Event | None = None,
                 watch_pid: int | None = None, ready: Callable[[], None] | None = None,
                 timeout: float = REQUEST_TIMEOUT) -> None:
-    """Serve until ``stop`` is set (or the process ``watch_pid`` is gone). Attaches to the daemon
-    first: raises :class:`RuntimeUnavailable` when none answers on ``daemon_port``."""
+    """Serve until ``stop`` is set (or the process ``watch_pid`` is gone). Writes the token into
+    ``data_dir`` the first time (goflow.auth), then attaches to the daemon: raises
+    :class:`RuntimeUnavailable` when none answers on ``daemon_port``."""
     from .daemon import pid_alive
+    ssl_context = tls_context(tls_cert, tls_key)
+    guard = Guard(ensure_token(data_dir), address, port, tls=ssl_context is not None)
     bridge = EngineBridge(daemon_port, timeout)
     loop = asyncio.get_running_loop()
     try:
         await loop.run_in_executor(None, bridge.connect_now)
-        app = make_app(bridge, event_bytes=event_bytes, window=window, max_batch=max_batch)
+        app = make_app(bridge, guard, event_bytes=event_bytes, window=window, max_batch=max_batch)
         runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await runner.setup()
         try:
-            site = web.TCPSite(runner, address, port, reuse_address=True)
+            site = web.TCPSite(runner, address, port, reuse_address=True, ssl_context=ssl_context)
             try:
                 await site.start()
             except OSError as exc:
                 raise GoflowError(f"cannot listen on {address}:{port} for the HTTP API: "
                                   f"{exc.strerror or exc}") from None
-            log.info("api.started address=%s port=%s daemon_port=%s window_ms=%s", address, port, daemon_port,
-                     window * 1000)
+            log.info("api.started address=%s port=%s daemon_port=%s window_ms=%s tls=%s", address, port,
+                     daemon_port, window * 1000, ssl_context is not None)
             if ready is not None:
                 ready()
             stop = stop or asyncio.Event()
@@ -96,20 +124,26 @@ def run(daemon_port: int, port: int, address: str = "127.0.0.1", **kw) -> None:
     asyncio.run(main())
 
 
-def spawn(daemon_port: int, port: int, address: str, *, log_path: str | None, event_bytes: int,
-          watch_pid: int | None = None, allow_remote: bool = False, window_ms: float = DEFAULT_WINDOW * 1000,
-          max_batch: int = MAX_BATCH, log_level: str = "WARNING",
-          log_format: str = "kv", timeout: float = 15.0, env: dict | None = None) -> int:
+def spawn(daemon_port: int, port: int, address: str, *, data_dir: str, log_path: str | None, event_bytes: int,
+          watch_pid: int | None = None, allow_remote: bool = False, tls_cert: str | None = None,
+          tls_key: str | None = None, window_ms: float = DEFAULT_WINDOW * 1000, max_batch: int = MAX_BATCH,
+          log_level: str = "WARNING", log_format: str = "kv", timeout: float = 15.0,
+          env: dict | None = None) -> int:
     """Start the API server as a detached process (its streams on ``log_path``, never a pipe); return
-    its pid once it listens. With ``watch_pid`` it exits when that process (the daemon's admin) does."""
+    its pid once it listens (its token is then in ``data_dir``). With ``watch_pid`` it exits when that
+    process (the daemon's admin) does."""
     from .system import port_open
     cmd = [sys.executable, "-m", "actors.http_api", "--daemon-port", str(daemon_port), "--port", str(port),
-           "--address", address, "--event-bytes", str(event_bytes), "--window-ms", str(window_ms),
-           "--max-batch", str(max_batch), "--log-level", log_level, "--log-format", log_format]
+           "--address", address, "--data-dir", os.path.abspath(data_dir), "--event-bytes", str(event_bytes),
+           "--window-ms", str(window_ms), "--max-batch", str(max_batch), "--log-level", log_level,
+           "--log-format", log_format]
     if watch_pid:
         cmd += ["--watch-pid", str(watch_pid)]
     if allow_remote:
         cmd.append("--allow-remote")
+    for option, path in (("--tls-cert", tls_cert), ("--tls-key", tls_key)):
+        if path:
+            cmd += [option, os.path.abspath(path)]
     out = open(log_path, "ab") if log_path else subprocess.DEVNULL
     try:
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=out, env=env,
@@ -134,7 +168,11 @@ def spawn(daemon_port: int, port: int, address: str, *, log_path: str | None, ev
 @click.option("--daemon-port", type=int, required=True, help="The daemon's admin port.")
 @click.option("--port", type=int, default=DEFAULT_API_PORT, show_default=True, help="The API's port.")
 @click.option("--address", default="127.0.0.1", show_default=True, help="The address it binds.")
+@click.option("--data-dir", required=True, type=click.Path(file_okay=False),
+              help="The daemon's data directory (its api.token).")
 @click.option("--allow-remote", is_flag=True, help="Accept a non-loopback --address.")
+@click.option("--tls-cert", default=None, help="api.tls_cert: the server certificate (PEM).")
+@click.option("--tls-key", default=None, help="api.tls_key: its private key (PEM).")
 @click.option("--event-bytes", type=int, default=64 * 1024, show_default=True, help="limits.event_bytes.")
 @click.option("--window-ms", type=float, default=DEFAULT_WINDOW * 1000, show_default=True,
               help="How long an event batch stays open after its first event.")
@@ -143,8 +181,8 @@ def spawn(daemon_port: int, port: int, address: str, *, log_path: str | None, ev
 @click.option("--log-level", default="WARNING", show_default=True)
 @click.option("--log-format", default="kv", show_default=True)
 @click.option("--log-file", default=None)
-def main(daemon_port, port, address, allow_remote, event_bytes, window_ms, max_batch, watch_pid, log_level,
-         log_format, log_file) -> None:
+def main(daemon_port, port, address, data_dir, allow_remote, tls_cert, tls_key, event_bytes, window_ms, max_batch,
+         watch_pid, log_level, log_format, log_file) -> None:
     """The detached HTTP API process that ``goflow daemon start`` runs (``goflow api`` is the
     foreground command)."""
     import logging.config
@@ -154,8 +192,8 @@ def main(daemon_port, port, address, allow_remote, event_bytes, window_ms, max_b
         check_address(address, allow_remote)
         if not is_loopback(address):
             log.warning("api.exposed address=%s port=%s", address, port)
-        run(daemon_port, port, address, event_bytes=event_bytes, window=window_ms / 1000, max_batch=max_batch,
-            watch_pid=watch_pid)
+        run(daemon_port, port, address, data_dir=data_dir, tls_cert=tls_cert, tls_key=tls_key,
+            event_bytes=event_bytes, window=window_ms / 1000, max_batch=max_batch, watch_pid=watch_pid)
     except GoflowError as exc:
         log.error("api.failed error=%s", " ".join(str(exc).split()))
         sys.exit(1)

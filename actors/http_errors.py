@@ -35,8 +35,9 @@ _HTTP_TYPES = {401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 405: "Met
 class BadRequest(GoflowError):
     """A request the API refuses before the engine sees it (HTTP 400, or ``status``)."""
 
-    def __init__(self, message: str, status: int = 400, type_name: str = "InvalidInput"):
-        self.http_status, self.type_name = status, type_name
+    def __init__(self, message: str, status: int = 400, type_name: str = "InvalidInput",
+                 headers: dict[str, str] | None = None):
+        self.http_status, self.type_name, self.headers = status, type_name, headers or {}
         super().__init__(message)
 
 
@@ -81,7 +82,7 @@ def error_response(exc: BaseException) -> web.Response:
     if status >= 500 and not isinstance(exc, (RuntimeUnavailable, RequestTimeout)):
         log.error("api.error type=%s error=%s", type(exc).__name__, exc,
                   exc_info=not isinstance(exc, GoflowError))
-    return json_response(error_body(exc), status)
+    return json_response(error_body(exc), status, headers=exc.headers if isinstance(exc, BadRequest) else None)
 
 
 @web.middleware

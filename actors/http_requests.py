@@ -7,6 +7,7 @@ parsed with :func:`json.loads` (no ``NaN``/``Infinity``), and never evaluated. E
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from aiohttp import web
@@ -16,8 +17,11 @@ from .http_errors import BadRequest, dumps
 __all__ = ["ENVELOPE_BYTES", "MAX_NAME", "Limits", "LIMITS", "read_body", "name", "blueprint", "integer",
            "bounded", "known"]
 
+_INTEGER = re.compile(r"-?[0-9]{1,18}")
+
 ENVELOPE_BYTES = 4096          # room in a request body for the fields around `data`/`input`
 MAX_NAME = 256                 # characters of an id, event name, event id, blueprint name
+MIN_NUMBER, MAX_NUMBER = -2**63, 2**63 - 1   # the numbers of input and data (64-bit integers)
 
 
 class Limits:
@@ -48,11 +52,14 @@ def blueprint(value: Any, field: str = "blueprint") -> str:
 
 
 def integer(value: Any, field: str, minimum: int, maximum: int | None = None) -> int:
+    """A JSON number with no fraction (``3`` or ``3.0``, as JSON Schema has it), or a query
+    parameter's text of ASCII digits; within the bounds."""
     if isinstance(value, str):
-        try:
-            value = int(value)
-        except ValueError:
-            raise BadRequest(f"'{field}' must be an integer") from None
+        if not _INTEGER.fullmatch(value):
+            raise BadRequest(f"'{field}' must be an integer")
+        value = int(value)
+    elif isinstance(value, float) and value.is_integer():
+        value = int(value)
     if not isinstance(value, int) or isinstance(value, bool):
         raise BadRequest(f"'{field}' must be an integer")
     if value < minimum or (maximum is not None and value > maximum):
@@ -100,10 +107,23 @@ def _too_large(what: str, limits: Limits) -> BadRequest:
 
 
 def bounded(value: Any, field: str, limits: Limits) -> Any:
+    """``value`` (any JSON) when its JSON is within ``limits.event_bytes`` (else 413) and each of its
+    numbers within the 64-bit integer range (else 400: the engine stores integers in 64 bits; the
+    bound applies to every number so that the OpenAPI document can say it exactly)."""
     size = len(dumps(value).encode())
     if size > limits.event_bytes:
         raise BadRequest(f"'{field}' is {size} bytes of JSON, over the limit of {limits.event_bytes} "
                          f"(limits.event_bytes)", 413, "PayloadTooLarge")
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, dict):
+            stack.extend(v.values())
+        elif isinstance(v, list):
+            stack.extend(v)
+        elif isinstance(v, (int, float)) and not isinstance(v, bool) and not MIN_NUMBER <= v <= MAX_NUMBER:
+            raise BadRequest(f"'{field}' holds a number outside the 64-bit integer range "
+                             f"({MIN_NUMBER} to {MAX_NUMBER})")
     return value
 
 

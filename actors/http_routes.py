@@ -6,9 +6,14 @@
     GET  /instances/{id}/history           {id, history: [...]}
     GET  /instances?blueprint=&status=&limit=&offset=   {instances: [...], limit, offset}
     POST /instances/{id}/pause|resume|terminate
-    GET  /health
+    GET  /health                           (no token)
+    GET  /openapi.json                     the OpenAPI 3.1 document of all this (no token)
+
+Every request passes the guard of :mod:`actors.http_security` first (Host, Origin, token, content type).
 """
 from __future__ import annotations
+
+from importlib import resources
 
 from aiohttp import web
 
@@ -18,8 +23,11 @@ from . import http_requests as req
 from .bridge import DEFAULT_WINDOW, MAX_BATCH, EngineBridge, EventBatcher
 from .http_errors import BadRequest, errors_middleware, json_response
 from .http_requests import LIMITS, Limits
+from .http_security import Guard
 
-__all__ = ["BRIDGE", "BATCHER", "make_app"]
+__all__ = ["BRIDGE", "BATCHER", "make_app", "openapi_document"]
+
+MAX_INT = 2**31 - 1      # bound of a version, a history limit, an offset (OpenAPI too)
 
 BRIDGE: web.AppKey[EngineBridge] = web.AppKey("bridge", EngineBridge)
 BATCHER: web.AppKey[EventBatcher] = web.AppKey("batcher", EventBatcher)
@@ -38,7 +46,9 @@ async def create_instance(request: web.Request) -> web.Response:
     iid = req.name(body.get("id"), "id", required=False)
     version = body.get("version")
     if version is not None:
-        version = req.integer(version, "version", 1)
+        if isinstance(version, str):
+            raise BadRequest("'version' must be an integer, not a string")
+        version = req.integer(version, "version", 1, MAX_INT)
     iid = await request.app[BRIDGE].call(lambda eng: eng.start(blueprint, input_doc, id=iid, version=version))
     return json_response({"id": iid}, 201, headers={"Location": f"/instances/{iid}"})
 
@@ -65,19 +75,19 @@ async def get_status(request: web.Request) -> web.Response:
 async def get_history(request: web.Request) -> web.Response:
     iid = req.name(request.match_info["id"], "id")
     limit = request.query.get("limit")
-    limit = req.integer(limit, "limit", 1) if limit is not None else None
+    limit = req.integer(limit, "limit", 1, MAX_INT) if limit is not None else None
     records = await request.app[BRIDGE].call(lambda eng: eng.history(iid, limit=limit))
     return json_response({"id": iid, "history": records})
 
 
 async def list_instances(request: web.Request) -> web.Response:
     q = request.query
-    blueprint = req.blueprint(q["blueprint"]) if q.get("blueprint") else None
-    status = q.get("status") or None
+    blueprint = req.blueprint(q["blueprint"]) if "blueprint" in q else None
+    status = q.get("status")
     if status is not None and status not in STATUSES + ("quarantined",):
         raise BadRequest(f"'status' must be one of {', '.join(STATUSES + ('quarantined',))}")
     limit = req.integer(q.get("limit", "100"), "limit", 1, 1000)
-    offset = req.integer(q.get("offset", "0"), "offset", 0)
+    offset = req.integer(q.get("offset", "0"), "offset", 0, MAX_INT)
     rows = await request.app[BRIDGE].call(lambda eng: eng.list(blueprint, status, limit=limit, offset=offset))
     return json_response({"instances": rows, "limit": limit, "offset": offset})
 
@@ -108,11 +118,16 @@ async def health(request: web.Request) -> web.Response:
                           "processes": len(pids), "batching": request.app[BATCHER].stats()})
 
 
-def make_app(bridge: EngineBridge, *, event_bytes: int = 64 * 1024, window: float = DEFAULT_WINDOW,
-             max_batch: int = MAX_BATCH) -> web.Application:
-    """The aiohttp application over ``bridge``."""
+def openapi_document() -> bytes:
+    """The OpenAPI 3.1 document of this API (``goflow/schemas/openapi.json``, package data)."""
+    return resources.files("goflow").joinpath("schemas", "openapi.json").read_bytes()
+
+
+def make_app(bridge: EngineBridge, guard: Guard, *, event_bytes: int = 64 * 1024,
+             window: float = DEFAULT_WINDOW, max_batch: int = MAX_BATCH) -> web.Application:
+    """The aiohttp application over ``bridge``, behind ``guard``."""
     limits = Limits(event_bytes)
-    app = web.Application(middlewares=[errors_middleware], client_max_size=limits.body_bytes)
+    app = web.Application(middlewares=[errors_middleware, guard.middleware], client_max_size=limits.body_bytes)
     app[BRIDGE], app[LIMITS] = bridge, limits
     app[BATCHER] = EventBatcher(bridge, window, max_batch)
 
@@ -132,4 +147,10 @@ def make_app(bridge: EngineBridge, *, event_bytes: int = 64 * 1024, window: floa
     for op in ("pause", "resume", "terminate"):
         app.router.add_post(f"/instances/{{id}}/{op}", _management(op))
     app.router.add_get("/health", health)
+    spec = openapi_document()
+
+    async def openapi(request: web.Request) -> web.Response:
+        return web.Response(body=spec, content_type="application/json")
+
+    app.router.add_get("/openapi.json", openapi)
     return app

@@ -6,8 +6,8 @@ Starts a daemon (2 shards) on a free 127.0.0.1 port and a temporary data directo
 ``waiting_flow`` (``init -start-> waiting -go-> done``), starts ``--events`` instances per mode and
 round, and for each mode starts the API server (a process of its own, as ``goflow daemon start``
 does) on a free 127.0.0.1 port and POSTs one ``go`` event per instance to
-``/instances/{id}/events`` from ``--concurrency`` concurrent aiohttp clients. Prints events/s, the
-p50/p99 latency of a post, and the batches the server made (its ``/health``). Modes:
+``/instances/{id}/events`` from ``--concurrency`` concurrent aiohttp clients, with the daemon's token.
+Prints events/s, the p50/p99 latency of a post, and the batches the server made (its ``/health``). Modes:
 
 * ``unbatched``: ``--max-batch 1``, one engine round trip per event;
 * ``batched-0ms``: no window; the posts that queue while the engine thread is busy form the batch;
@@ -35,12 +35,13 @@ __all__ = ["main"]
 MODES = {"unbatched": (0.0, 1), "batched-0ms": (0.0, 1000), "batched-2ms": (2.0, 1000)}
 
 
-async def _post_all(url: str, ids: list[str], concurrency: int) -> tuple[float, list[float], int]:
+async def _post_all(url: str, token: str, ids: list[str], concurrency: int) -> tuple[float, list[float], int]:
     latencies: list[float] = []
     errors = 0
     queue = list(reversed(ids))
     timeout = aiohttp.ClientTimeout(total=30)
-    async with aiohttp.ClientSession(timeout=timeout, connector=aiohttp.TCPConnector(limit=concurrency)) as s:
+    async with aiohttp.ClientSession(timeout=timeout, connector=aiohttp.TCPConnector(limit=concurrency),
+                                     headers={"Authorization": f"Bearer {token}"}) as s:
         async def worker():
             nonlocal errors
             while queue:
@@ -64,6 +65,7 @@ async def _health(url: str) -> dict:
 def main(argv=None) -> int:
     from actors.daemon import start_daemon, stop
     from actors.http_api import spawn
+    from goflow.auth import read_token
     p = argparse.ArgumentParser(prog="python -m benchmarks.http_api")
     p.add_argument("--events", type=int, default=2000)
     p.add_argument("--concurrency", type=int, default=50)
@@ -79,11 +81,11 @@ def main(argv=None) -> int:
                 for mode, (window_ms, max_batch) in MODES.items():
                     ids = eng.start_many("bench/idle", [{}] * args.events)
                     api_port = free_port()
-                    pid = spawn(port, api_port, "127.0.0.1", log_path=os.path.join(tmp, "api.log"),
+                    pid = spawn(port, api_port, "127.0.0.1", data_dir=data, log_path=os.path.join(tmp, "api.log"),
                                 event_bytes=65536, window_ms=window_ms, max_batch=max_batch)
                     url = f"http://127.0.0.1:{api_port}"
                     try:
-                        wall, lat, errors = asyncio.run(_post_all(url, ids, args.concurrency))
+                        wall, lat, errors = asyncio.run(_post_all(url, read_token(data), ids, args.concurrency))
                         stats = asyncio.run(_health(url))["batching"]
                     finally:
                         os.kill(pid, signal.SIGTERM)

@@ -81,8 +81,10 @@ class ApiSection:
     enabled: bool = False              # `goflow daemon start` also starts the HTTP API (docs/http_api.md)
     port: int = DEFAULT_API_PORT       # the HTTP API's port (`goflow api --port`)
     address: str = LOOPBACK            # the address it binds; non-loopback needs allow_remote
-    allow_remote: bool = False         # accept a non-loopback address (the API has no authentication!)
+    allow_remote: bool = False         # accept a non-loopback address (set tls_cert/tls_key too!)
     batch_window_ms: float = 2.0       # event posts arriving within this window go in one round trip
+    tls_cert: str = ""                 # PEM certificate: serve HTTPS ("" = plain HTTP)
+    tls_key: str = ""                  # its PEM private key (both or neither)
 
 
 @dataclass(frozen=True)

@@ -4,12 +4,14 @@
   server as its own process on another free port, started and recorded the way ``goflow daemon start``
   does (``http_api.spawn`` + ``daemon.add_process``); at teardown ``daemon.stop`` stops both and no
   process may be left.
-* ``api``: an httpx client of the API.
+* ``api``: an httpx client of the API, sending the daemon's token (``<data>/api.token``).
 """
 from __future__ import annotations
 
 import httpx
 import pytest
+
+from goflow.auth import read_token
 
 from http_api_support import GATE, AsyncWorker, Processes, async_flow, free_port
 
@@ -34,10 +36,12 @@ def stack(tmp_path_factory):
         st.engine = start_daemon(st.data, port=st.port, shards=2, blueprints=[GATE, async_flow(worker.url)],
                                  log_path=st.log, env=procs.env(), timeout=30)
         st.pids = st.engine.pids()
-        st.api_pid = spawn(st.port, st.api_port, "127.0.0.1", log_path=st.log, event_bytes=65536,
-                           watch_pid=st.pids["admin"], env=procs.env())
+        st.api_pid = spawn(st.port, st.api_port, "127.0.0.1", data_dir=st.data, log_path=st.log,
+                           event_bytes=65536, watch_pid=st.pids["admin"], env=procs.env())
         add_process(st.data, "api", st.api_pid, api=f"http://127.0.0.1:{st.api_port}")
         st.url = worker.api_url = f"http://127.0.0.1:{st.api_port}"
+        st.token = worker.api_token = read_token(st.data)
+        st.auth = {"Authorization": f"Bearer {st.token}"}
         yield st
     finally:
         try:
@@ -51,5 +55,5 @@ def stack(tmp_path_factory):
 
 @pytest.fixture
 def api(stack):
-    with httpx.Client(base_url=stack.url, timeout=30) as client:
+    with httpx.Client(base_url=stack.url, timeout=30, headers=stack.auth) as client:
         yield client

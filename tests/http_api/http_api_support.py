@@ -87,11 +87,13 @@ def goflow(*args: str, env: dict, timeout: float = 60):
 class AsyncWorker:
     """An async worker on 127.0.0.1: answers every call 202, then (``delay`` later) POSTs the outcome
     to the GoFlow API's ``/instances/{instance}/events`` with ``Idempotency-Key: <instance>:<step>``,
-    ``callbacks`` times (from the instance's input; default 1). Records the calls and the acks."""
+    ``callbacks`` times (from the instance's input; default 1), with the API's token (``api_token``,
+    given to it as to any remote worker). Records the calls and the acks."""
 
     def __init__(self, delay: float = 0.1):
         self.delay = delay
         self.api_url: str | None = None
+        self.api_token: str | None = None
         self.calls: list[dict] = []
         self.acks: list[tuple[int, dict]] = []
         self.loop = asyncio.new_event_loop()
@@ -131,7 +133,8 @@ class AsyncWorker:
         async with ClientSession() as s:
             for _ in range(int(body["input"].get("callbacks", 1))):
                 async with s.post(f"{self.api_url}/instances/{iid}/events", json=outcome,
-                                  headers={"Idempotency-Key": f"{iid}:{step}"}) as r:
+                                  headers={"Idempotency-Key": f"{iid}:{step}",
+                                           "Authorization": f"Bearer {self.api_token}"}) as r:
                     self.acks.append((r.status, json.loads(await r.read())))
 
     def close(self) -> None:

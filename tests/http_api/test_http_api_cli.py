@@ -15,13 +15,15 @@ from http_api_support import REPO, Processes, alive, free_port, goflow, poll
 def test_goflow_api_in_the_foreground(stack):
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "actors.cli", "api", "--port", str(port), "--daemon-port",
-                             str(stack.port)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=stack.procs.env(), cwd=str(REPO), stdin=subprocess.DEVNULL)
+                             str(stack.port), "--data-dir", stack.data], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=stack.procs.env(), cwd=str(REPO),
+                            stdin=subprocess.DEVNULL)
     try:
         line = proc.stdout.readline()
         assert line.startswith(f"goflow api listening on http://127.0.0.1:{port} (daemon port {stack.port}, "
-                               f"loopback only)"), (line, proc.stderr.read() if proc.poll() is not None else "")
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as c:
+                               f"loopback only); token in {stack.data}/api.token"), \
+            (line, proc.stderr.read() if proc.poll() is not None else "")
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30, headers=stack.auth) as c:
             assert c.get("/health").json()["status"] == "ok"
             iid = c.post("/instances", json={"blueprint": "api/gate"}).json()["id"]
             assert c.post(f"/instances/{iid}/events", json={"event": "go"}).json()["status"] == "completed"
@@ -42,7 +44,8 @@ def test_goflow_api_refusals(stack):
     assert "--allow-remote" in p.stderr and len(p.stderr.splitlines()) == 1
     p = goflow("api", "--port", str(free_port()), "--daemon-port", str(free_port()), env=env)
     assert p.returncode == 1 and "no GoFlow daemon is running" in p.stderr, p.stderr
-    p = goflow("api", "--port", str(stack.api_port), "--daemon-port", str(stack.port), env=env)
+    p = goflow("api", "--port", str(stack.api_port), "--daemon-port", str(stack.port), "--data-dir", stack.data,
+               env=env)
     assert p.returncode == 1 and f"cannot listen on 127.0.0.1:{stack.api_port}" in p.stderr, p.stderr
 
 

@@ -11,6 +11,7 @@ from http_api_support import PROJECT, alive
 from testkit import is_loopback, listening
 
 GATE = f"{PROJECT}/gate"
+JSON = {"Content-Type": "application/json"}
 
 
 def start(api, **body) -> str:
@@ -143,7 +144,7 @@ def test_event_errors(api):
     for body in ({}, {"event": ""}, {"event": 3}, {"event": "go", "event_id": 5}, {"event": "go", "extra": 1}):
         error(api.post(f"/instances/{iid}/events", json=body), 400, "InvalidInput")
     for raw in (b"", b"{not json", b"[1]", b'{"event": "go", "data": NaN}', b"\xff\xfe", b"[" * 50_000):
-        error(api.post(f"/instances/{iid}/events", content=raw), 400, "InvalidInput")
+        error(api.post(f"/instances/{iid}/events", content=raw, headers=JSON), 400, "InvalidInput")
 
 
 def test_size_bounds(api):
@@ -156,10 +157,12 @@ def test_size_bounds(api):
     error(api.post("/instances", json={"blueprint": GATE, "input": {"x": "y" * limit}}), 413, "PayloadTooLarge")
     # a body over the bound, announced by Content-Length, and sent chunked without one
     big = json.dumps({"event": "ping", "data": "x" * (2 * limit)}).encode()
-    error(api.post(f"/instances/{iid}/events", content=big), 413, "PayloadTooLarge")
-    error(api.post(f"/instances/{iid}/events", content=iter([big[:1000], big[1000:]])), 413, "PayloadTooLarge")
+    error(api.post(f"/instances/{iid}/events", content=big, headers=JSON), 413, "PayloadTooLarge")
+    error(api.post(f"/instances/{iid}/events", content=iter([big[:1000], big[1000:]]), headers=JSON), 413,
+          "PayloadTooLarge")
     # a chunked body is read whole (it may arrive in pieces)
-    assert api.post(f"/instances/{iid}/events", content=iter([b'{"event": "pi', b'ng"}'])).status_code == 200
+    chunks = iter([b'{"event": "pi', b'ng"}'])
+    assert api.post(f"/instances/{iid}/events", content=chunks, headers=JSON).status_code == 200
     # just within the bound is taken
     ok = api.post(f"/instances/{iid}/events", json={"event": "ping", "data": "x" * (limit - 100)})
     assert ok.status_code == 200, ok.text
@@ -171,7 +174,7 @@ def test_concurrent_events_are_batched(stack, api):
     before = api.get("/health").json()["batching"]
 
     async def post_all():
-        async with aiohttp.ClientSession() as s:
+        async with aiohttp.ClientSession(headers=stack.auth) as s:
             async def one(iid):
                 async with s.post(f"{stack.url}/instances/{iid}/events", json={"event": "go"}) as r:
                     return r.status, await r.json()

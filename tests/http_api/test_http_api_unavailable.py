@@ -8,6 +8,7 @@ from aiohttp import ClientSession
 from aiohttp.test_utils import TestServer
 
 from goflow.errors import RequestTimeout, RuntimeUnavailable
+from testkit import free_port
 
 
 class SlowEngine:
@@ -27,6 +28,7 @@ class SlowEngine:
 def test_engine_unavailable_or_slow_is_503_and_the_api_reconnects():
     from actors.bridge import EngineBridge
     from actors.http_routes import make_app
+    from actors.http_security import Guard
     attempts = []
 
     def connect(port, timeout):
@@ -37,10 +39,11 @@ def test_engine_unavailable_or_slow_is_503_and_the_api_reconnects():
 
     async def scenario():
         bridge = EngineBridge(1, connect=connect)
-        server = TestServer(make_app(bridge), host="127.0.0.1")
+        port = free_port()
+        server = TestServer(make_app(bridge, Guard("t0ken", "127.0.0.1", port)), host="127.0.0.1", port=port)
         await server.start_server()
         try:
-            async with ClientSession(str(server.make_url(""))) as s:
+            async with ClientSession(str(server.make_url("")), headers={"Authorization": "Bearer t0ken"}) as s:
                 async with s.get("/instances/a") as r:            # no daemon: 503
                     first = r.status, await r.json()
                 async with s.get("/instances/a") as r:            # attaches again, and answers
