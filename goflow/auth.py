@@ -15,11 +15,11 @@ from __future__ import annotations
 import hmac
 import os
 import secrets
-import stat
 import tempfile
 from typing import Mapping
 
 from .errors import GoflowError
+from .files import private_dir, private_file
 
 __all__ = ["TOKEN_FILE", "TOKEN_ENV", "TokenError", "token_path", "ensure_token", "read_token", "client_token",
            "matches"]
@@ -57,14 +57,15 @@ def read_token(data_dir: str) -> str | None:
 
 
 def ensure_token(data_dir: str) -> str:
-    """The token of ``data_dir``, written there (0600) the first time. A file that others may read is
-    narrowed to 0600 (it was not written by this code)."""
+    """The token of ``data_dir``, written there (0600) the first time. The directory is made (or
+    checked) private first (:func:`goflow.files.private_dir`: 0700, owned by this user); a token file
+    that others may read is narrowed to 0600 (it was not written by this code)."""
+    private_dir(data_dir)
     path = token_path(data_dir)
     token = read_token(data_dir)
     if token is not None:
         _narrow(path)
         return token
-    os.makedirs(data_dir, mode=0o700, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".api.token.", dir=data_dir)     # 0600, unpredictable name
     try:
         with os.fdopen(fd, "w", encoding="ascii") as f:
@@ -90,8 +91,7 @@ def ensure_token(data_dir: str) -> str:
 
 def _narrow(path: str) -> None:
     try:
-        if stat.S_IMODE(os.stat(path).st_mode) & 0o077:
-            os.chmod(path, 0o600)
+        private_file(path)
     except OSError as exc:
         raise TokenError(path, f"cannot be made private (mode 0600): {exc.strerror or exc}") from None
 
