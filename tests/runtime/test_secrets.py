@@ -96,8 +96,8 @@ def test_worker_secrets_appear_in_no_history_log_status_or_api_answer(daemons, w
     port = json.loads(Path(data_dir, "daemon.json").read_text())["port"]
     api_port = free_port()
     pids = daemons.remember(eng)
-    api_pid = spawn(port, api_port, "127.0.0.1", log_path=str(tmp_path / "api.log"), event_bytes=65536,
-                    watch_pid=pids["admin"], env=daemons.env(), log_level="DEBUG")
+    api_pid = spawn(port, api_port, "127.0.0.1", data_dir=data_dir, log_path=str(tmp_path / "api.log"),
+                    event_bytes=65536, watch_pid=pids["admin"], env=daemons.env(), log_level="DEBUG")
     add_process(data_dir, "api", api_pid, api=f"http://127.0.0.1:{api_port}")
     base = f"http://127.0.0.1:{api_port}"
     try:
