@@ -14,7 +14,7 @@ from thespian.actors import Actor
 
 from goflow.requests import Item
 
-from .messages import Batch, Deploy, HostBatch, Query, QueryReply, Routes, Token
+from .messages import Batch, Deploy, HostBatch, Query, QueryReply, Routes
 
 __all__ = ["Dispatcher", "shard_of", "merge_list", "merge_counts"]
 
@@ -77,10 +77,10 @@ class Dispatcher(Actor):
         per: list[list] = [[] for _ in range(n)]
         for idx, item in enumerate(batch.items):
             iid = item.instance
-            per[shard_of(iid, n)].append(Item(iid, item.request, Token(sender, batch.rid, idx)))
+            per[shard_of(iid, n)].append(Item(iid, item.request, idx))
         for host, items in zip(self.hosts, per):
             if items:
-                self.send(host, HostBatch(items))
+                self.send(host, HostBatch(items, sender, batch.rid))
 
     def _query(self, q: Query, sender) -> None:
         reply_to = q.reply_to or sender

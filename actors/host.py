@@ -12,12 +12,12 @@ import time
 
 from thespian.actors import Actor, ActorExitRequest, WakeupMessage
 
-from goflow.requests import Reply
+from goflow.requests import Item, Reply
 from goflow.shard import DEFAULT_MAX_INPUT_BYTES, Shard
 from goflow.store import open_shard
 
 from ._logging import apply_levels
-from .messages import Blueprints, HostBatch, HostInit, Jobs, ProxyChanged, Query, QueryReply, Replies
+from .messages import Blueprints, HostBatch, HostInit, Jobs, ProxyChanged, Query, QueryReply, Replies, Token
 
 __all__ = ["Host"]
 
@@ -36,7 +36,10 @@ class Host(Actor):
 
     def receiveMessage(self, msg, sender):
         if isinstance(msg, HostBatch):
-            self._handle(msg.items)
+            items = msg.items
+            if msg.reply_to is not None:      # a client's: each token is the item's index in its batch
+                items = [Item(i.instance, i.request, Token(msg.reply_to, msg.rid, i.token)) for i in items]
+            self._handle(items)
         elif isinstance(msg, WakeupMessage):
             self.wakeups.discard(msg.payload)
             self._handle([])

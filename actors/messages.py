@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from goflow.requests import Item, Reply
+
 
 def _short(field_name: str):
     """A ``__repr__`` that names the class and the size of its batch: Thespian calls ``str()`` on
@@ -86,6 +88,19 @@ class Token:
     rid: int
     index: int
 
+    def __reduce__(self):
+        return (Token, (self.reply_to, self.rid, self.index))
+
+
+# On the wire a batch is its columns (ids, requests, tokens; tokens, oks, values): pickling a thousand
+# Item or Reply objects one by one costs several times as much as three lists.
+def _columns(items: list) -> tuple:
+    return [i.instance for i in items], [i.request for i in items], [i.token for i in items]
+
+
+def _items(instances: list, requests: list, tokens: list) -> list:
+    return [Item(i, r, t) for i, r, t in zip(instances, requests, tokens)]
+
 
 @dataclass(repr=False)
 class Batch:
@@ -94,12 +109,29 @@ class Batch:
     rid: int
     items: list
 
+    def __reduce__(self):
+        return (_batch, (self.rid, *_columns(self.items)))
+
+
+def _batch(rid, instances, requests, tokens) -> Batch:
+    return Batch(rid, _items(instances, requests, tokens))
+
 
 @dataclass(repr=False)
 class HostBatch:
-    """Dispatcher -> host (the clients' items, each token a :class:`Token`) and worker proxy -> host
-    (worker results: items whose request is a :class:`goflow.jobs.StepDone`, no token)."""
+    """Dispatcher -> host: items of the client ``reply_to``'s batch ``rid``, each token the item's
+    index in that batch. Worker proxy -> host: worker results (items whose request is a
+    :class:`goflow.jobs.StepDone`), no reply_to, no tokens."""
     items: list
+    reply_to: Any = None
+    rid: int = 0
+
+    def __reduce__(self):
+        return (_host_batch, (*_columns(self.items), self.reply_to, self.rid))
+
+
+def _host_batch(instances, requests, tokens, reply_to, rid) -> HostBatch:
+    return HostBatch(_items(instances, requests, tokens), reply_to, rid)
 
 
 @dataclass(repr=False)
@@ -108,6 +140,14 @@ class Replies:
     token the index of its item in that batch."""
     rid: int
     replies: list
+
+    def __reduce__(self):
+        rs = self.replies
+        return (_replies, (self.rid, [r.token for r in rs], [r.ok for r in rs], [r.value for r in rs]))
+
+
+def _replies(rid, tokens, oks, values) -> Replies:
+    return Replies(rid, [Reply(t, ok, v) for t, ok, v in zip(tokens, oks, values)])
 
 
 @dataclass

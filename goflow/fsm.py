@@ -113,6 +113,8 @@ def new_instance(blueprint: Blueprint, instance_id: str, input: Mapping[str, Any
 
 
 # -------------------------------------------------------------------------------------------- inputs
+# Each input pickles as its fields (``__reduce__``): the runtime sends inputs between processes by the
+# thousand, and the default pickling of a frozen slots dataclass costs several times as much.
 @dataclass(frozen=True, slots=True)
 class Signal:
     """An event from outside (code, CLI, HTTP): ``start``, an async outcome, or a user event."""
@@ -120,6 +122,9 @@ class Signal:
     name: str
     data: Any = None
     event_id: str | None = None
+
+    def __reduce__(self):
+        return (Signal, (self.name, self.data, self.event_id))
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,10 +135,16 @@ class Outcome:
     event: str
     output: Any = None
 
+    def __reduce__(self):
+        return (Outcome, (self.step, self.event, self.output))
+
 
 @dataclass(frozen=True, slots=True)
 class TimerFired:
     step: int
+
+    def __reduce__(self):
+        return (TimerFired, (self.step,))
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,20 +152,28 @@ class HookOutcome:
     step: int
     event: str
 
+    def __reduce__(self):
+        return (HookOutcome, (self.step, self.event))
+
 
 @dataclass(frozen=True, slots=True)
 class Pause:
-    pass
+    def __reduce__(self):
+        return (Pause, ())
 
 
 @dataclass(frozen=True, slots=True)
 class Resume:
-    pass
+    def __reduce__(self):
+        return (Resume, ())
 
 
 @dataclass(frozen=True, slots=True)
 class Terminate:
     reason: str = "terminated"
+
+    def __reduce__(self):
+        return (Terminate, (self.reason,))
 
 
 Input = Union[Signal, Outcome, TimerFired, HookOutcome, Pause, Resume, Terminate]

@@ -39,3 +39,8 @@ class Record:
     @classmethod
     def from_tuple(cls, t) -> "Record":
         return cls(*t)
+
+    def __reduce__(self):
+        # pickled as its fields: worker results carry their attempt records between processes, and
+        # the default pickling of a frozen slots dataclass costs several times as much
+        return (Record, self.to_tuple())

@@ -7,6 +7,7 @@ One shape each way (docs/runtime.md walks them)::
     proxy ──Item(instance, StepDone(step, mode, result))──▶ Shard ──Outcome/HookOutcome──▶ fsm.react
 
 Plain frozen dataclasses, picklable (the runtime sends them between processes); nothing here does I/O.
+Each pickles as its fields (``__reduce__``), several times cheaper than a slots dataclass's default.
 """
 from __future__ import annotations
 
@@ -46,6 +47,9 @@ class Job:
         """The request that carries ``result`` back to this job's instance."""
         return StepDone(self.step, self.mode, result)
 
+    def __reduce__(self):
+        return (Job, (self.instance, self.step, self.mode, self.action, self.request, self.workers))
+
 
 @dataclass(frozen=True, slots=True)
 class StepResult:
@@ -54,6 +58,9 @@ class StepResult:
     event: str
     output: Any
     attempts: tuple[Record, ...]
+
+    def __reduce__(self):
+        return (StepResult, (self.event, self.output, self.attempts))
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,3 +79,6 @@ class StepDone:
         if self.mode == HOOK:
             return HookOutcome(self.step, r.event)
         return Outcome(self.step, r.event, r.output)
+
+    def __reduce__(self):
+        return (StepDone, (self.step, self.mode, self.result))

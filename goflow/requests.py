@@ -11,6 +11,10 @@ A request is one of:
 
 Each is answered by one :class:`Reply` (none for results and timers, which have no caller). Plain
 picklable dataclasses: the runtime sends them between processes in batches.
+Each pickles as its fields (``__reduce__``): the default pickling of a slots dataclass costs several
+times as much, and Thespian pickles every message. Those built by the thousand when a batch is
+unpickled (:class:`Item`, :class:`Create`, :class:`Reply`) are not frozen: a frozen dataclass's
+``__init__`` costs three times as much. Treat them as values all the same.
 """
 from __future__ import annotations
 
@@ -23,7 +27,7 @@ from .jobs import StepDone
 __all__ = ["Create", "Wait", "Request", "Item", "Reply"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Create:
     """Create the instance (the :class:`Item`'s id) of ``project/activity`` at ``version`` (None:
     the latest deployed) with the ``input`` document, and start it (``Signal("start")``)."""
@@ -33,10 +37,16 @@ class Create:
     input: Mapping[str, Any]
     version: int | None = None
 
+    def __reduce__(self):
+        return (Create, (self.project, self.activity, self.input, self.version))
+
 
 @dataclass(frozen=True, slots=True)
 class Wait:
     """Answer with the instance's status once it is completed, failed or terminated (at once if it is)."""
+
+    def __reduce__(self):
+        return (Wait, ())
 
 
 Request = Union[Input, StepDone, Create, Wait]
@@ -50,8 +60,11 @@ class Item:
     request: Request
     token: Any = None
 
+    def __reduce__(self):
+        return (Item, (self.instance, self.request, self.token))
 
-@dataclass(frozen=True, slots=True)
+
+@dataclass(slots=True)
 class Reply:
     """The answer to one item: ``value`` is a result, or the :class:`~goflow.errors.GoflowError`
     when not ``ok``. ``token`` is the item's (on the way back to a client, the item's index in its batch)."""
@@ -59,3 +72,6 @@ class Reply:
     token: Any
     ok: bool
     value: Any
+
+    def __reduce__(self):
+        return (Reply, (self.token, self.ok, self.value))

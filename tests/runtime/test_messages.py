@@ -27,8 +27,13 @@ def roundtrip(msg):
 def test_every_request_survives_pickling_inside_a_batch():
     batch = roundtrip(Batch(7, [Item(f"i{n}", req) for n, req in enumerate(REQUESTS)]))
     assert [item.request for item in batch.items] == REQUESTS
-    host = roundtrip(HostBatch([Item("i", Signal("go"), Token(None, 7, 0))]))
-    assert host.items[0].token == Token(None, 7, 0)
+    host = roundtrip(HostBatch([Item("i", Signal("go"), 3), Item("j", Wait(), 5)], "client", 7))
+    assert host.items == [Item("i", Signal("go"), 3), Item("j", Wait(), 5)]
+    assert (host.reply_to, host.rid) == ("client", 7)
+    results = roundtrip(HostBatch([Item("i", StepDone(3, "sync", RESULT))]))
+    assert results.items == [Item("i", StepDone(3, "sync", RESULT))] and results.reply_to is None
+    assert results.items[0].request.result.attempts[0].endpoint == "python://m:f"
+    assert roundtrip(Item("i", Signal("go"), Token("client", 7, 3))).token == Token("client", 7, 3)
 
 
 def test_a_step_result_becomes_the_fsm_input_of_its_mode():
