@@ -69,7 +69,7 @@ def start(config_path, data_dir, port, foreground, allow_remote, as_json) -> Non
     from .daemon import remove_pid_files, start_daemon
     from .system import client_address, port_open
     cfg = load(config_path, engine_data_dir=data_dir, daemon_port=port,
-               daemon_allow_remote=allow_remote or None)
+               daemon_allow_remote=allow_remote or None).for_engine(in_daemon=True)
     address, port = cfg.daemon.address, cfg.daemon.port
     if not is_loopback(address) and not cfg.daemon.allow_remote:
         raise GoflowError(f"daemon.address {address} is not a loopback address; anyone who reaches it can run "
@@ -97,12 +97,7 @@ def start(config_path, data_dir, port, foreground, allow_remote, as_json) -> Non
         click.echo(exposure_warning(address, port), err=True)
         log.warning("daemon.exposed address=%s port=%s", address, port)
     private_dir(cfg.data_dir)            # 0700, ours (or refused)
-    engine_cfg = cfg.to_engine_dict()
-    for key in ("data_dir", "shards", "concurrency", "watch"):
-        engine_cfg.pop(key)
-    eng = start_daemon(cfg.data_dir, port=port, shards=cfg.shards, concurrency=cfg.engine.concurrency,
-                       blueprints=blueprints, address=address, timeout=cfg.daemon.start_timeout,
-                       log_path=cfg.log_file, **engine_cfg)
+    eng = start_daemon(settings=cfg, blueprints=blueprints)
     try:
         pids = eng.pids()
     finally:

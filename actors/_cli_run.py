@@ -66,11 +66,7 @@ def run(paths, instances, input_json, wanted, concurrency, data_dir, timeout, co
     tmp = None if data_dir else tempfile.mkdtemp(prefix="goflow-run-")
     began = time.monotonic()
     try:
-        engine_cfg = cfg.to_engine_dict(watch=False)
-        for key in ("data_dir", "shards", "concurrency", "watch"):
-            engine_cfg.pop(key)
-        eng = Engine.embedded(data_dir or tmp, blueprints=[bp], shards=1, concurrency=cfg.engine.concurrency,
-                              **engine_cfg)
+        eng = Engine.embedded(data_dir or tmp, blueprints=[bp], settings=cfg)
         logging.getLogger("goflow").propagate = False   # Thespian's embedded base logs the root too
         try:
             ids = eng.start_many(f"{bp.project}/{bp.activity}", [dict(data) for _ in range(instances)],

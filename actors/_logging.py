@@ -3,7 +3,7 @@
 Thespian replaces each actor process's root logger with a forwarder that ships every record at or
 above its level to the logger process as a message; it does not always take that level from the
 ``logDefs`` it was given, so DEBUG records of the hot paths (one per worker attempt) would each cost a
-message between processes. Every daemon actor therefore sets the levels itself from the engine config
+message between processes. Every daemon actor therefore sets the levels itself from its settings
 on its first message. Embedded (simpleSystemBase) engines run in the user's process and leave the
 user's logging alone.
 """
@@ -12,15 +12,15 @@ from __future__ import annotations
 import logging
 import sys
 
+from goflow.config import Config
+
 __all__ = ["apply_levels"]
 
 
-def apply_levels(cfg: dict) -> None:
-    if not cfg.get("watch"):              # embedded: the user's process, the user's logging
+def apply_levels(settings: Config) -> None:
+    if not settings.in_daemon:            # embedded: the user's process, the user's logging
         return
-    level = logging.getLevelName(str(cfg.get("log_level") or "WARNING").upper())
-    if not isinstance(level, int):
-        level = logging.WARNING
+    level = logging.getLevelName(settings.logging.level)
     logging.getLogger("goflow").setLevel(level)
     logging.getLogger().setLevel(max(level, logging.WARNING))
     # Thespian swaps the logging manager after the fork: loggers made at import time, before it,

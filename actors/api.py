@@ -27,6 +27,7 @@ from typing import Any, Iterable, Sequence
 
 from thespian.actors import ActorExitRequest
 
+from goflow.config import Config
 from goflow.errors import BlueprintError, GoflowError, RequestTimeout, RuntimeUnavailable
 from goflow.fsm import Pause, Resume, Signal, Terminate
 from goflow.loading import blueprint_from_document, blueprint_to_document, load_paths
@@ -58,19 +59,24 @@ class Engine:
 
     # ------------------------------------------------------------------------------ life cycle
     @classmethod
-    def embedded(cls, data_dir: str | os.PathLike = "goflow-data", *, blueprints: Iterable = (),
-                 shards: int = 1, concurrency: int = 256, timeout: float = DEFAULT_TIMEOUT, clock=None,
-                 **config) -> "Engine":
+    def embedded(cls, data_dir: str | os.PathLike | None = None, *, blueprints: Iterable = (),
+                 shards: int | None = None, concurrency: int | None = None, timeout: float = DEFAULT_TIMEOUT,
+                 clock=None, settings: Config | None = None, **options) -> "Engine":
         """Run the engine inside this process (Thespian's simpleSystemBase) on ``data_dir``.
+
+        ``settings`` (default: ``Config()``, every default) with ``data_dir``, ``shards``,
+        ``concurrency`` and ``options`` applied: any setting by its key name or ``section_key``
+        (``event_bytes=1000``, ``http_transport="httpx"``, ``retry_backoff="fixed"``); None = unchanged.
+        An unknown name or a bad value raises :class:`~goflow.errors.ConfigError` naming it.
 
         ``clock``: a :class:`goflow.testing.ManualClock` for the hosts (instance times, durable timers)
         instead of the wall clock; its timers then fire on :meth:`advance`, never on their own."""
+        settings = (settings or Config()).with_options(
+            dict(options, engine_data_dir=None if data_dir is None else os.fspath(data_dir),
+                 engine_shards=shards, engine_concurrency=concurrency)).for_engine(in_daemon=False, clock=clock)
         asys = start_embedded()
-        cfg = dict(config, data_dir=str(data_dir), shards=shards, concurrency=concurrency, watch=False)
-        if clock is not None:
-            cfg["clock"] = clock
         try:
-            return cls._boot(asys, cfg, blueprints, owns=True, timeout=timeout, clock=clock)
+            return cls._boot(asys, settings, _blueprints(blueprints), owns=True, timeout=timeout)
         except BaseException:
             asys.shutdown()
             raise
@@ -89,13 +95,12 @@ class Engine:
         return eng
 
     @classmethod
-    def _boot(cls, asys, cfg: dict, blueprints, *, owns: bool, timeout: float, clock=None) -> "Engine":
-        # a daemon's launcher gets its blueprints as documents in its config file
-        bps = _blueprints([*(cfg.pop("blueprints", None) or ()), *blueprints])
+    def _boot(cls, asys, settings: Config, blueprints: list[Blueprint], *, owns: bool,
+              timeout: float) -> "Engine":
         root = asys.createActor("actors.root.Root", globalName=ROOT_NAME)
-        eng = cls(asys, root, None, owns_system=owns, timeout=timeout, clock=clock)
+        eng = cls(asys, root, None, owns_system=owns, timeout=timeout, clock=settings.clock)
         rid = next(eng._rids)
-        booted: Booted = eng._call(root, Boot(cfg, rid, bps), rid, timeout=max(timeout, 60.0))
+        booted: Booted = eng._call(root, Boot(settings, rid, blueprints), rid, timeout=max(timeout, 60.0))
         if booted.error is not None:
             raise booted.error
         eng._dispatcher, eng.recovered = booted.dispatcher, booted.recovered

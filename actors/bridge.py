@@ -14,13 +14,14 @@ import concurrent.futures
 import logging
 from typing import Any, Callable
 
+from goflow.config import ApiSection
 from goflow.errors import RequestTimeout, RuntimeUnavailable
 
 __all__ = ["DEFAULT_WINDOW", "MAX_BATCH", "REQUEST_TIMEOUT", "EngineBridge", "EventBatcher"]
 
 log = logging.getLogger("goflow.bridge")
 
-DEFAULT_WINDOW = 0.002         # seconds an event batch stays open after its first event
+DEFAULT_WINDOW = ApiSection.batch_window_ms / 1000   # seconds an event batch stays open (api.batch_window_ms)
 MAX_BATCH = 1000               # events per send_many call (the Engine's own chunk)
 REQUEST_TIMEOUT = 30.0         # seconds an engine call may take
 

@@ -33,12 +33,13 @@ import tempfile
 import time
 from typing import Iterable
 
+from goflow.config import Config, DaemonSection, LoggingSection
 from goflow.errors import GoflowError, RuntimeUnavailable
 from goflow.files import open_append, private_dir, private_file, write_atomic
 from goflow.logs import logging_dict
 
 from . import heart
-from .api import DEFAULT_TIMEOUT, Engine, _documents
+from .api import Engine, _blueprints, _documents
 from .system import DEFAULT_PORT, LOOPBACK, attach, client_address, port_open, start_system
 
 __all__ = ["start_daemon", "stop_daemon", "stop", "read_info", "pid_alive", "remove_pid_files", "add_process",
@@ -50,33 +51,35 @@ INFO_FILE = "daemon.json"
 THESPIAN_LOG = "thespian.log"
 
 
-def start_daemon(data_dir: str, *, port: int = DEFAULT_PORT, shards: int = 2, concurrency: int = 256,
-                 blueprints: Iterable = (), address: str = LOOPBACK, timeout: float = DEFAULT_TIMEOUT,
-                 log_path: str | None = None, env: dict | None = None, log_level: str = "WARNING",
-                 log_format: str = "kv", **config) -> Engine:
-    """Start a daemon on ``address:port`` serving ``data_dir``; return a client Engine for it.
-    Writes ``goflow.pid`` and ``daemon.json`` into ``data_dir``."""
-    data_dir = os.path.abspath(data_dir)
-    private_dir(data_dir)                 # 0700 and ours, or refused (DataDirRefused) before anything runs
-    cfg = dict(config, data_dir=data_dir, shards=shards, concurrency=concurrency,
-               watch=True, blueprints=_documents(blueprints))
-    cfg.setdefault("log_level", log_level)  # the actors' own level (actors/_logging.py)
+def start_daemon(data_dir: str | None = None, *, port: int | None = None, shards: int | None = None,
+                 concurrency: int | None = None, blueprints: Iterable = (), address: str | None = None,
+                 timeout: float | None = None, log_path: str | None = None, env: dict | None = None,
+                 log_level: str | None = None, log_format: str | None = None, settings: Config | None = None,
+                 **options) -> Engine:
+    """Start a daemon serving ``data_dir``; return a client Engine for it. Writes ``goflow.pid`` and
+    ``daemon.json`` into ``data_dir``.
+
+    ``settings`` (default: ``Config()``) with the arguments applied: ``data_dir`` (engine.data_dir),
+    ``port``/``address`` (daemon.port/address), ``shards``, ``concurrency``, ``timeout``
+    (daemon.start_timeout; also the client's request timeout), ``log_path`` (daemon.log_file),
+    ``log_level``/``log_format`` (logging.*) and ``options``, any other setting by its key name or
+    ``section_key`` (``event_bytes=1000``); None = unchanged. ``env``: the launcher's environment."""
+    settings = (settings or Config()).with_options(dict(
+        options, engine_data_dir=data_dir, daemon_port=port, daemon_address=address, engine_shards=shards,
+        engine_concurrency=concurrency, daemon_start_timeout=timeout, daemon_log_file=log_path,
+        logging_level=log_level, logging_format=log_format)).for_engine(in_daemon=True)
+    port, address, timeout = settings.daemon.port, settings.daemon.address, settings.daemon.start_timeout
+    log_path = settings.log_file
+    private_dir(settings.engine.data_dir)  # 0700 and ours, or refused (DataDirRefused) before anything runs
     with tempfile.TemporaryDirectory(prefix="goflow-start-") as tmp:
         cfg_path, report_path = os.path.join(tmp, "config.json"), os.path.join(tmp, "report.json")
         with open(cfg_path, "w") as f:
-            json.dump(cfg, f)
-        out = open_append(log_path) if log_path else subprocess.DEVNULL
-        cmd = [sys.executable, "-m", "actors.daemon", "launch", "--config", cfg_path, "--port", str(port),
-               "--address", address, "--report", report_path, "--timeout", str(timeout),
-               "--log-level", log_level, "--log-format", log_format]
-        if log_path:
-            cmd += ["--log-file", os.path.abspath(log_path)]
-        try:
+            json.dump({"settings": settings.values(), "blueprints": _documents(blueprints)}, f)
+        cmd = [sys.executable, "-m", "actors.daemon", "launch", "--config", cfg_path, "--report", report_path]
+        os.makedirs(os.path.dirname(log_path), exist_ok=True)
+        with open_append(log_path) as out:
             proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=out, env=env,
                                   timeout=timeout + 30)
-        finally:
-            if log_path:
-                out.close()
         report = {}
         if os.path.exists(report_path):
             with open(report_path) as f:
@@ -165,7 +168,8 @@ def remove_pid_files(data_dir: str) -> None:
             pass
 
 
-def stop(data_dir: str | None, port: int, address: str = LOOPBACK, timeout: float = 30.0) -> dict:
+def stop(data_dir: str | None, port: int, address: str = LOOPBACK,
+         timeout: float = DaemonSection.stop_timeout) -> dict:
     """Stop the daemon on ``port`` and wait until its processes (from ``daemon.json``) are gone.
 
     Returns ``{"port", "pids", "stale"}``. Raises :class:`RuntimeUnavailable` when no daemon answers
@@ -229,46 +233,45 @@ def _install_term_handler(port: int, address: str, data_dir: str) -> None:
 
 def _launch(args) -> int:
     with open(args.config) as f:
-        cfg = json.load(f)
-    data_dir = cfg["data_dir"]
-    report: dict = {"ok": False, "port": args.port}
+        spec = json.load(f)
+    settings = Config().with_values(spec["settings"], "the launcher's settings").for_engine(in_daemon=True)
+    data_dir, port, address = settings.engine.data_dir, settings.daemon.port, settings.daemon.address
+    log_file = settings.log_file
+    report: dict = {"ok": False, "port": port}
     # Every file a daemon process creates is private (0600, directories 0700), whatever the starter's
     # umask; Thespian's own log goes into the data directory, not a shared temporary directory.
     os.umask(0o077)
     os.environ.setdefault("THESPLOG_FILE", os.path.join(data_dir, THESPIAN_LOG))
     try:
         private_dir(data_dir)
-        if args.log_file:
-            private_file(args.log_file, create=True)
-        log_defs = logging_dict(args.log_level, args.log_format, args.log_file)
-        _install_term_handler(args.port, args.address, data_dir)
-        heart.arm(args.port, args.address, data_dir, cfg, _log_args(args))
-        asys = start_system(args.port, args.address, args.log_file, log_defs)
+        private_file(log_file, create=True)
+        log_defs = logging_dict(settings.logging.level, settings.logging.format, log_file)
+        logging.config.dictConfig(log_defs)
+        _install_term_handler(port, address, data_dir)
+        heart.arm(port, address, data_dir, settings, [
+            "--timeout", str(settings.daemon.start_timeout), "--log-level", settings.logging.level,
+            "--log-format", settings.logging.format, "--log-file", log_file])
+        asys = start_system(port, address, log_file, log_defs)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         try:
-            eng = Engine._boot(asys, cfg, (), owns=False, timeout=args.timeout)
+            eng = Engine._boot(asys, settings, _blueprints(spec["blueprints"]), owns=False,
+                               timeout=settings.daemon.start_timeout)
             pids = eng.pids()
         except BaseException:
             asys.shutdown()
             raise
-        info = {"pid": pids.get("admin"), "port": args.port, "address": args.address, "data_dir": data_dir,
-                "log_file": args.log_file, "pids": pids, "started": time.time(),
-                "shards": cfg.get("shards")}
+        info = {"pid": pids.get("admin"), "port": port, "address": address, "data_dir": data_dir,
+                "log_file": log_file, "pids": pids, "started": time.time(), "shards": settings.shards}
         _write_pid_files(data_dir, info)
         report.update(ok=True, recovered=eng.recovered, pids=pids)
-        log.info("daemon.started port=%s address=%s admin=%s recovered=%s data_dir=%s", args.port,
-                 args.address, pids.get("admin"), eng.recovered, data_dir)
+        log.info("daemon.started port=%s address=%s admin=%s recovered=%s data_dir=%s", port,
+                 address, pids.get("admin"), eng.recovered, data_dir)
     except Exception as exc:  # reported to the caller through the report file
         report["error"] = str(exc) if isinstance(exc, GoflowError) else f"{type(exc).__name__}: {exc}"
-        log.error("daemon.start_failed port=%s error=%s", args.port, report["error"])
+        log.error("daemon.start_failed port=%s error=%s", port, report["error"])
     with open(args.report, "w") as f:
         json.dump(report, f)
     return 0 if report["ok"] else 1
-
-
-def _log_args(args) -> list[str]:
-    out = ["--log-level", args.log_level, "--log-format", args.log_format]
-    return out + (["--log-file", args.log_file] if args.log_file else [])
 
 
 def _revive(args) -> int:
@@ -284,30 +287,26 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m actors.daemon")
     sub = p.add_subparsers(dest="cmd", required=True)
     s = sub.add_parser("launch", help="(internal) start the actor system and boot the engine")
-    s.add_argument("--config", required=True)
-    s.add_argument("--port", type=int, default=DEFAULT_PORT)
-    s.add_argument("--address", default=LOOPBACK)
+    s.add_argument("--config", required=True, help="a JSON file: the settings and the blueprints")
     s.add_argument("--report", required=True)
-    s.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT)
-    s.add_argument("--log-level", default="WARNING")
-    s.add_argument("--log-format", default="kv")
-    s.add_argument("--log-file", default=None)
     r = sub.add_parser("revive", help="(internal, run by the admin) boot a new root after the root died")
     r.add_argument("--port", type=int, required=True)
     r.add_argument("--address", default=LOOPBACK)
     r.add_argument("--data", required=True)
-    r.add_argument("--timeout", type=float, default=60.0)
-    r.add_argument("--log-level", default="WARNING")
-    r.add_argument("--log-format", default="kv")
+    r.add_argument("--timeout", type=float, default=DaemonSection.start_timeout)
+    r.add_argument("--log-level", default=LoggingSection.level)
+    r.add_argument("--log-format", default=LoggingSection.format)
     r.add_argument("--log-file", default=None)
     t = sub.add_parser("stop", help="stop the daemon on --port (attach + shutdown)")
     t.add_argument("--port", type=int, default=DEFAULT_PORT)
     t.add_argument("--address", default=LOOPBACK)
     t.add_argument("--data", default=None, help="its data directory (its pid files are removed)")
     args = p.parse_args(argv)
-    if args.cmd in ("launch", "revive"):
+    if args.cmd == "launch":
+        return _launch(args)              # its logging comes from the settings in --config
+    if args.cmd == "revive":
         logging.config.dictConfig(logging_dict(args.log_level, args.log_format, args.log_file))
-        return _launch(args) if args.cmd == "launch" else _revive(args)
+        return _revive(args)
     logging.config.dictConfig(logging_dict("INFO"))
     try:
         stop(args.data, args.port, args.address)

@@ -13,8 +13,8 @@ tree heal:
 2. **The heart** lives in the admin: :func:`arm` (called by the launcher before the admin is forked,
    so the admin inherits it) wraps the admin's ``ChildActorExited`` handler. When the exited child
    is the root (``goflow-root``) and the system is not shutting down, the admin starts ``python -m
-   actors.daemon revive``, which attaches like any client and boots a new root from the config the
-   daemon started with. The new root recreates the dispatcher, hosts and proxies; each host reloads
+   actors.daemon revive``, which attaches like any client and boots a new root from the settings
+   the daemon started with. The new root recreates the dispatcher, hosts and proxies; each host reloads
    its shard from the store (the store is the truth): every unfinished instance goes on, steps in
    flight are called again with the same ``Idempotency-Key`` (at-least-once, as after any crash).
    The revive then rewrites ``daemon.json`` with the new process ids.
@@ -35,6 +35,8 @@ import signal
 import subprocess
 import sys
 import time
+
+from goflow.config import Config
 
 __all__ = ["INTENSITY", "PERIOD", "CONFIG_ENV", "arm", "link_to_parent", "revive"]
 
@@ -80,17 +82,17 @@ def _link_children() -> None:
 
 
 # ------------------------------------------------------------------------------------------ heart
-def arm(port: int, address: str, data_dir: str, config: dict, log_args: list[str]) -> None:
+def arm(port: int, address: str, data_dir: str, settings: Config, log_args: list[str]) -> None:
     """In the launcher, before the admin is forked: link actor processes to their parents and make
-    the admin revive a root that dies. ``config`` is the engine config the root boots from (its
-    blueprints are in the catalog by then)."""
+    the admin revive a root that dies. ``settings`` are those the root boots from (its blueprints are
+    in the catalog by then)."""
     from thespian.system.multiprocCommon import MultiProcAdmin
 
     from .system import ROOT_NAME
 
     _link_children()
     _state.update(port=port, address=address, data_dir=data_dir, log_args=list(log_args),
-                  config=json.dumps({k: v for k, v in config.items() if k != "blueprints"}), beats=[],
+                  config=json.dumps(settings.values()), beats=[],
                   children=[])
     if getattr(MultiProcAdmin, "_goflow_heart", False):
         return
@@ -128,16 +130,17 @@ def _root_died() -> None:
 
 
 def revive(port: int, address: str, data_dir: str, timeout: float) -> dict:
-    """(The ``revive`` command.) Boot a new root on the running daemon from the config in
-    :data:`CONFIG_ENV`; rewrite ``daemon.json``'s process ids. Returns the new ids."""
+    """(The ``revive`` command.) Boot a new root on the running daemon from the settings in
+    :data:`CONFIG_ENV` (``{"section.key": value}``); rewrite ``daemon.json``'s process ids. Returns
+    the new ids."""
     from .api import Engine
     from .daemon import INFO_FILE, read_info
     from .system import attach
     from goflow.files import write_atomic
 
-    cfg = json.loads(os.environ[CONFIG_ENV])
+    settings = Config().with_values(json.loads(os.environ[CONFIG_ENV]), CONFIG_ENV).for_engine(in_daemon=True)
     t0 = time.monotonic()
-    eng = Engine._boot(attach(port, address), cfg, (), owns=False, timeout=timeout)
+    eng = Engine._boot(attach(port, address), settings, [], owns=False, timeout=timeout)
     pids = eng.pids()
     info = read_info(data_dir) or {}
     if info.get("port") == port:          # still this daemon's file: keep its other fields (api, ...)

@@ -13,7 +13,7 @@ import time
 from thespian.actors import Actor, ActorExitRequest, WakeupMessage
 
 from goflow.requests import Item, Reply
-from goflow.shard import DEFAULT_MAX_INPUT_BYTES, Shard
+from goflow.shard import Shard
 from goflow.store import open_shard
 
 from ._logging import apply_levels
@@ -62,14 +62,15 @@ class Host(Actor):
                 self.store = None
 
     def _init(self, msg: HostInit, sender) -> None:
-        cfg = msg.config
-        apply_levels(cfg)
+        settings = msg.config
+        apply_levels(settings)
         self.index, self.proxy = msg.index, msg.proxy
-        self.clock = cfg.get("clock") or time.time
-        self.store = open_shard(cfg["data_dir"], msg.index, synchronous=cfg.get("synchronous", "normal"))
-        self.shard = Shard(self.store, msg.blueprints, intensity=cfg.get("intensity", 3),
-                           max_input_bytes=cfg.get("max_event_bytes", DEFAULT_MAX_INPUT_BYTES),
-                           period=cfg.get("period", 10.0), name=f"host-{msg.index}", clock=self.clock)
+        engine = settings.engine
+        self.clock = settings.clock or time.time
+        self.store = open_shard(engine.data_dir, msg.index, synchronous=engine.synchronous)
+        self.shard = Shard(self.store, msg.blueprints, intensity=engine.intensity, period=engine.period,
+                           event_bytes=settings.limits.event_bytes, retry=settings.retry,
+                           name=f"host-{msg.index}", clock=self.clock)
         fx = self.shard.recover()
         self._effects(fx)
         self.send(sender, QueryReply(-1, True, {"host": msg.index, "recovered": len(self.shard.cells),

@@ -24,7 +24,7 @@ import click
 from aiohttp import web
 
 from goflow.auth import ensure_token
-from goflow.config import DEFAULT_API_PORT, is_loopback
+from goflow.config import DEFAULT_API_PORT, LOOPBACK, LimitsSection, LoggingSection, is_loopback
 from goflow.errors import GoflowError, RuntimeUnavailable
 
 from .bridge import DEFAULT_WINDOW, MAX_BATCH, REQUEST_TIMEOUT, EngineBridge
@@ -68,8 +68,8 @@ def tls_context(cert: str | None, key: str | None) -> ssl.SSLContext | None:
     return ctx
 
 
-async def serve(daemon_port: int, port: int, address: str = "127.0.0.1", *, data_dir: str,
-                tls_cert: str | None = None, tls_key: str | None = None, event_bytes: int = 64 * 1024,
+async def serve(daemon_port: int, port: int, address: str = LOOPBACK, *, data_dir: str,
+                tls_cert: str | None = None, tls_key: str | None = None, event_bytes: int = LimitsSection.event_bytes,
                 window: float = DEFAULT_WINDOW, max_batch: int = MAX_BATCH, stop: asyncio.Event | None = None,
                 watch_pid: int | None = None, ready: Callable[[], None] | None = None,
                 timeout: float = REQUEST_TIMEOUT) -> None:
@@ -113,7 +113,7 @@ async def serve(daemon_port: int, port: int, address: str = "127.0.0.1", *, data
         await loop.run_in_executor(None, bridge.close)
 
 
-def run(daemon_port: int, port: int, address: str = "127.0.0.1", **kw) -> None:
+def run(daemon_port: int, port: int, address: str = LOOPBACK, **kw) -> None:
     """Serve in the foreground until SIGINT or SIGTERM."""
     async def main() -> None:
         stop = asyncio.Event()
@@ -127,7 +127,7 @@ def run(daemon_port: int, port: int, address: str = "127.0.0.1", **kw) -> None:
 def spawn(daemon_port: int, port: int, address: str, *, data_dir: str, log_path: str | None, event_bytes: int,
           watch_pid: int | None = None, allow_remote: bool = False, tls_cert: str | None = None,
           tls_key: str | None = None, window_ms: float = DEFAULT_WINDOW * 1000, max_batch: int = MAX_BATCH,
-          log_level: str = "WARNING", log_format: str = "kv", timeout: float = 15.0,
+          log_level: str = LoggingSection.level, log_format: str = LoggingSection.format, timeout: float = 15.0,
           env: dict | None = None) -> int:
     """Start the API server as a detached process (its streams on ``log_path``, never a pipe); return
     its pid once it listens (its token is then in ``data_dir``). With ``watch_pid`` it exits when that
@@ -167,19 +167,20 @@ def spawn(daemon_port: int, port: int, address: str, *, data_dir: str, log_path:
 @click.command(name="python -m actors.http_api", context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--daemon-port", type=int, required=True, help="The daemon's admin port.")
 @click.option("--port", type=int, default=DEFAULT_API_PORT, show_default=True, help="The API's port.")
-@click.option("--address", default="127.0.0.1", show_default=True, help="The address it binds.")
+@click.option("--address", default=LOOPBACK, show_default=True, help="The address it binds.")
 @click.option("--data-dir", required=True, type=click.Path(file_okay=False),
               help="The daemon's data directory (its api.token).")
 @click.option("--allow-remote", is_flag=True, help="Accept a non-loopback --address.")
 @click.option("--tls-cert", default=None, help="api.tls_cert: the server certificate (PEM).")
 @click.option("--tls-key", default=None, help="api.tls_key: its private key (PEM).")
-@click.option("--event-bytes", type=int, default=64 * 1024, show_default=True, help="limits.event_bytes.")
+@click.option("--event-bytes", type=int, default=LimitsSection.event_bytes, show_default=True,
+              help="limits.event_bytes.")
 @click.option("--window-ms", type=float, default=DEFAULT_WINDOW * 1000, show_default=True,
               help="How long an event batch stays open after its first event.")
 @click.option("--max-batch", type=int, default=MAX_BATCH, show_default=True, help="Events per round trip.")
 @click.option("--watch-pid", type=int, default=None, help="Exit when this process (the daemon's admin) does.")
-@click.option("--log-level", default="WARNING", show_default=True)
-@click.option("--log-format", default="kv", show_default=True)
+@click.option("--log-level", default=LoggingSection.level, show_default=True)
+@click.option("--log-format", default=LoggingSection.format, show_default=True)
 @click.option("--log-file", default=None)
 def main(daemon_port, port, address, data_dir, allow_remote, tls_cert, tls_key, event_bytes, window_ms, max_batch,
          watch_pid, log_level, log_format, log_file) -> None:

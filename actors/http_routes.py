@@ -17,6 +17,7 @@ from importlib import resources
 
 from aiohttp import web
 
+from goflow.config import LimitsSection
 from goflow.fsm import STATUSES
 
 from . import http_requests as req
@@ -123,7 +124,7 @@ def openapi_document() -> bytes:
     return resources.files("goflow").joinpath("schemas", "openapi.json").read_bytes()
 
 
-def make_app(bridge: EngineBridge, guard: Guard, *, event_bytes: int = 64 * 1024,
+def make_app(bridge: EngineBridge, guard: Guard, *, event_bytes: int = LimitsSection.event_bytes,
              window: float = DEFAULT_WINDOW, max_batch: int = MAX_BATCH) -> web.Application:
     """The aiohttp application over ``bridge``, behind ``guard``."""
     limits = Limits(event_bytes)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from goflow.config import Config
 from goflow.requests import Item, Reply
 
 
@@ -31,9 +32,9 @@ __all__ = [
 
 @dataclass
 class Boot:
-    """Client -> root: start the engine with this configuration (a plain dict, see actors.system),
+    """Client -> root: start the engine with these settings (``Config.for_engine``),
     deploying ``blueprints`` (:class:`goflow.model.Blueprint`) besides those of its catalog."""
-    config: dict
+    config: Config
     rid: int = 0
     blueprints: list = field(default_factory=list)
 
@@ -49,7 +50,7 @@ class Booted:
 @dataclass
 class HostInit:
     index: int
-    config: dict
+    config: Config
     blueprints: list
     proxy: Any
 
@@ -57,7 +58,7 @@ class HostInit:
 @dataclass
 class ProxyInit:
     index: int
-    config: dict
+    config: Config
 
 
 @dataclass(repr=False)

@@ -3,7 +3,7 @@
 Thespian actors are synchronous, so the calls run on an asyncio loop (bounded concurrency,
 retries/backoff/fallback per SPEC §4), in one of two ways:
 
-* multiprocTCPBase (the daemon; config ``watch`` is True): a :class:`goflow.steps.LoopPump`
+* multiprocTCPBase (the daemon; ``settings.in_daemon``): a :class:`goflow.steps.LoopPump`
   whose loop runs in this actor's own thread. The actor returns ``ThespianWatch`` on the loop's
   selector fd and pumps the loop (without blocking) whenever it runs — on a ``WatchMessage``, on
   ``Jobs``, on a ``WakeupMessage`` asked for the loop's next timer (timeouts, retry backoff) or the
@@ -13,11 +13,9 @@ retries/backoff/fallback per SPEC §4), in one of two ways:
   ``wakeupAfter`` while calls are in flight. This actor runs a thread there, so it never creates
   child actors (fork).
 
-Configuration (the engine config dict in :class:`ProxyInit`; checked by
-:func:`goflow.transports.check_config`): ``concurrency`` (steps in flight at once, default 256),
-``http_transport`` (``"aiohttp"`` default | ``"httpx"`` | ``"httpx-aiohttp"``), ``max_body_bytes``
-(response bound, default 1 MiB) and ``python_modules`` (the modules ``python://`` may call; None =
-any) — see :func:`goflow.transports.registry_from_config`.
+Settings (the :class:`goflow.config.Config` in :class:`ProxyInit`): ``engine.concurrency`` (steps in
+flight at once), ``workers.http_transport``, ``limits.body_bytes`` and ``workers.python_modules`` (see
+:func:`goflow.transports.registry_from_config`).
 """
 from __future__ import annotations
 
@@ -81,13 +79,14 @@ class WorkerProxy(Actor):
         return self._pumped() if self.pump is not None else self._polled()
 
     def _init(self, msg: ProxyInit) -> None:
-        cfg = msg.config
-        apply_levels(cfg)
+        settings = msg.config
+        apply_levels(settings)
         self.index = msg.index
         if self.pump is None and self.pool is None:
-            engine = LoopPump if cfg.get("watch") else CallPool
-            made = engine(check_config(cfg), registry=registry_from_config(cfg), name=f"goflow-proxy-{self.index}")
-            if cfg.get("watch"):
+            engine = LoopPump if settings.in_daemon else CallPool
+            made = engine(check_config(settings), registry=registry_from_config(settings),
+                          name=f"goflow-proxy-{self.index}")
+            if settings.in_daemon:
                 self.pump = made
             else:
                 self.pool = made

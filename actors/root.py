@@ -12,8 +12,9 @@ import os
 
 from thespian.actors import Actor, ActorExitRequest, ChildActorExited
 
+from goflow.config import Config
 from goflow.errors import GoflowError
-from goflow.loading import blueprint_from_document, blueprint_to_document
+from goflow.loading import blueprint_from_document, bounded_document
 from goflow.model import Blueprint
 from goflow.store import existing_shards, open_catalog
 from goflow.transports import check_config
@@ -64,7 +65,7 @@ def _is_command(pid: int) -> bool:
 class Root(Actor):
     def __init__(self, *args, **kw):
         super().__init__(*args, **kw)
-        self.config: dict | None = None
+        self.config: Config | None = None
         self.catalog = None
         self.blueprints: dict = {}
         self.dispatcher = None
@@ -113,20 +114,21 @@ class Root(Actor):
                 self.boot_waiters.append((sender, msg.rid))
             return
         check_config(msg.config)          # worker-call settings: a bad one refuses the boot (ConfigError)
-        cfg = self.config = dict(msg.config)
-        apply_levels(cfg)
-        self.catalog = open_catalog(cfg["data_dir"])
+        settings = self.config = msg.config
+        apply_levels(settings)
+        data_dir = settings.engine.data_dir
+        self.catalog = open_catalog(data_dir)
         for project, activity, version, doc in self.catalog.all():
             bp = blueprint_from_document(doc, file=f"catalog:{project}/{activity}@{version}")
             self.blueprints[bp.key] = bp
         for bp in msg.blueprints:
             self._store(bp)
         self.boot_waiters.append((sender, msg.rid))
-        n = int(cfg.get("shards", 1))
-        have = existing_shards(cfg["data_dir"])
+        n = settings.shards
+        have = existing_shards(data_dir)
         if have and have != n:            # routing is by hash modulo the count: it cannot change
-            log.warning("root.shards_fixed data_dir=%s requested=%s using=%s", cfg["data_dir"], n, have)
-            n = cfg["shards"] = have
+            log.warning("root.shards_fixed data_dir=%s requested=%s using=%s", data_dir, n, have)
+            n = have
         self.dispatcher = self.createActor(Dispatcher)
         self.proxies = [self._new_proxy(i) for i in range(n)]
         self.hosts = [self._new_host(i) for i in range(n)]
@@ -193,7 +195,8 @@ class Root(Actor):
     def _store(self, bp: Blueprint) -> None:
         """Keep ``bp`` (validated by the client that loaded it): its document in the catalog, the
         object itself to serve."""
-        self.catalog.save(bp.project, bp.activity, bp.version, blueprint_to_document(bp))
+        doc = bounded_document(bp, self.config.limits.blueprint_bytes)
+        self.catalog.save(bp.project, bp.activity, bp.version, doc)
         self.blueprints[bp.key] = bp
 
     def _deploy(self, msg: Deploy, sender) -> None:
@@ -213,7 +216,7 @@ class Root(Actor):
     def _pids(self, q: Query, sender) -> None:
         reply_to = q.reply_to or sender
         pids = {"root": os.getpid(), "admin": os.getppid()}
-        if self.config and self.config.get("watch"):     # a daemon: name the admin's other children
+        if self.config and self.config.in_daemon:     # a daemon: name the admin's other children
             for i, pid in enumerate(_children_of(os.getppid(), exclude=os.getpid())):
                 pids[f"logger-{i}" if i else "logger"] = pid
         if "dispatcher" in q.args:

@@ -21,6 +21,7 @@ import sys
 import click
 
 from . import __version__
+from .config import LOG_LEVELS, LoggingSection
 from .errors import GoflowError
 
 __all__ = ["main", "COMMANDS", "register_command", "GoflowGroup", "LOG_LEVELS", "configure_logging"]
@@ -33,7 +34,6 @@ COMMANDS: dict[str, str] = {
     # runtime commands (daemon, start, send, status, run, ...) are registered here as they land.
 }
 
-LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 def register_command(name: str, target: str) -> None:
@@ -95,8 +95,8 @@ def configure_logging(level: str) -> None:
 @click.group(cls=GoflowGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", "-V", prog_name="goflow",
                       message="%(prog)s %(version)s")
-@click.option("--log-level", type=click.Choice(LOG_LEVELS, case_sensitive=False), default="WARNING",
-              show_default=True, envvar="GOFLOW_LOG_LEVEL", show_envvar=True,
+@click.option("--log-level", type=click.Choice(LOG_LEVELS, case_sensitive=False), default=LoggingSection.level,
+              show_default=True, envvar="GOFLOW_LOGGING_LEVEL", show_envvar=True,
               help="Log records of the goflow.* loggers at this level and above go to stderr.")
 def main(log_level: str) -> None:
     """GoFlow: a workflow engine for orchestrating microservices.

@@ -1,13 +1,17 @@
-"""GoFlow's configuration: one frozen :class:`Config`, from defaults, a YAML file and the environment.
+"""GoFlow's settings: one frozen, picklable :class:`Config`, from defaults, a YAML file and the environment.
 
-Precedence, lowest first: the defaults in :data:`SCHEMA` (``config/goflow.yaml`` lists every one),
-the file (a path given to :func:`load_config`, else the file named by ``GOFLOW_CONFIG``), the
-environment (``GOFLOW_<SECTION>_<KEY>``, e.g. ``GOFLOW_DAEMON_PORT=7600``), then explicit overrides
-(command-line options). An unknown section or key, and a value of the wrong type or out of range,
-raise :class:`~goflow.errors.ConfigError` naming the key (``daemon.port``) and where it came from.
+Every setting has one name, ``<section>.<key>`` (``limits.event_bytes``), and one default, written
+once below in its section's dataclass (``config/goflow.yaml`` documents them; a test checks the two
+agree). Precedence, lowest first: the defaults, the file (a path given to :func:`load_config`, else
+the file named by ``GOFLOW_CONFIG``), the environment (``GOFLOW_<SECTION>_<KEY>``, e.g.
+``GOFLOW_DAEMON_PORT=7600``), then explicit overrides (command-line options, or the keyword
+arguments of ``Engine.embedded``/``start_daemon``: ``event_bytes=1000`` or ``limits_event_bytes=1000``).
+An unknown section or key, and a value of the wrong type or out of range, raise
+:class:`~goflow.errors.ConfigError` naming the key (``daemon.port``) and where it came from.
 
-Pure: no Thespian, no actors. :meth:`Config.to_engine_dict` is the plain dict the actors read
-(root, hosts, worker proxies).
+The actors receive this object itself (in ``Boot``, ``HostInit``, ``ProxyInit``; Thespian pickles it
+between processes) and read its fields: :meth:`Config.for_engine` resolves what depends on the
+caller (an absolute data directory, the shard count) first. Pure: no Thespian, no actors.
 """
 from __future__ import annotations
 
@@ -19,13 +23,11 @@ from typing import Any, Callable, Mapping
 
 from ._sourcemap import MAX_BYTES
 from .errors import ConfigError
-from .model import DEFAULT_BACKOFF, DEFAULT_JITTER, DEFAULT_MAX_RETRY_DELAY, DEFAULT_RETRY_DELAY
 
 __all__ = [
     "Config", "EngineSection", "DaemonSection", "ApiSection", "WorkersSection", "RetrySection", "LimitsSection",
     "LoggingSection", "SCHEMA", "ENV_PREFIX", "CONFIG_ENV", "DEFAULT_PORT", "DEFAULT_API_PORT", "LOOPBACK",
-    "load_config", "is_loopback",
-    "cpu_shards",
+    "load_config", "is_loopback", "option_key", "cpu_shards",
 ]
 
 ENV_PREFIX = "GOFLOW_"
@@ -37,11 +39,11 @@ SYNCHRONOUS = ("off", "normal", "full", "extra")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 LOG_FORMATS = ("kv", "text")
 BACKOFFS = ("fixed", "exponential")
-HTTP_TRANSPORTS = ("aiohttp", "httpx", "httpx-aiohttp")   # goflow.transports.HTTP_TRANSPORTS
+HTTP_TRANSPORTS = ("aiohttp", "httpx", "httpx-aiohttp")   # goflow.transports.HTTP_TRANSPORTS (a test checks)
 
 
 def cpu_shards() -> int:
-    """One shard per CPU (the default of ``engine.shards: 0``)."""
+    """One shard per CPU (what ``engine.shards: 0`` means for a daemon)."""
     return max(1, os.cpu_count() or 1)
 
 
@@ -58,7 +60,7 @@ def is_loopback(address: str) -> bool:
 @dataclass(frozen=True)
 class EngineSection:
     data_dir: str = "goflow-data"      # instances, catalog, pid file and daemon log live here
-    shards: int = 0                    # instance hosts; 0 = one per CPU; fixed once a data dir exists
+    shards: int = 0                    # instance hosts; 0 = one per CPU (daemon), 1 (embedded)
     concurrency: int = 256             # worker calls in flight per shard (per worker proxy)
     synchronous: str = "normal"        # SQLite synchronous mode: off | normal | full | extra
     intensity: int = 3                 # instance restarts allowed ...
@@ -95,16 +97,28 @@ class WorkersSection:
 
 @dataclass(frozen=True)
 class RetrySection:
-    retry_delay: float = DEFAULT_RETRY_DELAY
-    backoff: str = DEFAULT_BACKOFF
-    max_retry_delay: float = DEFAULT_MAX_RETRY_DELAY
-    jitter: float = DEFAULT_JITTER
+    """The backoff of a worker whose blueprint does not set ``retryDelay``, ``backoff``,
+    ``maxRetryDelay`` or ``jitter`` (:mod:`goflow.retry`)."""
+    retry_delay: float = 0.5           # seconds before the first retry
+    backoff: str = "exponential"       # fixed | exponential
+    max_retry_delay: float = 30.0      # upper bound of one delay (and of a Retry-After), seconds
+    jitter: float = 0.1                # fraction of each delay drawn at random, 0..1
+
+    def apply(self, worker):
+        """``worker`` (a :class:`goflow.model.Worker`) with its unset backoff fields (None) set from here."""
+        unset = {f.name: getattr(self, f.name) for f in fields(self) if getattr(worker, f.name) is None}
+        return replace(worker, **unset) if unset else worker
+
+    def apply_to_blueprint(self, bp):
+        """``bp`` (a :class:`goflow.model.Blueprint`) with :meth:`apply` done to each of its workers."""
+        workers = tuple(self.apply(w) for w in bp.workers)
+        return bp if all(a is b for a, b in zip(workers, bp.workers)) else replace(bp, workers=workers)
 
 
 @dataclass(frozen=True)
 class LimitsSection:
-    blueprint_bytes: int = MAX_BYTES   # a blueprint file or document
-    event_bytes: int = 64 * 1024       # the JSON of an instance input or event data
+    blueprint_bytes: int = MAX_BYTES   # a blueprint file or document (at most the parser's own bound)
+    event_bytes: int = 64 * 1024       # an instance input or an event's data (encoded)
     body_bytes: int = 1 << 20          # a worker's response body
 
 
@@ -137,6 +151,13 @@ def _address(v: str) -> str | None:
     return None
 
 
+def _modules(v: str) -> str | None:
+    names = [m.strip() for m in v.split(",")]
+    if v.strip() and not all(n and all(p.isidentifier() for p in n.split(".")) for n in names):
+        return "must be comma-separated module names such as myapp.workers"
+    return None
+
+
 _CHECKS: dict[str, Callable[[Any], str | None]] = {
     "engine.data_dir": lambda v: None if v.strip() else "must not be empty",
     "engine.shards": _positive(0),
@@ -152,29 +173,48 @@ _CHECKS: dict[str, Callable[[Any], str | None]] = {
     "api.address": _address,
     "api.batch_window_ms": lambda v: None if 0 <= v <= 1000 else "must be between 0 and 1000",
     "workers.http_transport": _choice(HTTP_TRANSPORTS),
+    "workers.python_modules": _modules,
     "retry.retry_delay": _positive(0),
     "retry.backoff": _choice(BACKOFFS),
     "retry.max_retry_delay": _positive(0),
     "retry.jitter": lambda v: None if 0 <= v <= 1 else "must be between 0 and 1",
-    "limits.blueprint_bytes": _positive(1),
+    "limits.blueprint_bytes": lambda v: None if 1 <= v <= MAX_BYTES else
+    f"must be between 1 and {MAX_BYTES} (the blueprint parser's own bound)",
     "limits.event_bytes": _positive(1),
     "limits.body_bytes": _positive(1),
     "logging.level": _choice(LOG_LEVELS),
     "logging.format": _choice(LOG_FORMATS),
 }
 
-# "section.key" -> (type, default)
+# "section.key" -> (type, default): the defaults are the dataclasses' (written once, above)
 SCHEMA: dict[str, tuple[type, Any]] = {
     f"{name}.{f.name}": (type(f.default), f.default)
     for name, cls in _SECTIONS.items() for f in fields(cls)
 }
 
+# keyword-argument names: "section_key" for every key, and the bare key where no other section has it
+_NAMES = [k.partition(".")[2] for k in SCHEMA]
+_OPTIONS: dict[str, str] = {**{k.partition(".")[2]: k for k in SCHEMA if _NAMES.count(k.partition(".")[2]) == 1},
+                            **{k.replace(".", "_"): k for k in SCHEMA}}
+
+
+def option_key(name: str) -> str | None:
+    """The ``section.key`` of a keyword-argument name (``event_bytes`` or ``limits_event_bytes``)."""
+    return _OPTIONS.get(name) or (name if name in SCHEMA else None)
+
+
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 
 
-def _coerce(key: str, value: Any, source: str) -> Any:
+def _coerce(key: str, value: Any, source: str, *, parse: bool = True) -> Any:
+    """``value`` checked for ``key``; with ``parse``, a string (environment, command line) is parsed."""
     kind, _default = SCHEMA[key]
-    if isinstance(value, str) and kind is not str:
+    if key == "workers.python_modules" and isinstance(value, (list, tuple)) and \
+            all(isinstance(m, str) for m in value):
+        if not value:                  # "" means any module: an empty list must not quietly mean that
+            raise ConfigError(key, "an empty list would allow any module; name at least one", source)
+        value = ",".join(value)
+    if parse and isinstance(value, str) and kind is not str:
         text = value.strip()
         try:
             if kind is bool:
@@ -200,6 +240,7 @@ def _coerce(key: str, value: Any, source: str) -> Any:
 # -------------------------------------------------------------------------------------- config
 @dataclass(frozen=True)
 class Config:
+    """Every setting of an engine, by section. Frozen and picklable: the actors receive it."""
     engine: EngineSection = field(default_factory=EngineSection)
     daemon: DaemonSection = field(default_factory=DaemonSection)
     api: ApiSection = field(default_factory=ApiSection)
@@ -208,10 +249,18 @@ class Config:
     limits: LimitsSection = field(default_factory=LimitsSection)
     logging: LoggingSection = field(default_factory=LoggingSection)
     source: str | None = None          # the file it was read from, if any
+    # Not settings (no file key): set by the runtime. in_daemon: inside a daemon's processes; clock: a
+    # manual clock (goflow.testing.ManualClock) the hosts read instead of time.time (embedded only).
+    in_daemon: bool = False
+    clock: Callable[[], float] | None = field(default=None, compare=False)
 
     def get(self, key: str) -> Any:
         section, _, name = key.partition(".")
         return getattr(getattr(self, section), name)
+
+    def values(self) -> dict[str, Any]:
+        """Every setting, ``{"section.key": value}`` (plain data: JSON-able)."""
+        return {key: self.get(key) for key in SCHEMA}
 
     @property
     def data_dir(self) -> str:
@@ -219,7 +268,8 @@ class Config:
 
     @property
     def shards(self) -> int:
-        return self.engine.shards or cpu_shards()
+        """``engine.shards``; 0 means one per CPU in a daemon, 1 in an embedded engine (one process)."""
+        return self.engine.shards or (cpu_shards() if self.in_daemon else 1)
 
     @property
     def log_file(self) -> str:
@@ -232,29 +282,38 @@ class Config:
 
     @property
     def python_modules(self) -> list[str] | None:
+        """``workers.python_modules`` as a list (None = any module)."""
         names = [m.strip() for m in self.workers.python_modules.split(",") if m.strip()]
         return names or None
 
     def with_values(self, values: Mapping[str, Any], source: str = "override") -> "Config":
-        """A copy with ``{"section.key": value}`` applied (checked like any other source)."""
+        """A copy with ``{"section.key": value}`` applied (checked like any other source; strings
+        are parsed as in the environment)."""
         return _apply(self, values, source)
 
-    def to_engine_dict(self, *, watch: bool = True) -> dict:
-        """The dict the actors read (root, hosts, worker proxies)."""
-        return {
-            "data_dir": self.data_dir, "shards": self.shards, "concurrency": self.engine.concurrency,
-            "synchronous": self.engine.synchronous, "intensity": self.engine.intensity,
-            "period": self.engine.period, "watch": watch,
-            "http_transport": self.workers.http_transport, "python_modules": self.python_modules,
-            "retry_delay": self.retry.retry_delay, "backoff": self.retry.backoff,
-            "max_retry_delay": self.retry.max_retry_delay, "jitter": self.retry.jitter,
-            "max_blueprint_bytes": self.limits.blueprint_bytes, "max_event_bytes": self.limits.event_bytes,
-            "max_body_bytes": self.limits.body_bytes,
-            "log_level": self.logging.level, "log_format": self.logging.format,
-        }
+    def with_options(self, options: Mapping[str, Any], source: str = "keyword arguments") -> "Config":
+        """A copy with keyword-argument settings applied: ``{"event_bytes": 1000}`` or
+        ``{"limits_event_bytes": 1000}`` (see :func:`option_key`); None values are skipped; values
+        must have the setting's type (no string parsing)."""
+        values = {}
+        for name, value in options.items():
+            key = option_key(name)
+            if key is None:
+                raise ConfigError(name, "unknown setting: name a key (event_bytes) or section_key "
+                                  f"(limits_event_bytes) of: {', '.join(SCHEMA)}", source)
+            if value is not None:
+                values[key] = value
+        return _apply(self, values, source, parse=False)
+
+    def for_engine(self, *, in_daemon: bool, clock: Callable[[], float] | None = None) -> "Config":
+        """The copy the actors receive: the data directory made absolute, the shard count fixed,
+        ``in_daemon`` set (True: a multiprocess daemon; False: an engine embedded in this process)
+        and the hosts' ``clock`` (None: the wall clock)."""
+        resolved = replace(self, in_daemon=in_daemon, clock=clock)
+        return replace(resolved, engine=replace(self.engine, data_dir=resolved.data_dir, shards=resolved.shards))
 
 
-def _apply(cfg: Config, values: Mapping[str, Any], source: str) -> Config:
+def _apply(cfg: Config, values: Mapping[str, Any], source: str, *, parse: bool = True) -> Config:
     sections: dict[str, dict] = {}
     for key, value in values.items():
         if key not in SCHEMA:
@@ -264,7 +323,7 @@ def _apply(cfg: Config, values: Mapping[str, Any], source: str) -> Config:
             known = ", ".join(k.partition(".")[2] for k in SCHEMA if k.startswith(section + "."))
             raise ConfigError(key, f"unknown key (known in {section}: {known})", source)
         section, _, name = key.partition(".")
-        sections.setdefault(section, {})[name] = _coerce(key, value, source)
+        sections.setdefault(section, {})[name] = _coerce(key, value, source, parse=parse)
     changes = {s: replace(getattr(cfg, s), **kv) for s, kv in sections.items()}
     return replace(cfg, **changes)
 

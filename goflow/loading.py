@@ -31,6 +31,7 @@ from .validation import Document, Item, apply_strict, check_blueprint, combined,
 __all__ = [
     "EXTENSIONS", "MAX_BYTES", "MAX_DEPTH", "LoadResult",
     "load_paths", "load_blueprint", "load_text", "blueprint_to_document", "blueprint_from_document",
+    "bounded_document",
 ]
 
 log = logging.getLogger("goflow.loading")
@@ -241,6 +242,18 @@ def load_text(text: str, file: str = "<text>", *, strict: bool = False) -> LoadR
     except ParseError as exc:
         return LoadResult([], [exc.problem(file)])
     return _assemble([read_document(src)], notes, False, strict)
+
+
+def bounded_document(bp: Blueprint, limit: int = MAX_BYTES) -> dict:
+    """The combined document of ``bp`` (:func:`blueprint_to_document`), refused with a ``too-large``
+    :class:`BlueprintError` when its JSON text is over ``limit`` bytes (``limits.blueprint_bytes``)."""
+    doc = blueprint_to_document(bp)
+    size = len(dumps(doc).encode("utf-8", "surrogatepass"))
+    if size > limit:
+        raise BlueprintError([Problem(ERROR, "too-large", f"the document is {size} bytes, over the limit of "
+                                      f"{limit} bytes for a blueprint (limits.blueprint_bytes)",
+                                      f"{bp.project}/{bp.activity}@{bp.version}")])
+    return doc
 
 
 def blueprint_from_document(doc: dict, *, file: str | None = None) -> Blueprint:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import time
 
+from .config import LoggingSection
 from .redact import redact_text
 
 __all__ = ["KeyValueFormatter", "RedactingFormatter", "CONTEXT_KEYS", "logging_dict", "quote"]
@@ -63,7 +64,7 @@ class RedactingFormatter(logging.Formatter):
         return redact_text(super().format(record))
 
 
-def logging_dict(level: str = "WARNING", fmt: str = "kv", path: str | None = None) -> dict:
+def logging_dict(level: str = LoggingSection.level, fmt: str = LoggingSection.format, path: str | None = None) -> dict:
     """A ``dictConfig`` document: ``goflow.*`` records at ``level`` and above (others at WARNING) to
     ``path`` (stderr when None), as ``kv`` lines or plain ``text``."""
     formatter = ({"()": f"{__name__}.KeyValueFormatter"} if fmt == "kv"

@@ -30,11 +30,8 @@ RESERVED_EVENTS = frozenset({START, SUCCESS, ERROR, TIMEOUT})
 SYNC = "sync"
 ASYNC = "async"
 
-# Defaults for the optional worker fields (documented in docs/blueprints.md).
-DEFAULT_RETRY_DELAY = 0.5
-DEFAULT_BACKOFF = "exponential"
-DEFAULT_MAX_RETRY_DELAY = 30.0
-DEFAULT_JITTER = 0.1
+# Default of the optional worker field ``method`` (docs/blueprints.md). The backoff fields have no
+# default here: unset (None), they take the engine's ``retry.*`` settings (goflow.config.RetrySection).
 DEFAULT_METHOD = "POST"
 BACKOFFS = ("fixed", "exponential")                  # the values of Worker.backoff
 METHODS = ("POST", "PUT", "PATCH", "GET", "DELETE")  # the values of Worker.method
@@ -63,10 +60,10 @@ class Worker:
     retry_count: int = 0        # retries after the first attempt, per endpoint
     response_timeout: float = 30.0
     priority: int = 1           # 1 is tried first
-    retry_delay: float = DEFAULT_RETRY_DELAY
-    backoff: str = DEFAULT_BACKOFF   # "fixed" | "exponential"
-    max_retry_delay: float = DEFAULT_MAX_RETRY_DELAY
-    jitter: float = DEFAULT_JITTER   # fraction of the delay, 0..1
+    retry_delay: float | None = None      # None: the engine's retry.retry_delay
+    backoff: str | None = None            # "fixed" | "exponential"; None: retry.backoff
+    max_retry_delay: float | None = None  # None: retry.max_retry_delay
+    jitter: float | None = None           # fraction of the delay, 0..1; None: retry.jitter
     method: str = DEFAULT_METHOD
     headers: tuple[tuple[str, str], ...] = ()
 

@@ -1,7 +1,9 @@
 """Backoff between the attempts of a worker endpoint (SPEC §4).
 
 A :class:`~goflow.model.Worker` says how long to wait before retry *n* (``n`` = the number of failed
-attempts so far on that endpoint):
+attempts so far on that endpoint); a backoff field it leaves unset (None) takes the engine's
+``retry.*`` setting (:class:`goflow.config.RetrySection`; the instance host's shard fills them in from its
+settings, and :func:`wait_strategy` falls back to that section's defaults):
 
 * ``backoff="fixed"``: ``retry_delay``;
 * ``backoff="exponential"``: ``retry_delay * 2 ** (n - 1)``;
@@ -29,6 +31,7 @@ from typing import Callable, Mapping
 from tenacity import RetryCallState
 from tenacity.wait import wait_base, wait_exponential, wait_fixed
 
+from .config import RetrySection
 from .model import Worker
 
 __all__ = [
@@ -61,8 +64,14 @@ class wait_capped(wait_base):
         return max(0.0, min(self.inner(retry_state), self.cap))
 
 
-def wait_strategy(worker: Worker, rng: Callable[[], float] = random.random) -> wait_base:
-    """The tenacity wait strategy of ``worker``'s backoff fields (see the module docstring)."""
+_DEFAULTS = RetrySection()
+
+
+def wait_strategy(worker: Worker, rng: Callable[[], float] = random.random,
+                  defaults: RetrySection = _DEFAULTS) -> wait_base:
+    """The tenacity wait strategy of ``worker``'s backoff fields (see the module docstring); the
+    fields it leaves unset come from ``defaults``."""
+    worker = defaults.apply(worker)
     delay, cap = max(0.0, float(worker.retry_delay)), max(0.0, float(worker.max_retry_delay))
     if worker.backoff == FIXED:
         base: wait_base = wait_fixed(delay)
@@ -80,7 +89,8 @@ class Backoff:
     """The delays of one worker endpoint: ``delay(failures, retry_after=None)`` in seconds."""
 
     def __init__(self, worker: Worker, *, rng: Callable[[], float] = random.random,
-                 retry_after_cap: float | None = None):
+                 retry_after_cap: float | None = None, defaults: RetrySection = _DEFAULTS):
+        worker = defaults.apply(worker)
         self.wait = wait_strategy(worker, rng)
         self.retry_after_cap = max(0.0, float(worker.max_retry_delay if retry_after_cap is None
                                               else retry_after_cap))

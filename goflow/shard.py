@@ -25,6 +25,7 @@ from dataclasses import dataclass, field, replace
 from typing import Callable, Iterable
 
 from . import snapshot
+from .config import EngineSection, LimitsSection, RetrySection
 from .errors import (BlueprintNotFound, EventRefused, GoflowError, InstanceExists, InstanceFinished,
                      InstanceNotFound, InvalidInput, SnapshotError)
 from .fsm import (FAILED, FINAL_STATUSES, CallWorker, CancelTimer, Finished, HookOutcome, Instance,
@@ -37,7 +38,7 @@ from .requests import Create, Item, Reply, Wait
 from .store import Change
 from .timers import TimerWheel
 
-__all__ = ["Effects", "Shard", "instance_view", "check_input", "DEFAULT_MAX_INPUT_BYTES"]
+__all__ = ["Effects", "Shard", "instance_view", "check_input"]
 
 log = logging.getLogger("goflow.shard")
 
@@ -62,9 +63,6 @@ class _Cell:
     def __init__(self, inst: Instance, bp: Blueprint, snap: bytes | None = None):
         self.inst, self.bp, self.snap = inst, bp, snap
         self.crashes: list[float] = []
-
-
-DEFAULT_MAX_INPUT_BYTES = 64 * 1024
 
 
 def check_input(instance_id: str, what: str, value, limit: int) -> None:
@@ -101,10 +99,12 @@ def instance_view(inst: Instance) -> dict:
 
 class Shard:
     def __init__(self, store, blueprints: Iterable[Blueprint] = (), *, clock: Callable[[], float] = time.time,
-                 intensity: int = 3, period: float = 10.0, name: str = "shard",
-                 max_input_bytes: int = DEFAULT_MAX_INPUT_BYTES):
+                 intensity: int = EngineSection.intensity, period: float = EngineSection.period,
+                 name: str = "shard", event_bytes: int = LimitsSection.event_bytes,
+                 retry: RetrySection = RetrySection()):
         self.store, self.clock, self.name = store, clock, name
-        self.max_input_bytes = max_input_bytes
+        self.event_bytes = event_bytes
+        self.retry = retry                  # the backoff of workers that leave theirs unset
         self.intensity, self.period = intensity, period
         self.blueprints: dict[tuple, Blueprint] = {}
         self.latest: dict[tuple, int] = {}
@@ -116,6 +116,7 @@ class Shard:
 
     # ------------------------------------------------------------------------------- blueprints
     def deploy(self, bp: Blueprint) -> None:
+        bp = self.retry.apply_to_blueprint(bp)      # its jobs carry workers with every backoff field set
         self.blueprints[bp.key] = bp
         pa = (bp.project, bp.activity)
         if bp.version >= self.latest.get(pa, 0):
@@ -224,7 +225,7 @@ class Shard:
             self._create(item, req, now, staged, records, commands, replies)
             return
         if isinstance(req, Signal) and req.data is not None:
-            check_input(iid, f"the data of event {req.name!r}", req.data, self.max_input_bytes)
+            check_input(iid, f"the data of event {req.name!r}", req.data, self.event_bytes)
         cell = staged.get(iid) or self.cells.get(iid)
         if cell is None:                    # not live: unknown, finished or quarantined
             row = self.store.get(iid)
@@ -258,7 +259,7 @@ class Shard:
         iid = item.instance
         if not isinstance(req.input, dict):
             raise InvalidInput(iid, f"the input must be a JSON object, not {type(req.input).__name__}")
-        check_input(iid, "the input", req.input, self.max_input_bytes)
+        check_input(iid, "the input", req.input, self.event_bytes)
         if iid in self.cells or iid in staged or self.store.exists(iid):
             raise InstanceExists(iid)
         bp = self.blueprint(req.project, req.activity, req.version)

@@ -71,6 +71,7 @@ def test_python_endpoints_never_import_the_http_clients(tmp_path):
     proc = _fresh_python("""
         import asyncio, socket, sys
         from goflow.calls import perform_step
+        from goflow.config import Config
         from goflow.model import Worker
         from goflow.jobs import Job
         from goflow.steps import CallPool
@@ -82,8 +83,8 @@ def test_python_endpoints_never_import_the_http_clients(tmp_path):
         py = [worker("python://goflow.examples.workers:calculate_balance")]
         request = {"instance": "i", "step": 1, "action": "w", "state": "s", "input": {"customer": "c"}}
         loaded = lambda: sorted(m for m in ("aiohttp", "httpx") if m in sys.modules)
-        configured = registry_from_config({"http_transport": "httpx-aiohttp", "max_body_bytes": 1000,
-                                           "python_modules": ["goflow.examples"]})
+        configured = registry_from_config(Config().with_options(
+            {"http_transport": "httpx-aiohttp", "body_bytes": 1000, "python_modules": ["goflow.examples"]}))
         assert asyncio.run(perform_step(request, py)).event == "success"
         assert asyncio.run(perform_step(request, py, registry=configured)).event == "success"
         with CallPool(2, registry=configured) as pool:

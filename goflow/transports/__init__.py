@@ -11,6 +11,7 @@ with :mod:`goflow.retry`) and :mod:`goflow.steps` (many steps at once). Nothing 
 The default registry serves ``http``, ``https`` (one aiohttp transport, made on first use) and
 ``python``.
 """
+from ..config import Config
 from .base import (MAX_BODY_BYTES, BodyTooLarge, CallTimedOut, ConnectFailed, LazyTransport, Registry,
                    Response, Transport, WorkerFailed, attempt_timeout, default_registry, idempotency_key,
                    register, safe_endpoint, scheme_of, transport_for, unregister)
@@ -22,17 +23,12 @@ __all__ = [
     "attempt_timeout", "ConnectFailed", "CallTimedOut", "BodyTooLarge", "WorkerFailed",
     "PythonTransport", "PermanentFailure",
     "new_registry", "HTTP_TRANSPORTS", "http_transport", "registry_from_config",
-    "TRANSPORT_CONFIG_KEYS", "DEFAULT_CONCURRENCY", "check_config", "lazy_http",
+    "check_config", "lazy_http",
 ]
 
-#: Worker steps in flight at once per worker proxy, unless the engine's ``concurrency`` says otherwise.
-DEFAULT_CONCURRENCY = 256
-
-#: The ``http_transport`` choices: plain aiohttp (the default, measured fastest), httpx's own
+#: The ``workers.http_transport`` choices: plain aiohttp (the default, measured fastest), httpx's own
 #: transport, or httpx over the httpx-aiohttp transport.
 HTTP_TRANSPORTS = ("aiohttp", "httpx", "httpx-aiohttp")
-#: The engine configuration keys :func:`registry_from_config` reads.
-TRANSPORT_CONFIG_KEYS = ("http_transport", "max_body_bytes", "python_modules")
 
 
 def _check_kind(kind: str) -> None:
@@ -65,60 +61,34 @@ def new_registry(max_body_bytes: int = MAX_BODY_BYTES, allowed_modules=None, htt
     return Registry({"http": transport, "https": transport, "python": PythonTransport(allowed_modules)})
 
 
-def registry_from_config(config) -> Registry:
-    """The registry an engine configured with ``config`` (a mapping) calls workers through.
+def registry_from_config(settings: Config) -> Registry:
+    """The registry an engine with ``settings`` (a :class:`goflow.config.Config`) calls workers
+    through: ``workers.http_transport``, ``limits.body_bytes`` and ``workers.python_modules``.
 
-    Keys (all optional): ``http_transport`` (:data:`HTTP_TRANSPORTS`, default ``"aiohttp"``),
-    ``max_body_bytes`` (a positive int, default :data:`MAX_BODY_BYTES`), ``python_modules`` (the
-    modules, with their submodules, that ``python://`` may call; None = any module).
-
-    With none of them set (or all None) it is :data:`default_registry` itself, so transports a program
+    With all three at their defaults it is :data:`default_registry` itself, so transports a program
     plugs in with :func:`register` serve an embedded engine. Otherwise it is a copy of the default
-    registry (plugged-in schemes included, as they are now) whose ``http``/``https`` (when
-    ``http_transport`` or ``max_body_bytes`` is set) and ``python`` (when ``python_modules`` is set)
-    transports are replaced by configured ones. Raises :class:`goflow.errors.ConfigError`.
+    registry (plugged-in schemes included, as they are now) whose ``http``/``https`` (when the client
+    or the body bound differ) and ``python`` (when modules are named) transports are configured ones.
     """
-    from ..errors import ConfigError
-
-    kind, limit, modules = (config.get(k) for k in TRANSPORT_CONFIG_KEYS)
-    if kind is None and limit is None and modules is None:
+    default = Config()
+    kind, limit, modules = settings.workers.http_transport, settings.limits.body_bytes, settings.python_modules
+    if kind == default.workers.http_transport and limit == default.limits.body_bytes and modules is None:
         return default_registry
     registry = default_registry.copy()
-    if kind is not None or limit is not None:
-        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
-            raise ConfigError("max_body_bytes", f"must be a positive number of bytes, not {limit!r}")
-        try:
-            transport = lazy_http("aiohttp" if kind is None else kind, MAX_BODY_BYTES if limit is None else limit)
-        except ValueError:
-            raise ConfigError("http_transport", f"must be one of {', '.join(HTTP_TRANSPORTS)}, "
-                                                f"not {kind!r}") from None
+    if kind != default.workers.http_transport or limit != default.limits.body_bytes:
+        transport = lazy_http(kind, limit)
         registry.register("http", transport)
         registry.register("https", transport)
     if modules is not None:
-        if isinstance(modules, str):
-            modules = [modules]
-        try:
-            modules = list(modules)
-        except TypeError:
-            raise ConfigError("python_modules", f"must be a list of module names, not {modules!r}") from None
-        if not all(isinstance(m, str) and m for m in modules):
-            raise ConfigError("python_modules", f"must be a list of module names, not {modules!r}")
         registry.register("python", PythonTransport(modules))
     return registry
 
 
-def check_config(config) -> int:
-    """Check the worker-call keys of an engine configuration (``concurrency`` and
-    :data:`TRANSPORT_CONFIG_KEYS`); returns the concurrency. Raises :class:`goflow.errors.ConfigError`."""
-    from ..errors import ConfigError
-
-    concurrency = config.get("concurrency")
-    if concurrency is None:
-        concurrency = DEFAULT_CONCURRENCY
-    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
-        raise ConfigError("concurrency", f"must be a whole number of steps, 1 or more, not {concurrency!r}")
-    registry_from_config(config)
-    return concurrency
+def check_config(settings: Config) -> int:
+    """Check that the worker-call settings of ``settings`` make a registry (the settings object
+    checked each value already); returns ``engine.concurrency``."""
+    registry_from_config(settings)
+    return settings.engine.concurrency
 
 
 for _scheme, _transport in new_registry()._transports.items():

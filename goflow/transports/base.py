@@ -31,6 +31,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Protocol, runtime_checkable
 
+from ..config import LimitsSection
 from ..errors import TransportError, UnknownScheme
 from ..model import Worker
 from ..redact import redact_url
@@ -63,7 +64,7 @@ else:  # pragma: no cover - Python 3.10
             handle.cancel()
 
 #: Default bound on a response body, in bytes (1 MiB); a bigger body is the outcome ``body-too-large``.
-MAX_BODY_BYTES = 1 << 20
+MAX_BODY_BYTES = LimitsSection.body_bytes    # the default of limits.body_bytes (goflow.config)
 
 
 @dataclass(frozen=True, slots=True)

@@ -197,7 +197,7 @@ def test_untrusted_input_is_bounded_and_must_be_json_like(embedded, calls):
     """SPEC §7: input documents and event data are untrusted data with a size bound; refused input
     changes nothing."""
     from goflow.errors import InvalidInput
-    eng = embedded(blueprints=[gate_blueprint()], max_event_bytes=1000)
+    eng = embedded(blueprints=[gate_blueprint()], event_bytes=1000)
     iid = eng.start(GATE, {"x": 1})
     before = eng.status(iid)
     with pytest.raises(InvalidInput, match="over the limit of 1000"):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from goflow.config import RetrySection
 from goflow.errors import GoflowError, InstanceFinished, InstanceNotFound, InvalidInput
 from goflow.fsm import Pause, Resume, Signal, Terminate
 from goflow.history import Record
@@ -58,7 +59,9 @@ def test_a_signal_that_begins_a_step_gives_a_job_with_its_workers(shard):
     [job] = fx.jobs
     assert isinstance(job, Job)
     assert job.key == ("a", 1, "sync") and job.action == "work"
-    assert job.workers == BP.workers_for("work") and job.workers
+    # the blueprint's workers, their unset backoff fields filled from the retry.* settings
+    assert job.workers == RetrySection().apply_to_blueprint(BP).workers_for("work") and job.workers
+    assert all(w.retry_delay == RetrySection.retry_delay for w in job.workers)
     assert job.request["instance"] == "a" and job.request["step"] == 1 and job.request["state"] == "done"
 
 

@@ -1,5 +1,5 @@
 """The engine's worker-call configuration, end to end: ``http_transport`` (aiohttp default | httpx |
-httpx-aiohttp), ``max_body_bytes``, ``python_modules`` (python:// allow-list), and python:// workers
+httpx-aiohttp), ``body_bytes``, ``python_modules`` (python:// allow-list), and python:// workers
 through the engine."""
 from __future__ import annotations
 
@@ -49,7 +49,7 @@ def test_http_transport_choice_gives_the_same_outcomes(server, closed_port, make
 @pytest.mark.parametrize("choice", ["aiohttp", "httpx", "httpx-aiohttp"])
 def test_max_body_bytes_bounds_responses(server, make_engine, choice):
     big, fits = server.url("/big/1001"), server.url("/big/1000")
-    eng = make_engine(one_step([worker(big, retry=2), worker(fits, priority=2)]), max_body_bytes=1000,
+    eng = make_engine(one_step([worker(big, retry=2), worker(fits, priority=2)]), body_bytes=1000,
                       http_transport=choice)
     iid = eng.start("e2e/one", {})
     st = eng.wait(iid, timeout=10)
@@ -77,7 +77,7 @@ def test_python_workers_through_the_engine(server, make_engine):
 
 
 @pytest.mark.parametrize("allowed, ok", [(None, True), (["transport_workers"], True), ("transport_workers", True),
-                                         (["goflow.examples"], False), ([], False)])
+                                         (["goflow.examples"], False), ("goflow.examples, other", False)])
 def test_python_modules_allow_list(server, make_engine, allowed, ok):
     url = "python://transport_workers:echo"
     cfg = {} if allowed is None else {"python_modules": allowed}
@@ -94,11 +94,14 @@ def test_python_modules_allow_list(server, make_engine, allowed, ok):
         assert "not among the allowed python:// modules" in hist[2]["detail"]["error"]
 
 
-@pytest.mark.parametrize("cfg, key", [({"concurrency": 0}, "concurrency"), ({"concurrency": "8"}, "concurrency"),
-                                      ({"http_transport": "curl"}, "http_transport"),
-                                      ({"max_body_bytes": -1}, "max_body_bytes"),
-                                      ({"python_modules": 3}, "python_modules")])
-def test_a_bad_worker_config_refuses_the_boot(tmp_path, cfg, key):
+@pytest.mark.parametrize("cfg, key", [({"concurrency": 0}, "engine.concurrency"),
+                                      ({"concurrency": "8"}, "engine.concurrency"),
+                                      ({"http_transport": "curl"}, "workers.http_transport"),
+                                      ({"body_bytes": -1}, "limits.body_bytes"),
+                                      ({"python_modules": 3}, "workers.python_modules"),
+                                      ({"python_modules": []}, "workers.python_modules"),
+                                      ({"max_body_bytes": 10}, "max_body_bytes")])
+def test_a_bad_worker_setting_is_refused_naming_it(tmp_path, cfg, key):
     from actors import Engine
     with pytest.raises(ConfigError) as info:
         Engine.embedded(tmp_path / "d", **cfg).close()
@@ -106,21 +109,23 @@ def test_a_bad_worker_config_refuses_the_boot(tmp_path, cfg, key):
 
 
 def test_registry_from_config():
-    assert registry_from_config({}) is default_registry          # plug-ins registered by the program apply
-    assert registry_from_config({"concurrency": 3, "http_transport": None}) is default_registry
-    reg = registry_from_config({"http_transport": "httpx", "max_body_bytes": 10})
+    from goflow.config import Config
+    assert registry_from_config(Config()) is default_registry    # plug-ins registered by the program apply
+    assert registry_from_config(Config().with_options({"concurrency": 3})) is default_registry
+    reg = registry_from_config(Config().with_options({"http_transport": "httpx", "body_bytes": 10}))
     assert reg is not default_registry
     http = reg.transport_for("https://x/")
     assert isinstance(http, HttpxTransport) and http.backend == "httpx" and http.max_body_bytes == 10
     assert reg.transport_for("http://x/") is http
     assert reg.transport_for("python://m:f") is default_registry.transport_for("python://m:f")
-    reg = registry_from_config({"python_modules": ["a", "b.c"]})
+    reg = registry_from_config(Config().with_options({"python_modules": ["a", "b.c"]}))
     py = reg.transport_for("python://a:f")
     assert isinstance(py, PythonTransport) and py.allowed == ("a", "b.c")
     assert reg.transport_for("http://x/") is default_registry.transport_for("http://x/")
-    assert isinstance(registry_from_config({"max_body_bytes": 5}).transport_for("http://x/"), HttpTransport)
-    assert transports.check_config({}) == transports.DEFAULT_CONCURRENCY == 256
-    assert transports.check_config({"concurrency": 7}) == 7
+    assert isinstance(registry_from_config(Config().with_options({"body_bytes": 5})).transport_for("http://x/"),
+                      HttpTransport)
+    assert transports.check_config(Config()) == Config().engine.concurrency
+    assert transports.check_config(Config().with_options({"concurrency": 7})) == 7
 
 
 class EchoScheme:
@@ -134,7 +139,7 @@ class EchoScheme:
         return transports.Response(200, {"scheme": "echo", "step": request["step"]})
 
 
-@pytest.mark.parametrize("cfg", [{}, {"max_body_bytes": 4096}])
+@pytest.mark.parametrize("cfg", [{}, {"body_bytes": 4096}])
 def test_a_plugged_in_scheme_serves_the_engine(server, make_engine, cfg):
     plug = EchoScheme()
     transports.register("echo", plug)

@@ -54,7 +54,7 @@ def test_daemon_worker_proxies_get_the_config(server, closed_port, tmp_path):
     slow, down, ok = server.url("/barrier/3"), f"http://127.0.0.1:{closed_port}/x", server.url("/ok")
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]))
     eng = start_daemon(str(tmp_path / "d"), port=free_port(), shards=1, concurrency=3,
-                       http_transport="httpx-aiohttp", max_body_bytes=2000,
+                       http_transport="httpx-aiohttp", body_bytes=2000,
                        blueprints=[one_step([worker(slow, timeout=HOLD + 5)], activity="slow"),
                                    one_step([worker(down, retry=1), worker(server.url("/big/2001"), priority=2),
                                              worker(ok, priority=3)], activity="fb")],
