@@ -208,9 +208,9 @@ def stop(data_dir: str | None, port: int, address: str = LOOPBACK,
         left = {k: v for k, v in pids.items() if pid_alive(v)}
         raise RuntimeUnavailable(f"the daemon on port {port} did not stop within {timeout:g}s "
                                  f"(still alive: {left or 'the port is still open'})")
-    if data_dir:
-        remove_pid_files(data_dir)
     log.info("daemon.stopped port=%s pids=%s", port, len(pids))
+    if data_dir:                          # last: a missing pid file tells a watcher the stop is over
+        remove_pid_files(data_dir)
     return {"port": port, "pids": pids, "stale": False}
 
 
