@@ -90,7 +90,7 @@ class Root(Actor):
         if isinstance(msg, ChildActorExited):
             self._child_exited(msg.childAddress)
         elif isinstance(msg, QueryReply):
-            self._reply(msg)
+            self._reply(msg, sender)
         elif isinstance(msg, Deploy):
             self._deploy(msg, sender)
         elif isinstance(msg, Query) and msg.kind == "pids":
@@ -147,7 +147,7 @@ class Root(Actor):
     def _routes(self) -> None:
         self.send(self.dispatcher, Routes(self.hosts, self.myAddress))
 
-    def _reply(self, msg: QueryReply) -> None:
+    def _reply(self, msg: QueryReply, sender) -> None:
         if msg.rid == -1:                 # a host finished its start-up (recovery)
             self.hosts_ready += 1
             self.recovered += msg.value.get("recovered", 0)
@@ -158,20 +158,27 @@ class Root(Actor):
             return
         g = self.pid_gathers.get(msg.rid)
         if g is not None:
-            reply_to, rid, pids, expected = g
             if msg.ok:
-                pids.update(msg.value)
-            expected -= 1
-            if expected == 0:
-                del self.pid_gathers[msg.rid]
-                self.send(reply_to, QueryReply(rid, True, pids))
-            else:
-                self.pid_gathers[msg.rid] = (reply_to, rid, pids, expected)
+                g[2].update(msg.value)
+            waiting = g[3]
+            at = next((k for k, addr in enumerate(waiting) if addr == sender), 0)
+            if waiting:
+                del waiting[at]
+            self._gathered(msg.rid)
+
+    def _gathered(self, qid: int) -> None:
+        reply_to, rid, pids, waiting = self.pid_gathers[qid]
+        if not waiting:
+            del self.pid_gathers[qid]
+            self.send(reply_to, QueryReply(rid, True, pids))
 
     # ------------------------------------------------------------------------------ supervision
     def _child_exited(self, addr) -> None:
         if self.config is None or self.stopping:
             return
+        for qid, g in list(self.pid_gathers.items()):   # a dead child answers no pids query
+            g[3][:] = [a for a in g[3] if a != addr]
+            self._gathered(qid)
         if addr == self.dispatcher:
             log.warning("root.restart child=dispatcher")
             self.dispatcher = self.createActor(Dispatcher)
@@ -223,6 +230,6 @@ class Root(Actor):
             pids["dispatcher"] = q.args["dispatcher"]
         children = [*self.hosts, *self.proxies]
         self.next_qid -= 1                # negative ids: never a host's start-up reply (-1)
-        self.pid_gathers[self.next_qid] = (reply_to, q.rid, pids, len(children))
+        self.pid_gathers[self.next_qid] = [reply_to, q.rid, pids, list(children)]
         for addr in children:
             self.send(addr, Query(self.next_qid, "pids", {}, self.myAddress))
