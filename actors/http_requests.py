@@ -40,6 +40,10 @@ def name(value: Any, field: str, *, required: bool = True) -> str | None:
         raise BadRequest(f"'{field}' must be a non-empty string")
     if len(value) > MAX_NAME:
         raise BadRequest(f"'{field}' is over {MAX_NAME} characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:     # a lone surrogate ("\ud800" in JSON, or bytes that are not UTF-8 in a header)
+        raise BadRequest(f"'{field}' is not valid Unicode text (it holds a lone surrogate)") from None
     return value
 
 

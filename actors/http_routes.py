@@ -14,6 +14,7 @@ Every request passes the guard of :mod:`actors.http_security` first (Host, Origi
 from __future__ import annotations
 
 from importlib import resources
+from urllib.parse import quote
 
 from aiohttp import web
 
@@ -51,7 +52,7 @@ async def create_instance(request: web.Request) -> web.Response:
             raise BadRequest("'version' must be an integer, not a string")
         version = req.integer(version, "version", 1, MAX_INT)
     iid = await request.app[BRIDGE].call(lambda eng: eng.start(blueprint, input_doc, id=iid, version=version))
-    return json_response({"id": iid}, 201, headers={"Location": f"/instances/{iid}"})
+    return json_response({"id": iid}, 201, headers={"Location": f"/instances/{quote(iid, safe='')}"})
 
 
 async def send_event(request: web.Request) -> web.Response:
