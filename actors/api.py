@@ -19,6 +19,7 @@ from __future__ import annotations
 import itertools
 import logging
 import os
+import socket
 import threading
 import time
 import uuid
@@ -42,6 +43,7 @@ __all__ = ["Engine"]
 log = logging.getLogger("goflow.api")
 DEFAULT_TIMEOUT = 30.0
 CHUNK = 1000
+PROBE_AFTER = 1.0   # seconds without an answer before a daemon client checks that the actor still lives
 
 
 class Engine:
@@ -293,6 +295,7 @@ class Engine:
             if self._asys is None:
                 raise RuntimeUnavailable("the engine is closed")
             deadline = time.monotonic() + timeout
+            probe_at = time.monotonic() + PROBE_AFTER
             self._asys.tell(target, msg)
             got: dict[int, tuple] = {}
             while True:
@@ -300,6 +303,13 @@ class Engine:
                 if left <= 0:
                     raise RequestTimeout(f"no reply from the engine within {timeout:g}s "
                                        f"({type(msg).__name__}, {len(got)}/{want or 1} answered)")
+                if not self._owns and time.monotonic() >= probe_at:
+                    # Thespian says nothing about a message to a dead actor: a daemon client whose
+                    # answer is late checks that the actor's port is still open
+                    probe_at = time.monotonic() + PROBE_AFTER
+                    if _gone(target):
+                        raise RequestTimeout(f"the engine's actor is gone before it answered ({type(msg).__name__}, "
+                                             f"{len(got)}/{want or 1} answered); the request may have been applied")
                 # A reply already delivered first: simpleSystemBase runs every actor inside tell(), and its
                 # listen(t) sleeps until the next wakeup due within t (a host timer) before looking.
                 reply = self._asys.listen(0) or self._asys.listen(min(left, 1.0))
@@ -312,6 +322,22 @@ class Engine:
                         got[r.token] = (r.ok, r.value)
                     if len(got) >= want:
                         return [got[i] for i in range(want)]
+
+
+def _gone(addr) -> bool:
+    """Whether the actor at ``addr`` (a multiprocTCPBase address) is gone: its port refuses
+    connections (the kernel closed it with the process). Anything else -- unknown address kind,
+    another error -- is not taken as gone."""
+    sockname = getattr(getattr(addr, "addressDetails", None), "sockname", None)
+    if not (isinstance(sockname, tuple) and len(sockname) >= 2):
+        return False
+    try:
+        socket.create_connection(sockname[:2], timeout=0.5).close()
+    except ConnectionRefusedError:
+        return True
+    except OSError:
+        return False
+    return False
 
 
 def _split(blueprint: str) -> tuple[str, str]:

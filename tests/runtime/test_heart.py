@@ -14,6 +14,7 @@ import json
 import os
 import signal
 import time
+from pathlib import Path
 
 import pytest
 
@@ -112,3 +113,41 @@ def test_kill_admin_leaves_no_orphan(daemons):
 def _daemon_json(data_dir) -> dict:
     with open(os.path.join(data_dir, "daemon.json")) as f:
         return json.load(f)
+
+
+def test_the_http_api_serves_again_after_the_root_is_killed(daemons, tmp_path):
+    """The HTTP API process is a client of the daemon like any other: after kill -9 of the root its
+    requests go through again (polled with a deadline) and reach the instances of before."""
+    import httpx
+
+    from actors.daemon import add_process, stop
+    from actors.http_api import spawn
+    from runtime_support import free_port
+    eng = daemons.start(blueprints=[gate_blueprint()], shards=2, timeout=3.0)
+    ids = eng.start_many("rt/gate", [{} for _ in range(10)])
+    data_dir, pids = eng.data_dir, daemons.remember(eng)
+    port, api_port = _daemon_json(data_dir)["port"], free_port()
+    api_pid = spawn(port, api_port, "127.0.0.1", data_dir=data_dir, log_path=str(tmp_path / "api.log"),
+                    event_bytes=65536, watch_pid=pids["admin"], env=daemons.env())
+    add_process(data_dir, "api", api_pid, api=f"http://127.0.0.1:{api_port}")
+    headers = {"Authorization": f"Bearer {(Path(data_dir) / 'api.token').read_text().strip()}"}
+
+    def get(path):
+        try:
+            return httpx.get(f"http://127.0.0.1:{api_port}{path}", headers=headers, timeout=60)
+        except httpx.HTTPError:
+            return None
+
+    try:
+        assert get(f"/instances/{ids[0]}").status_code == 200
+        kill_and_wait([pids["root"]])
+        wait_gone([pids[k] for k in TREE])
+        t0 = time.monotonic()
+        answer = poll(lambda: (r := get(f"/instances/{ids[0]}")) is not None and r.status_code == 200 and r,
+                      90, interval=0.1, what="the HTTP API to answer again")
+        print(f"the HTTP API answered again {time.monotonic() - t0:.2f}s after the tree was gone")
+        assert answer.json()["state"] == "gate"
+    finally:
+        eng.close()
+        stop(data_dir, port)
+        daemons.assert_none_left()
