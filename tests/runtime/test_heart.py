@@ -151,3 +151,26 @@ def test_the_http_api_serves_again_after_the_root_is_killed(daemons, tmp_path):
         eng.close()
         stop(data_dir, port)
         daemons.assert_none_left()
+
+
+def test_a_root_that_keeps_dying_is_left_dead_after_the_restart_intensity(daemons, tmp_path):
+    """OTP's intensity: at most INTENSITY revivals within PERIOD s; the next death is logged
+    (heart.gave_up) and no new root is booted."""
+    from actors.heart import INTENSITY
+    eng = daemons.start(blueprints=[gate_blueprint()], shards=1, timeout=3.0)
+    port = _daemon_json(eng.data_dir)["port"]
+    pids = daemons.remember(eng)
+    for _ in range(INTENSITY):
+        kill_and_wait([pids["root"]])
+        # the revive is over once it wrote the new ids (killing a root mid-boot would fail its revive)
+        pids = poll(lambda: (p := _daemon_json(eng.data_dir)["pids"])["root"] != pids["root"] and p, 60,
+                    interval=0.05, what="a revived root in daemon.json")
+        daemons.pids.update(pids.values())
+    kill_and_wait([pids["root"]])
+    log = tmp_path / f"daemon-{daemons.count}.log"
+    poll(lambda: "event=heart.gave_up" in log.read_text(), 20, what="heart.gave_up in the log")
+    with pytest.raises(RuntimeUnavailable, match="has not booted"):
+        Engine.connect(port, timeout=3.0)           # a blank root, which nobody boots
+    assert log.read_text().count("event=heart.revived") == INTENSITY
+    eng.shutdown()                                  # the admin still stops what is left
+    daemons.assert_none_left()
