@@ -14,7 +14,7 @@ import os
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, example, given, settings, strategies as st
+from hypothesis import HealthCheck, event, example, given, settings, strategies as st
 
 from goflow import dsl
 from goflow._sourcemap import decode
@@ -54,13 +54,15 @@ def _resolve(data, ptr: str):
     return data
 
 
-def check(result, texts: dict[str, str | None], data: dict[str, object] | None = None) -> None:
+def check(result, texts: dict[str, str | None], data: dict[str, object] | None = None,
+          strict: bool = False) -> None:
     """The invariants of any load. ``texts``: file -> its text (None when it is no text, e.g. not
-    UTF-8); ``data``: file -> its parsed value where the test knows it."""
+    UTF-8); ``data``: file -> its parsed value where the test knows it; ``strict``: warnings are
+    errors."""
     data = data or {}
     assert result.ok == (not result.errors)
     for p in result.problems:
-        assert p.rule in RULES and p.level == RULES[p.rule], p
+        assert p.rule in RULES and p.level in (RULES[p.rule], "error" if strict else None), p
         assert isinstance(p.message, str) and p.message, p
         assert p.file in texts, p
         assert p.path == "" or p.path.startswith("/"), p
@@ -262,6 +264,49 @@ def test_line_and_byte_mutations_of_the_seed(tmp_path, ops, flips, which, fixed,
             seen[str(tmp_path / name)] = None
     check(load_paths([tmp_path]), seen)
     check(load_paths([tmp_path / f"inquiry.flow.{fmt}"]), seen)
+
+
+# ------------------------------------------------------------------------- pairing of documents
+_PROJECT = st.sampled_from(["goflow", "goflow", "other", "", 3])
+_ACTIVITY = st.sampled_from(["inquiry", "inquiry", "refund", None])
+_VERSION = st.sampled_from([1, 1, 2, 0, "1", 2**31])
+HEADERS = (st.fixed_dictionaries({"project": _PROJECT, "activity": _ACTIVITY}, optional={"version": _VERSION})
+           | st.fixed_dictionaries({}, optional={"project": _PROJECT, "activity": _ACTIVITY,
+                                                 "version": _VERSION}))
+KINDS = st.sampled_from(["flow", "workers", "combined"])
+NAMES_OF_FILES = st.sampled_from(["a.json", "inquiry.flow.json", "inquiry.workers.json", "b.yaml",
+                                  "sub/inquiry.flow.yml", "sub/inquiry.workers.yaml", "c.yml"])
+
+
+@FUZZ
+@given(docs=st.lists(st.tuples(KINDS, HEADERS, NAMES_OF_FILES), min_size=1, max_size=5,
+                     unique_by=lambda d: d[2]), strict=st.booleans())
+def test_any_set_of_documents_pairs_or_says_why(tmp_path, docs, strict):
+    """Flows, workers documents and combined ones with clashing or broken headers, in one load."""
+    root = tmp_path / "set"
+    if root.exists():
+        for old in sorted(root.rglob("*"), reverse=True):
+            old.unlink() if old.is_file() else old.rmdir()
+    texts, data = {}, {}
+    for kind, header, name in docs:
+        body = {"flow": {k: v for k, v in FIXED.items() if k not in ("project", "activity", "version")},
+                "workers": {"workers": WORKERS["workers"]},
+                "combined": {k: v for k, v in COMBINED.items() if k not in ("project", "activity")}}[kind]
+        doc = {**header, **body}
+        text = json.dumps(doc, indent=1) if name.endswith(".json") else yaml.safe_dump(doc, sort_keys=False)
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        texts[str(path)], data[str(path)] = text, doc
+    result = load_paths([root], strict=strict)
+    check(result, texts, data, strict)
+    event(f"{len(result.blueprints)} blueprints loaded")
+    flows = {(d.get("project"), d.get("activity"), d.get("version", 1)) for k, d in
+             ((k, {**h}) for k, h, _ in docs) if k != "workers"}
+    keys = [bp.key for bp in result.blueprints]
+    assert len(keys) == len(set(keys)) and set(keys) <= flows      # one blueprint per flow at most
+    if strict:
+        assert result.warnings == []
 
 
 def test_the_unmutated_seed_passes_the_oracle(tmp_path):
