@@ -56,6 +56,7 @@ class WorkerProxy(Actor):
         self.last_flush = 0.0
         self.pump: LoopPump | None = None   # multiprocTCPBase: the calls' loop runs in this thread
         self.wakeups: list = []             # monotonic due times of the wakeups asked for (pump mode)
+        self.early: list = []               # (jobs, host) that came before ProxyInit (a revived proxy)
 
     def receiveMessage(self, msg, sender):
         if isinstance(msg, WakeupMessage):
@@ -90,8 +91,16 @@ class WorkerProxy(Actor):
                 self.pump = made
             else:
                 self.pool = made
+        early, self.early = self.early, []
+        for jobs, host in early:
+            self._submit(jobs, host)
 
     def _submit(self, jobs: list[Job], host) -> None:
+        if self.pump is None and self.pool is None:
+            # A revived proxy: its host's re-dispatch and the root's ProxyInit come from two
+            # processes, in either order. Keep the jobs until the init says how to call them.
+            self.early.append((jobs, host))
+            return
         batch, failed = [], []
         for job in jobs:
             key = job.key

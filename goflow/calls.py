@@ -131,6 +131,7 @@ async def perform_step(request: dict, workers: Sequence[Worker], *, registry: Re
                 outcome, detail = "body-too-large", {"error": _said(exc, secrets), "status": exc.status}
             except WorkerFailed as exc:
                 outcome, retryable, detail = exc.outcome, exc.retryable, {"error": _said(exc, secrets)}
+                retry_after = exc.retry_after
             except TransportError as exc:
                 outcome, detail = "transport-error", {"error": _said(exc, secrets)}
             except Exception as exc:  # noqa: BLE001 - a plugged-in transport's bug is this step's failure
@@ -138,12 +139,12 @@ async def perform_step(request: dict, workers: Sequence[Worker], *, registry: Re
                 outcome, detail = "transport-error", {"error": f"{type(exc).__name__}: {_said(exc, secrets)}"}
             else:
                 latency = time.perf_counter() - t0
-                outcome = str(resp.status)
+                outcome = resp.outcome or str(resp.status)
                 if 200 <= resp.status < 300:
                     output, is_json = decode_body(resp.body)
                     records.append(Record(started, state, None, action, None, step, number, endpoint, outcome,
                                           latency, None if is_json else {"body": "not-json"}))
-                    event = _event_of(output)
+                    event = resp.event or _event_of(output)
                     log.debug("step %s attempt %s on %s: %s -> %s", step, number, endpoint, outcome, event)
                     return StepResult(event, output, tuple(records))
                 retryable = is_retryable_status(resp.status)

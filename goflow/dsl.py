@@ -59,7 +59,7 @@ WORKER = (Field("name", "name", "name", True), Field("workerEndpoint", "endpoint
           Field("priority", "priority", "int", True), Field("retryDelay", "retry_delay", "number"),
           Field("backoff", "backoff", "name"), Field("maxRetryDelay", "max_retry_delay", "number"),
           Field("jitter", "jitter", "number"), Field("method", "method", "name"),
-          Field("headers", "headers", "headers"))
+          Field("headers", "headers", "headers"), Field("tls", "tls", "headers", sparse=True))
 
 
 # ------------------------------------------------------------------------------- model -> DSL

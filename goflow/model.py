@@ -66,6 +66,7 @@ class Worker:
     jitter: float | None = None           # fraction of the delay, 0..1; None: retry.jitter
     method: str = DEFAULT_METHOD
     headers: tuple[tuple[str, str], ...] = ()
+    tls: tuple[tuple[str, str], ...] = ()  # grpcs://: ca, cert, key (PEM file paths), server_name
 
     def __repr__(self) -> str:   # reprs reach logs: secrets masked (goflow.redact)
         headers = tuple((name, MASK) for name, _value in self.headers)

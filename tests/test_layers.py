@@ -64,10 +64,10 @@ def _fresh_python(code: str, cwd: Path) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
 
 
-def test_python_endpoints_never_import_the_http_clients(tmp_path):
+def test_python_endpoints_never_import_the_http_clients_or_grpc(tmp_path):
     """A fresh interpreter runs python:// steps through the default registry, a configured one and a
-    CallPool: neither aiohttp nor httpx is imported. The first http:// call (to a closed port) does
-    import aiohttp, so the check can see it."""
+    CallPool: neither aiohttp, httpx nor grpc is imported. The first http:// call (to a closed port)
+    does import aiohttp, and the first grpc:// call grpc, so the check can see them."""
     proc = _fresh_python("""
         import asyncio, socket, sys
         from goflow.calls import perform_step
@@ -82,7 +82,7 @@ def test_python_endpoints_never_import_the_http_clients(tmp_path):
 
         py = [worker("python://goflow.examples.workers:calculate_balance")]
         request = {"instance": "i", "step": 1, "action": "w", "state": "s", "input": {"customer": "c"}}
-        loaded = lambda: sorted(m for m in ("aiohttp", "httpx") if m in sys.modules)
+        loaded = lambda: sorted(m for m in ("aiohttp", "httpx", "grpc") if m in sys.modules)
         configured = registry_from_config(Config().with_options(
             {"http_transport": "httpx-aiohttp", "body_bytes": 1000, "python_modules": ["goflow.examples"]}))
         assert asyncio.run(perform_step(request, py)).event == "success"
@@ -100,11 +100,15 @@ def test_python_endpoints_never_import_the_http_clients(tmp_path):
         result = asyncio.run(perform_step(request, [worker(f"http://127.0.0.1:{port}/")]))
         assert result.attempts[0].outcome == "connect-error", result
         print("after http://", loaded())
+        result = asyncio.run(perform_step(request, [worker(f"grpc://127.0.0.1:{port}")]))
+        assert result.attempts[0].outcome == "UNAVAILABLE", result
+        print("after grpc://", loaded())
     """, tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     lines = proc.stdout.splitlines()
     assert "after python:// []" in lines, proc.stdout
-    assert any(ln.startswith("after http:// ['aiohttp'") for ln in lines), proc.stdout
+    assert any(ln.startswith("after http:// ['aiohttp'") and "grpc" not in ln for ln in lines), proc.stdout
+    assert any(ln.startswith("after grpc:// ") and "'grpc'" in ln for ln in lines), proc.stdout
 
 
 def test_benchmarks_is_not_installed(tmp_path):

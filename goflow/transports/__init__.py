@@ -5,11 +5,13 @@
 * :mod:`.http` — ``http``/``https`` (``HttpTransport``, aiohttp; ``HttpxTransport``). Imported only
   when an HTTP transport is made (:func:`http_transport`): import them from ``goflow.transports.http``.
 * :mod:`.python` — ``python://module:function`` (:class:`PythonTransport`).
+* :mod:`.grpc` — ``grpc``/``grpcs`` (``GrpcTransport``, grpc.aio; SPEC §9). Imported only when a gRPC
+  endpoint is first called (:func:`lazy_grpc`): import it from ``goflow.transports.grpc``.
 
 Above this package: :mod:`goflow.calls` (one step: retries, backoff and fallback between endpoints,
 with :mod:`goflow.retry`) and :mod:`goflow.steps` (many steps at once). Nothing here imports them.
-The default registry serves ``http``, ``https`` (one aiohttp transport, made on first use) and
-``python``.
+The default registry serves ``http``, ``https`` (one aiohttp transport, made on first use),
+``grpc``, ``grpcs`` (one grpc.aio transport, made on first use) and ``python``.
 """
 from ..config import Config
 from .base import (MAX_BODY_BYTES, BodyTooLarge, CallTimedOut, ConnectFailed, LazyTransport, Registry,
@@ -23,7 +25,7 @@ __all__ = [
     "attempt_timeout", "ConnectFailed", "CallTimedOut", "BodyTooLarge", "WorkerFailed",
     "PythonTransport", "PermanentFailure",
     "new_registry", "HTTP_TRANSPORTS", "http_transport", "registry_from_config",
-    "check_config", "lazy_http",
+    "check_config", "lazy_http", "lazy_grpc",
 ]
 
 #: The ``workers.http_transport`` choices: plain aiohttp (the default, measured fastest), httpx's own
@@ -53,12 +55,22 @@ def lazy_http(kind: str = "aiohttp", max_body_bytes: int = MAX_BODY_BYTES) -> La
     return LazyTransport(lambda: http_transport(kind, max_body_bytes), f"http_transport={kind}")
 
 
+def lazy_grpc(max_body_bytes: int = MAX_BODY_BYTES) -> LazyTransport:
+    """The ``grpc``/``grpcs`` transport (:class:`goflow.transports.grpc.GrpcTransport`), made (and
+    grpc imported) on first use."""
+    def make():
+        from .grpc import GrpcTransport
+        return GrpcTransport(max_body_bytes)
+    return LazyTransport(make, "grpc")
+
+
 def new_registry(max_body_bytes: int = MAX_BODY_BYTES, allowed_modules=None, http: str = "aiohttp") -> Registry:
     """A registry with the standard transports: ``http``/``https`` (``http`` names the client, see
-    :data:`HTTP_TRANSPORTS`; made on first use) and ``python`` (restricted to ``allowed_modules``
-    unless None)."""
-    transport = lazy_http(http, max_body_bytes)
-    return Registry({"http": transport, "https": transport, "python": PythonTransport(allowed_modules)})
+    :data:`HTTP_TRANSPORTS`; made on first use), ``grpc``/``grpcs`` (made on first use) and ``python``
+    (restricted to ``allowed_modules`` unless None)."""
+    transport, rpc = lazy_http(http, max_body_bytes), lazy_grpc(max_body_bytes)
+    return Registry({"http": transport, "https": transport, "grpc": rpc, "grpcs": rpc,
+                     "python": PythonTransport(allowed_modules)})
 
 
 def registry_from_config(settings: Config) -> Registry:
@@ -79,6 +91,10 @@ def registry_from_config(settings: Config) -> Registry:
         transport = lazy_http(kind, limit)
         registry.register("http", transport)
         registry.register("https", transport)
+    if limit != default.limits.body_bytes:
+        rpc = lazy_grpc(limit)
+        registry.register("grpc", rpc)
+        registry.register("grpcs", rpc)
     if modules is not None:
         registry.register("python", PythonTransport(modules))
     return registry

@@ -10,8 +10,9 @@ that returns the worker's answer whatever its status (retry and fallback are dec
 * :class:`ConnectFailed` — no answer: refused, reset, dropped before a response, DNS failure;
 * :class:`CallTimedOut` — no complete answer within ``timeout`` seconds;
 * :class:`BodyTooLarge` — the answer's body is over the transport's bound;
-* :class:`WorkerFailed` — the worker itself failed without an HTTP-like status (``python://``);
-  ``retryable`` says whether another attempt may help.
+* :class:`WorkerFailed` — the worker itself failed without an HTTP-like status (``python://``, a gRPC
+  status code); ``retryable`` says whether another attempt may help, ``retry_after`` (seconds or
+  None) is a wait the worker asked for (gRPC's ``grpc-retry-pushback-ms``).
 
 All are :class:`goflow.errors.TransportError`. Transports that hold per-event-loop resources
 (connection pools) also provide ``async def aclose()``, closing those of the running loop.
@@ -69,11 +70,15 @@ MAX_BODY_BYTES = LimitsSection.body_bytes    # the default of limits.body_bytes 
 
 @dataclass(frozen=True, slots=True)
 class Response:
-    """A worker's answer to one attempt. ``body`` is bytes for HTTP, any object for ``python://``."""
+    """A worker's answer to one attempt. ``body`` is bytes for HTTP, any object for ``python://``
+    and gRPC. ``event`` (gRPC) names the outcome event outside the body; ``outcome`` is what the
+    attempt record shows instead of the status (gRPC: ``"OK"``)."""
 
     status: int
     body: Any = b""
     headers: Mapping[str, str] = field(default_factory=dict)   # names in lower case
+    event: str | None = None
+    outcome: str | None = None
 
 
 @runtime_checkable
@@ -104,8 +109,9 @@ class BodyTooLarge(TransportError):
 class WorkerFailed(TransportError):
     """The worker failed without a status (a ``python://`` callable raised)."""
 
-    def __init__(self, endpoint: str, message: str, retryable: bool = True, outcome: str = "exception"):
-        self.retryable, self.outcome = retryable, outcome
+    def __init__(self, endpoint: str, message: str, retryable: bool = True, outcome: str = "exception",
+                 retry_after: float | None = None):
+        self.retryable, self.outcome, self.retry_after = retryable, outcome, retry_after
         super().__init__(endpoint, message)
 
 

@@ -196,8 +196,8 @@ def test_credentials_in_url_are_not_recorded(server):
 
 def test_unknown_scheme_is_recorded_and_skipped(server):
     good = server.url("/ok")
-    result, _ = step([worker("grpc://svc/check"), worker(good, priority=2)])
-    assert outcomes(result) == [("grpc://svc/check", 1, "unknown-scheme"), (good, 2, "200")]
+    result, _ = step([worker("mq://svc/check"), worker(good, priority=2)])
+    assert outcomes(result) == [("mq://svc/check", 1, "unknown-scheme"), (good, 2, "200")]
 
 
 def test_no_workers_is_error():

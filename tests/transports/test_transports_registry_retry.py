@@ -19,7 +19,7 @@ from goflow.transports.http import HttpTransport
 from transport_support import REQUEST, run, worker
 
 
-class FakeGrpc:
+class FakeRpc:
     def __init__(self):
         self.calls = []
 
@@ -29,7 +29,7 @@ class FakeGrpc:
 
 
 def test_default_registry_schemes():
-    assert {"http", "https", "python"} <= set(default_registry.schemes())
+    assert {"http", "https", "grpc", "grpcs", "python"} <= set(default_registry.schemes())
     assert isinstance(transport_for("HTTPS://example.org/x"), HttpTransport)
     assert transport_for("http://a") is transport_for("https://a")
     assert isinstance(transport_for("python://m:f"), PythonTransport)
@@ -37,22 +37,22 @@ def test_default_registry_schemes():
 
 def test_unknown_scheme():
     with pytest.raises(UnknownScheme) as info:
-        transport_for("grpc://user:pw@svc:50051/Check")
-    assert info.value.scheme == "grpc" and "pw" not in str(info.value)
+        transport_for("fakerpc://user:pw@svc:50051/Check")
+    assert info.value.scheme == "fakerpc" and "pw" not in str(info.value)
     assert isinstance(info.value, TransportError)
     with pytest.raises(UnknownScheme):
         transport_for("no-scheme-here")
 
 
 def test_plugging_a_new_scheme_needs_no_engine_change():
-    fake = FakeGrpc()
-    transports.register("grpc", fake)
+    fake = FakeRpc()
+    transports.register("fakerpc", fake)
     try:
-        result = run(perform_step(dict(REQUEST), [worker("grpc://svc/Check", timeout=1.5)], sleep=no_sleep))
-        assert result.event == "grpc-done" and fake.calls == [(1, "grpc://svc/Check", 1.5)]
+        result = run(perform_step(dict(REQUEST), [worker("fakerpc://svc/Check", timeout=1.5)], sleep=no_sleep))
+        assert result.event == "grpc-done" and fake.calls == [(1, "fakerpc://svc/Check", 1.5)]
     finally:
-        transports.unregister("grpc")
-    assert "grpc" not in default_registry.schemes()
+        transports.unregister("fakerpc")
+    assert "fakerpc" not in default_registry.schemes()
 
 
 def test_register_refuses_a_non_transport():
