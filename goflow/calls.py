@@ -5,7 +5,10 @@
 ``response_timeout``, waiting the worker's backoff (:mod:`goflow.retry`) between them:
 
 * **success**: any 2xx. The outcome event is ``success``, or the event a JSON object body names
-  (``{"event": "approved", ...}`` -> ``approved``). A JSON body is the output; a body that is not JSON
+  (``{"event": "approved", ...}`` -> ``approved``). The answer is *accepted* (``StepResult.accepted``:
+  an async step then waits for its outcome from outside) when it is a 202, a body
+  ``{"accepted": true}``, or names no event; a named event, ``success`` included, is the outcome at
+  once (SPEC §8). A JSON body is the output; a body that is not JSON
   is kept as text (its attempt record's ``detail`` says ``not-json``); an empty body is ``None``.
 * **retryable**: connection errors (``connect-error``), timeouts (``timeout``), 5xx, 408, 429, a
   ``python://`` callable that raised (``exception``). ``Retry-After`` on 429/503 is honoured within
@@ -76,12 +79,18 @@ def _snippet(body: Any) -> Any:
     return output
 
 
-def _event_of(output: Any) -> str:
+def _event_of(output: Any) -> str | None:
+    """The event a worker's answer names, or None."""
     if isinstance(output, dict):
         event = output.get("event")
         if isinstance(event, str) and event:
             return event
-    return SUCCESS
+    return None
+
+
+def _accepted(status: int, output: Any, event: str | None) -> bool:
+    """SPEC §8: a 202, ``{"accepted": true}``, or a 2xx naming no event means "accepted"."""
+    return status == 202 or event is None or (isinstance(output, dict) and output.get("accepted") is True)
 
 
 def _said(exc: BaseException, secrets: Sequence[str]) -> str:
@@ -145,8 +154,9 @@ async def perform_step(request: dict, workers: Sequence[Worker], *, registry: Re
                     records.append(Record(started, state, None, action, None, step, number, endpoint, outcome,
                                           latency, None if is_json else {"body": "not-json"}))
                     event = resp.event or _event_of(output)
+                    accepted = _accepted(resp.status, output, event)
                     log.debug("step %s attempt %s on %s: %s -> %s", step, number, endpoint, outcome, event)
-                    return StepResult(event, output, tuple(records))
+                    return StepResult(event or SUCCESS, output, tuple(records), accepted)
                 retryable = is_retryable_status(resp.status)
                 retry_after = retry_after_of(resp.status, resp.headers, clock())
                 detail = {"body": _snippet(resp.body)}

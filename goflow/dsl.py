@@ -26,7 +26,8 @@ MAX_VERSION = 2**31 - 1     # the largest blueprint version (stores and clients 
 
 # What a field's value must be, as the problems say it.
 KINDS = {"name": "a non-empty string", "str": "a string", "int": "an integer", "number": "a number",
-         "headers": "an object of string values", "list": "a list"}
+         "headers": "an object of string values", "list": "a list", "bool": "true or false",
+         "names": "a list of non-empty strings", "ends": "an object of state names to statuses"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,13 +46,15 @@ HEADER = (Field("project", "project", "name", True), Field("activity", "activity
           Field("version", "version", "int"), Field("$schema", None, "str"))
 # A flow (a combined document is a flow with its ``workers``) and a workers document.
 FLOW = HEADER + (Field("states", "states", "list", True), Field("actions", "actions", "list", True),
-                 Field("transitions", "transitions", "list", True), Field("workers", "workers", "list"))
+                 Field("transitions", "transitions", "list", True), Field("workers", "workers", "list"),
+                 Field("postpone", "postpone", "names", sparse=True), Field("end", "end", "ends", sparse=True))
 WORKERS = HEADER + (Field("workers", "workers", "list", True),)
 ACTION = (Field("name", "name", "name", True), Field("type", "type", "name", True),
           Field("timeout", "timeout", "number", sparse=True))
+# ``action`` and ``next`` are required unless ``postpone`` is true (goflow.validation.fields checks it).
 TRANSITION = (Field("current", "current", "name", True), Field("event", "event", "name", True),
-              Field("action", "action", "name", True), Field("next", "next", "name", True),
-              Field("delay", "delay", "number", sparse=True))
+              Field("action", "action", "name", sparse=True), Field("next", "next", "name", sparse=True),
+              Field("delay", "delay", "number", sparse=True), Field("postpone", "postpone", "bool", sparse=True))
 # The one camelCase <-> snake_case table of the DSL.
 WORKER = (Field("name", "name", "name", True), Field("workerEndpoint", "endpoint", "name", True),
           Field("retryCount", "retry_count", "int", True),
@@ -76,10 +79,15 @@ def _write(obj: Any, fields: tuple[Field, ...]) -> dict[str, Any]:
 def to_document(bp: Blueprint) -> dict[str, Any]:
     """The combined DSL document of ``bp`` (every worker field written out), plain JSON-able data
     that loads back to a blueprint equal to ``bp``."""
-    return {"project": bp.project, "activity": bp.activity, "version": bp.version,
-            "states": list(bp.states), "actions": [_write(a, ACTION) for a in bp.actions],
-            "transitions": [_write(t, TRANSITION) for t in bp.transitions],
-            "workers": [_write(w, WORKER) for w in bp.workers]}
+    doc = {"project": bp.project, "activity": bp.activity, "version": bp.version,
+           "states": list(bp.states), "actions": [_write(a, ACTION) for a in bp.actions],
+           "transitions": [_write(t, TRANSITION) for t in bp.transitions],
+           "workers": [_write(w, WORKER) for w in bp.workers]}
+    if bp.postpone:
+        doc["postpone"] = list(bp.postpone)
+    if bp.end:
+        doc["end"] = dict(bp.end)
+    return doc
 
 
 # ------------------------------------------------------------------------------- DSL -> model
@@ -105,5 +113,7 @@ def to_blueprint(doc: Mapping[str, Any], source: tuple[str, ...] = ()) -> Bluepr
         actions=tuple(Action(**_read(a, ACTION)) for a in doc["actions"]),
         transitions=tuple(Transition(**_read(t, TRANSITION)) for t in doc["transitions"]),
         workers=tuple(Worker(**_read(w, WORKER)) for w in doc.get("workers") or ()),
+        postpone=tuple(doc.get("postpone") or ()),
+        end=tuple((k, v) for k, v in (doc.get("end") or {}).items()),
         source=source,
     )

@@ -31,6 +31,9 @@ __all__ = [
     "SnapshotError",
     "InvalidInput",
     "InstanceError",
+    "QueueFull",
+    "WrongStatus",
+    "NotVisited",
     "InstanceNotFound",
     "InstanceExists",
     "InstanceFinished",
@@ -138,6 +141,35 @@ class EventRefused(InstanceError):
         because = f" now ({why})" if why else ""
         super().__init__(instance_id, f"instance {instance_id!r} in state {state!r} does not accept "
                                       f"event {event!r}{because}; it accepts {acc}", state)
+
+
+class QueueFull(EventRefused):
+    """A postponable event found the instance's postponed queue full (``limits.postponed``)."""
+
+    def __init__(self, instance_id: str, state: str, event: str, limit: int):
+        self.limit = limit
+        InstanceError.__init__(self, instance_id, f"instance {instance_id!r} in state {state!r} cannot "
+                               f"postpone event {event!r}: its postponed queue is full ({limit} events, "
+                               f"limits.postponed); the event is refused", state)
+        self.event, self.accepted = event, []
+
+
+class WrongStatus(InstanceError):
+    """A management operation (retry, rewind) that does not apply to the instance's status; the
+    instance is unchanged."""
+
+    def __init__(self, instance_id: str, operation: str, status: str, state: str | None, why: str):
+        self.operation, self.status = operation, status
+        super().__init__(instance_id, f"cannot {operation} instance {instance_id!r}: it is {status} in state "
+                                      f"{state!r}; {why}", state)
+
+
+class NotVisited(InstanceError):
+    """A rewind to a state the instance never entered (or cannot be rewound to)."""
+
+    def __init__(self, instance_id: str, target: str, state: str | None, why: str):
+        self.target = target
+        super().__init__(instance_id, f"cannot rewind instance {instance_id!r} to {target!r}: {why}", state)
 
 
 class StoreError(GoflowError):

@@ -20,9 +20,11 @@ Semantics (SPEC §3), as decided here:
 * Outcomes carry their step; one whose step is not the pending step is recorded as ``stale`` and
   otherwise ignored. An outcome event with no transition fails the instance. ``timeout`` becomes
   ``error`` where the state does not handle ``timeout``.
-* An ``async`` action's call returning ``success`` means *accepted*: the instance waits (status
+* An ``async`` action's call answered as *accepted* (``Outcome.accepted``: a 202, a body
+  ``{"accepted": true}``, or a 2xx naming no event, SPEC §8) makes the instance wait (status
   ``waiting``) for the outcome as an outside event, bounded by the action's ``timeout`` timer. Any
-  other outcome of the call is delivered as usual.
+  other outcome of the call (``success`` or another named event, ``error``, ``timeout``) is the
+  outcome at once and is delivered as usual.
 * Outside events (:class:`Signal`) the state does not handle raise :class:`EventRefused`; the instance
   is unchanged. While a *sync* step runs, ``success``/``error``/``timeout`` from outside are refused
   too: they are its worker's outcomes (an async step's outcome does come from outside). An accepted outside event supersedes any pending step (its late outcome is stale). Its
@@ -30,24 +32,54 @@ Semantics (SPEC §3), as decided here:
   ``event_id`` (among the last :data:`EVENT_ID_WINDOW`) is acknowledged as a duplicate, not applied.
 * ``Pause``: no new step starts; every input but ``Resume``/``Terminate`` is queued in the instance
   (outside events are checked against the current state first) and applied in order on ``Resume``.
-* ``Terminate`` ends the instance (``terminated``); pending timers are cancelled.
+* ``Terminate`` delivers the event ``cancel`` where the current state has a transition for it (the
+  flow's compensation path; like any accepted outside event it supersedes a running step, whose late
+  outcome is stale). Without such a transition, or with ``force``, it ends the instance
+  (``terminated``); pending timers are cancelled. A *paused* instance that is terminated leaves the
+  pause: what it held is recorded ``dropped``, then ``cancel`` is delivered (or it is terminated).
 * The completion hook (a worker named ``done``) is called once on completion; its outcome is only
   recorded.
+
+SPEC §8, as decided here:
+
+* **Postpone.** An outside event that the blueprint postpones in the current situation
+  (:meth:`Blueprint.postpones`: a postponing transition of the state, or an event of the top-level
+  ``postpone`` list that the state has no transition for *or* that arrives while a sync step runs) is
+  appended to ``Instance.postponed`` (record ``postponed``) instead of being taken or refused; its
+  event id is remembered at once. After every input the queue is offered again, oldest first: the
+  first event that is no longer postponed is taken (or, if the state refuses it, recorded
+  ``refused`` and removed), and the scan starts again, so each change of state sees the queue in
+  order. The queue holds at most ``postponed_limit`` events (``limits.postponed``): one more raises
+  :class:`QueueFull` and the instance is unchanged (queued while paused, it is recorded ``refused``
+  on resume). Events still queued when the instance ends are recorded ``dropped``. The queue lives
+  in the snapshot, so a queue of N costs O(N) per committed transition of that instance (bounded by
+  the limit).
+* **End states.** An instance that settles in an end state (``Blueprint.end_status``: ``done`` or a
+  state of ``end``) ends with that state's status, ``Instance.result`` the state; the completion hook
+  is the worker named after that state.
+* **Retry** (:class:`Retry`, a failed instance whose failure was a step's: ``failed_action``) runs
+  that action again in the state it failed in, as a new step. **Rewind** (:class:`Rewind`, a failed,
+  terminated or waiting instance) moves it to a state in ``Instance.visited`` (every state it has
+  entered; ``init`` always counts), not an end state, and delivers ``start`` there when the state has
+  a ``start`` transition (else it waits). Both are recorded (``retried``/``rewound``, ``detail`` who
+  asked); a wrong status raises :class:`WrongStatus`, a target never visited :class:`NotVisited`.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from typing import Any, Mapping, Union
 
-from .errors import EventRefused, InstanceFinished
+from .errors import EventRefused, InstanceFinished, NotVisited, QueueFull, WrongStatus
 from .history import Record
-from .model import ASYNC, CONTINUE, DONE, ERROR, INIT, START, SUCCESS, TIMEOUT, Blueprint, Transition
+from .model import (ASYNC, CANCEL, CONTINUE, DONE, ERROR, INIT, START, SUCCESS, TIMEOUT, Blueprint,
+                    Transition)
 
 __all__ = [
     "RUNNING", "WAITING", "DELAYED", "PAUSED", "COMPLETED", "FAILED", "TERMINATED",
-    "STATUSES", "FINAL_STATUSES", "EVENT_ID_WINDOW", "MAX_CHAIN",
+    "STATUSES", "FINAL_STATUSES", "EVENT_ID_WINDOW", "MAX_CHAIN", "POSTPONED_LIMIT", "REWINDABLE",
     "Pending", "Instance", "new_instance",
-    "Signal", "Outcome", "TimerFired", "HookOutcome", "Pause", "Resume", "Terminate", "Input",
+    "Signal", "Outcome", "TimerFired", "HookOutcome", "Pause", "Resume", "Terminate", "Retry", "Rewind",
+    "Input",
     "CallWorker", "StartTimer", "CancelTimer", "Finished", "Command",
     "Reaction", "react",
 ]
@@ -58,6 +90,8 @@ STATUSES = (RUNNING, WAITING, DELAYED, PAUSED, COMPLETED, FAILED, TERMINATED)
 FINAL_STATUSES = frozenset({COMPLETED, FAILED, TERMINATED})
 EVENT_ID_WINDOW = 256   # recent outside event ids kept for de-duplication
 MAX_CHAIN = 10_000      # bound on transitions applied for one input (continue chains)
+POSTPONED_LIMIT = 100   # default bound of an instance's postponed queue (limits.postponed)
+REWINDABLE = frozenset({FAILED, TERMINATED, WAITING})
 
 SYNC_STEP, ASYNC_STEP, DELAY_STEP = "sync", "async", "delay"
 WORKER_OUTCOMES = frozenset({SUCCESS, ERROR, TIMEOUT})
@@ -95,6 +129,10 @@ class Instance:
     reason: str | None = None
     created: float = 0.0
     updated: float = 0.0
+    postponed: tuple = ()       # outside events (Signal) kept until the state can take them
+    result: str | None = None   # the end state it ended in (done, or a state of the blueprint's end)
+    visited: tuple[str, ...] = ()   # every state it has entered, in first-entry order (init implied)
+    failed_action: str | None = None  # the action of the step whose outcome failed it (for retry)
 
     @property
     def finished(self) -> bool:
@@ -134,9 +172,10 @@ class Outcome:
     step: int
     event: str
     output: Any = None
+    accepted: bool = False      # an async call's answer meaning "accepted: the outcome comes later"
 
     def __reduce__(self):
-        return (Outcome, (self.step, self.event, self.output))
+        return (Outcome, (self.step, self.event, self.output, self.accepted))
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,12 +210,35 @@ class Resume:
 @dataclass(frozen=True, slots=True)
 class Terminate:
     reason: str = "terminated"
+    force: bool = False         # terminate at once, without delivering ``cancel``
 
     def __reduce__(self):
-        return (Terminate, (self.reason,))
+        return (Terminate, (self.reason, self.force))
 
 
-Input = Union[Signal, Outcome, TimerFired, HookOutcome, Pause, Resume, Terminate]
+@dataclass(frozen=True, slots=True)
+class Retry:
+    """Run the step a failed instance failed in again; ``by`` says who asked (api, cli, code)."""
+
+    by: str = "code"
+
+    def __reduce__(self):
+        return (Retry, (self.by,))
+
+
+@dataclass(frozen=True, slots=True)
+class Rewind:
+    """Move a failed, terminated or waiting instance back to ``state`` (one it has visited) and
+    deliver ``start`` there; ``by`` says who asked."""
+
+    state: str
+    by: str = "code"
+
+    def __reduce__(self):
+        return (Rewind, (self.state, self.by))
+
+
+Input = Union[Signal, Outcome, TimerFired, HookOutcome, Pause, Resume, Terminate, Retry, Rewind]
 
 
 # ------------------------------------------------------------------------------------------ commands
@@ -227,10 +289,10 @@ class Reaction:
 class _Run:
     """Accumulates commands and records while one input is applied."""
 
-    __slots__ = ("bp", "now", "commands", "records")
+    __slots__ = ("bp", "now", "commands", "records", "limit")
 
-    def __init__(self, bp: Blueprint, now: float):
-        self.bp, self.now = bp, now
+    def __init__(self, bp: Blueprint, now: float, limit: int = POSTPONED_LIMIT):
+        self.bp, self.now, self.limit = bp, now, limit
         self.commands: list = []
         self.records: list = []
 
@@ -240,13 +302,20 @@ class _Run:
                                    detail=detail))
 
 
-def react(bp: Blueprint, inst: Instance, inp: Input, now: float) -> Reaction:
-    """Apply one input to ``inst``. Raises :class:`EventRefused` / :class:`InstanceFinished` for an
-    outside event or management operation that cannot apply; the instance is then unchanged."""
-    run = _Run(bp, now)
+def react(bp: Blueprint, inst: Instance, inp: Input, now: float, *,
+          postponed_limit: int = POSTPONED_LIMIT) -> Reaction:
+    """Apply one input to ``inst``. Raises :class:`EventRefused` (:class:`QueueFull`) /
+    :class:`InstanceFinished` / :class:`WrongStatus` / :class:`NotVisited` for an outside event or
+    management operation that cannot apply; the instance is then unchanged. ``postponed_limit``
+    bounds the postponed queue (``limits.postponed``)."""
+    run = _Run(bp, now, postponed_limit)
     duplicate = False
     if isinstance(inp, HookOutcome):
         inst = _hook_outcome(run, inst, inp)
+    elif isinstance(inp, Retry):
+        inst = _retry(run, inst, inp)
+    elif isinstance(inp, Rewind):
+        inst = _rewind(run, inst, inp)
     elif inst.status in FINAL_STATUSES:
         if isinstance(inp, (Outcome, TimerFired)):
             run.record(inst, getattr(inp, "event", "timer"), "stale", step=inp.step)
@@ -258,7 +327,8 @@ def react(bp: Blueprint, inst: Instance, inp: Input, now: float) -> Reaction:
         else:
             raise InstanceFinished(inst.id, inst.status, inst.state, what="management operation")
     elif isinstance(inp, Terminate):
-        inst = _terminate(run, inst, inp.reason)
+        t = None if inp.force else bp.transition(inst.state, CANCEL)
+        inst = _terminate(run, inst, inp.reason) if t is None else _cancel(run, inst, t, inp.reason)
     elif isinstance(inp, Pause):
         if inst.status != PAUSED:
             run.record(inst, "pause", "paused")
@@ -270,13 +340,16 @@ def react(bp: Blueprint, inst: Instance, inp: Input, now: float) -> Reaction:
         if isinstance(inp, Signal):
             duplicate = _seen(inst, inp)
             if not duplicate:
-                _check_accepts(bp, inst, inp.name)
+                if not bp.postpones(inst.state, inp.name, _busy(inst)):
+                    _check_accepts(bp, inst, inp.name)
                 inst = _remember(inst, inp)
         if not duplicate:
             run.record(inst, _input_name(inp), "queued", step=getattr(inp, "step", None))
             inst = replace(inst, inbox=inst.inbox + (inp,))
     else:
         inst, duplicate = _apply(run, inst, inp)
+    if inst.postponed:
+        inst = _offer(run, inst) if inst.status not in FINAL_STATUSES else _drop(run, inst)
     if inst.updated != now and (run.records or run.commands):
         inst = replace(inst, updated=now)
     return Reaction(inst, tuple(run.commands), tuple(run.records), duplicate)
@@ -320,6 +393,12 @@ def _apply(run: _Run, inst: Instance, inp, queued: bool = False) -> tuple[Instan
         if not queued and _seen(inst, inp):
             run.record(inst, inp.name, "duplicate", detail=inp.event_id)
             return inst, True
+        if run.bp.postpones(inst.state, inp.name, _busy(inst)):
+            if len(inst.postponed) >= run.limit:
+                raise QueueFull(inst.id, inst.state, inp.name, run.limit)
+            run.record(inst, inp.name, "postponed", detail=inp.event_id)
+            inst = replace(inst, postponed=inst.postponed + (inp,))
+            return (inst if queued else _remember(inst, inp)), False
         t = _check_accepts(run.bp, inst, inp.name)
         if not queued:
             inst = _remember(inst, inp)
@@ -348,13 +427,13 @@ def _outcome(run: _Run, inst: Instance, o: Outcome) -> Instance:
         run.record(inst, o.event, "stale", step=o.step)
         return inst
     ctx = inst.context if o.output is None else {**inst.context, p.action: o.output}
-    if p.kind == ASYNC_STEP and o.event == SUCCESS:
+    if p.kind == ASYNC_STEP and o.accepted:
         run.record(inst, o.event, "accepted", action=p.action, step=p.step)
         return replace(inst, context=ctx, pending=replace(p, accepted=True), status=WAITING)
     if p.due is not None:
         run.commands.append(CancelTimer(inst.id, p.step))
     inst = replace(inst, context=ctx, pending=None)
-    return _deliver(run, inst, o.event, p)
+    return _deliver(run, inst, SUCCESS if o.accepted else o.event, p)
 
 
 def _timer(run: _Run, inst: Instance, tf: TimerFired) -> Instance:
@@ -371,7 +450,7 @@ def _timer(run: _Run, inst: Instance, tf: TimerFired) -> Instance:
 
 def _deliver(run: _Run, inst: Instance, event: str, p: Pending) -> Instance:
     """Deliver the outcome ``event`` of step ``p`` in the current state."""
-    if inst.state == DONE:
+    if run.bp.end_status(inst.state) is not None:
         run.record(inst, event, "applied", action=p.action, step=p.step)
         return _settle(run, inst)
     if event == TIMEOUT and run.bp.transition(inst.state, TIMEOUT) is None:
@@ -380,7 +459,7 @@ def _deliver(run: _Run, inst: Instance, event: str, p: Pending) -> Instance:
     if t is None:
         reason = (f"outcome {event!r} of step {p.step} ({p.action}) has no transition in state "
                   f"{inst.state!r}; it accepts {', '.join(run.bp.accepts(inst.state)) or 'nothing'}")
-        return _fail(run, inst, event, reason, p.step)
+        return _fail(run, inst, event, reason, p.step, p.action)
     return _fire(run, inst, t, event, p.step)
 
 
@@ -389,7 +468,10 @@ def _fire(run: _Run, inst: Instance, t: Transition, event: str, cause: int | Non
     for _ in range(MAX_CHAIN):
         entered = t.next != inst.state
         run.record(inst, event, "applied", action=t.action, next=t.next, step=cause)
-        inst = replace(inst, state=t.next)
+        if t.next in inst.visited:
+            inst = replace(inst, state=t.next)
+        else:
+            inst = replace(inst, state=t.next, visited=inst.visited + (t.next,))
         if t.delay > 0:
             step = inst.step + 1
             due = run.now + t.delay
@@ -407,7 +489,7 @@ def _begin(run: _Run, inst: Instance, action: str, entered: bool, chain: bool = 
     """Run ``action`` in the current state. For ``continue`` that enters a state with a ``start``
     transition, returns that transition when ``chain`` (the caller loops), else takes it."""
     if action == CONTINUE:
-        if entered and inst.state != DONE:
+        if entered and run.bp.end_status(inst.state) is None:
             t = run.bp.transition(inst.state, START)
             if t is not None:
                 return t if chain else _fire(run, inst, t, START)
@@ -427,26 +509,31 @@ def _begin(run: _Run, inst: Instance, action: str, entered: bool, chain: bool = 
 
 
 def _settle(run: _Run, inst: Instance) -> Instance:
-    """No step is pending: complete in ``done``, else wait for an outside event."""
-    if inst.state != DONE:
+    """No step is pending: end in an end state (``done``: completed), else wait for an outside event."""
+    state = inst.state
+    status = run.bp.end_status(state)
+    if status is None:
         return inst if inst.status == WAITING else replace(inst, status=WAITING)
-    inst = replace(inst, status=COMPLETED, pending=None)
-    run.records.append(Record(run.now, DONE, None, None, None, None, outcome=COMPLETED))
-    if run.bp.workers_for(DONE):
+    reason = None if status == COMPLETED else f"ended in the end state {state!r}"
+    inst = replace(inst, status=status, pending=None, result=state, reason=reason)
+    run.records.append(Record(run.now, state, None, None, None, None, outcome=status,
+                              detail=None if state == DONE else {"result": state}))
+    if run.bp.workers_for(state):
         step = inst.step + 1
-        run.commands.append(CallWorker(inst.id, step, DONE, DONE, "hook"))
+        run.commands.append(CallWorker(inst.id, step, state, state, "hook"))
         inst = replace(inst, step=step, hook_step=step)
-    run.commands.append(Finished(inst.id, COMPLETED, DONE))
+    run.commands.append(Finished(inst.id, status, state, reason))
     return inst
 
 
-def _fail(run: _Run, inst: Instance, event: str | None, reason: str, step: int | None) -> Instance:
+def _fail(run: _Run, inst: Instance, event: str | None, reason: str, step: int | None,
+          action: str | None = None) -> Instance:
     p = inst.pending
     if p is not None and p.due is not None:
         run.commands.append(CancelTimer(inst.id, p.step))
     run.record(inst, event, FAILED, step=step, detail=reason)
     run.commands.append(Finished(inst.id, FAILED, inst.state, reason))
-    return replace(inst, status=FAILED, reason=reason, pending=None, inbox=())
+    return replace(inst, status=FAILED, reason=reason, pending=None, inbox=(), failed_action=action)
 
 
 def _terminate(run: _Run, inst: Instance, reason: str) -> Instance:
@@ -456,6 +543,88 @@ def _terminate(run: _Run, inst: Instance, reason: str) -> Instance:
     run.record(inst, "terminate", TERMINATED, detail=reason)
     run.commands.append(Finished(inst.id, TERMINATED, inst.state, reason))
     return replace(inst, status=TERMINATED, reason=reason, pending=None, inbox=())
+
+
+def _cancel(run: _Run, inst: Instance, t: Transition, reason: str) -> Instance:
+    """``terminate`` where the state handles ``cancel``: deliver it (the flow's compensation)."""
+    if inst.status == PAUSED:
+        for held in inst.inbox:
+            run.record(inst, _input_name(held), "dropped", step=getattr(held, "step", None),
+                       detail="held while paused; the instance was terminated")
+        inst = replace(inst, inbox=(), status=_status_of(inst))
+    run.record(inst, "terminate", "cancelling", detail=reason)
+    p = inst.pending
+    if p is not None:
+        if p.due is not None:
+            run.commands.append(CancelTimer(inst.id, p.step))
+        inst = replace(inst, pending=None)
+    return _fire(run, inst, t, CANCEL)
+
+
+def _busy(inst: Instance) -> bool:
+    """A sync step runs (postponable events that the state takes wait for it to end)."""
+    p = inst.pending
+    return p is not None and p.kind == SYNC_STEP
+
+
+def _offer(run: _Run, inst: Instance) -> Instance:
+    """Offer the postponed events again, oldest first, until none can be taken (see the docstring)."""
+    for _ in range(MAX_CHAIN):
+        if inst.status in FINAL_STATUSES or inst.status == PAUSED or not inst.postponed:
+            break
+        busy = _busy(inst)
+        for i, sig in enumerate(inst.postponed):
+            if run.bp.postpones(inst.state, sig.name, busy):
+                continue
+            inst = replace(inst, postponed=inst.postponed[:i] + inst.postponed[i + 1:])
+            try:
+                inst, _ = _apply(run, inst, sig, queued=True)
+            except EventRefused as exc:
+                run.record(inst, sig.name, "refused", detail=str(exc))
+            break
+        else:
+            break
+    return _drop(run, inst) if inst.status in FINAL_STATUSES and inst.postponed else inst
+
+
+def _drop(run: _Run, inst: Instance) -> Instance:
+    """The instance ended: every event still postponed is recorded ``dropped``."""
+    for sig in inst.postponed:
+        run.record(inst, sig.name, "dropped", detail=sig.event_id)
+    return replace(inst, postponed=())
+
+
+def _retry(run: _Run, inst: Instance, r: Retry) -> Instance:
+    if inst.status != FAILED:
+        raise WrongStatus(inst.id, "retry", inst.status, inst.state, "only a failed instance can be retried")
+    if inst.failed_action is None:
+        why = (f"it ended in its end state {inst.result!r}, which is an outcome, not a failed step"
+               if inst.result is not None else "it did not fail in a step")
+        raise WrongStatus(inst.id, "retry", inst.status, inst.state, f"{why}; rewind it to a state instead")
+    action = inst.failed_action
+    run.record(inst, "retry", "retried", action=action, detail=r.by)
+    inst = replace(inst, status=RUNNING, reason=None, failed_action=None)
+    return _begin(run, inst, action, False)
+
+
+def _rewind(run: _Run, inst: Instance, r: Rewind) -> Instance:
+    if inst.status not in REWINDABLE:
+        raise WrongStatus(inst.id, "rewind", inst.status, inst.state,
+                          "only a failed, terminated or waiting instance can be rewound")
+    target = r.state
+    if run.bp.end_status(target) is not None:
+        raise NotVisited(inst.id, target, inst.state, "it is an end state; rewind to a state before it")
+    if target != INIT and target not in inst.visited:
+        seen = ", ".join(repr(s) for s in (INIT,) + inst.visited if run.bp.end_status(s) is None)
+        raise NotVisited(inst.id, target, inst.state, f"the instance never entered it (it has visited {seen})")
+    p = inst.pending
+    if p is not None and p.due is not None:
+        run.commands.append(CancelTimer(inst.id, p.step))
+    run.record(inst, "rewind", "rewound", next=target, detail=r.by)
+    inst = replace(inst, state=target, status=WAITING, pending=None, reason=None, failed_action=None,
+                   result=None)
+    t = run.bp.transition(target, START)
+    return _fire(run, inst, t, START) if t is not None else inst
 
 
 def _resume(run: _Run, inst: Instance) -> Instance:
@@ -486,7 +655,8 @@ def _status_of(inst: Instance) -> str:
 
 def _hook_outcome(run: _Run, inst: Instance, h: HookOutcome) -> Instance:
     if inst.hook_step != h.step:
-        run.record(inst, h.event, "stale", action=DONE, step=h.step)
+        run.record(inst, h.event, "stale", action=inst.state, step=h.step)
         return inst
-    run.record(inst, h.event, "hook-" + ("ok" if h.event == SUCCESS else "failed"), action=DONE, step=h.step)
+    run.record(inst, h.event, "hook-" + ("ok" if h.event == SUCCESS else "failed"), action=inst.state,
+               step=h.step)
     return replace(inst, hook_step=None)

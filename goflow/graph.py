@@ -1,8 +1,10 @@
 """Draw a blueprint's FSM: Mermaid ``stateDiagram-v2`` and Graphviz DOT.
 
-Both drawings show every state (``init``, the declared states, ``done``), a start marker pointing at
-``init``, an end marker on ``done``, and one edge per transition labelled ``event / action``, with
-``(after 5s)`` appended when the transition has a delay.
+Both drawings show every state (``init``, the declared states, the end states, ``done``), a start
+marker pointing at ``init``, an end marker on ``done`` and on every end state of the blueprint's
+``end`` (SPEC §8; those that end ``failed`` drawn in red), and one edge per transition labelled
+``event / action``, with ``(after 5s)`` appended when the transition has a delay. Postponing
+transitions move nothing and have no edge.
 
 Names come from blueprint files, which are untrusted input: nothing from a name reaches the output
 unescaped. In Mermaid, a name that is not a plain identifier becomes a generated id with the name as
@@ -48,12 +50,17 @@ def _states(bp: Blueprint) -> list[str]:
     """Every state once, in a stable order: init, declared states, done, then any state a transition
     names that the blueprint does not declare (a validated blueprint has none)."""
     seen: dict[str, None] = {}
-    for name in (INIT, *bp.states, DONE):
+    for name in (INIT, *bp.states, *bp.end_states, DONE):
         seen.setdefault(name, None)
-    for t in bp.transitions:
+    for t in _edges(bp):
         seen.setdefault(t.current, None)
         seen.setdefault(t.next, None)
     return list(seen)
+
+
+def _edges(bp: Blueprint) -> list[Transition]:
+    """The transitions that move (postponing ones keep their event and have no ``next``)."""
+    return [t for t in bp.transitions if not t.postpone]
 
 
 # --------------------------------------------------------------------------------------- Mermaid
@@ -93,9 +100,15 @@ def to_mermaid(bp: Blueprint) -> str:
         else:
             lines.append(f'    state "{_mermaid_text(s)}" as {ids[s]}')
     lines.append(f"    [*] --> {ids[INIT]}")
-    for t in bp.transitions:
+    for t in _edges(bp):
         lines.append(f"    {ids[t.current]} --> {ids[t.next]} : {_mermaid_text(edge_label(t))}")
+    for name in bp.end_states:
+        lines.append(f"    {ids[name]} --> [*]")
     lines.append(f"    {ids[DONE]} --> [*]")
+    failed = [ids[name] for name, status in bp.end if status == "failed"]
+    if failed:
+        lines.append("    classDef failedEnd fill:#f8d7da,stroke:#b02a37")
+        lines.append(f"    class {','.join(failed)} failedEnd")
     return "\n".join(lines) + "\n"
 
 
@@ -140,7 +153,8 @@ def _dot_ids(states: list[str]) -> dict[str, str]:
 def to_dot(bp: Blueprint) -> str:
     """The blueprint's FSM as a Graphviz ``digraph`` (ends with a newline).
 
-    ``init`` is pointed at by a start point node; ``done`` is a double circle.
+    ``init`` is pointed at by a start point node; ``done`` and the end states are double circles
+    (red for an end state that ends ``failed``).
     """
     states = _states(bp)
     ids = _dot_ids(states)
@@ -155,10 +169,13 @@ def to_dot(bp: Blueprint) -> str:
         '    "#start" [shape=point, width=0.15, label=""];',
     ]
     for s in states:
-        extra = ", shape=doublecircle" if s == DONE else ""
+        status = bp.end_status(s)
+        extra = ", shape=doublecircle" if status else ""
+        if status == "failed":
+            extra += ', color="#b02a37", fontcolor="#b02a37"'
         lines.append(f"    {ids[s]} [label={_dot_label(s)}{extra}];")
     lines.append(f'    "#start" -> {ids[INIT]};')
-    for t in bp.transitions:
+    for t in _edges(bp):
         lines.append(f"    {ids[t.current]} -> {ids[t.next]} [label={_dot_label(edge_label(t))}];")
     lines.append("}")
     return "\n".join(lines) + "\n"

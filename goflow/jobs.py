@@ -53,14 +53,17 @@ class Job:
 
 @dataclass(frozen=True, slots=True)
 class StepResult:
-    """The outcome of one step: the event to deliver, the output, and every attempt made."""
+    """The outcome of one step: the event to deliver, the output, and every attempt made.
+    ``accepted``: the worker's answer means "accepted, the outcome comes later" (a 202, a body
+    ``{"accepted": true}``, or a 2xx naming no event; SPEC §8): what an async step waits on."""
 
     event: str
     output: Any
     attempts: tuple[Record, ...]
+    accepted: bool = False
 
     def __reduce__(self):
-        return (StepResult, (self.event, self.output, self.attempts))
+        return (StepResult, (self.event, self.output, self.attempts, self.accepted))
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +81,7 @@ class StepDone:
         r = self.result
         if self.mode == HOOK:
             return HookOutcome(self.step, r.event)
-        return Outcome(self.step, r.event, r.output)
+        return Outcome(self.step, r.event, r.output, r.accepted)
 
     def __reduce__(self):
         return (StepDone, (self.step, self.mode, self.result))

@@ -3,7 +3,13 @@
 A blueprint is identified by ``(project, activity, version)``. Its FSM is the set of transitions
 ``(current, event) -> (action, next, delay)``; its workers name the endpoints that perform each
 action, tried in ``priority`` order. Reserved names: the states ``init`` and ``done`` and the action
-``continue``; the events ``start``, ``success``, ``error`` and ``timeout``.
+``continue``; the events ``start``, ``success``, ``error`` and ``timeout`` (and ``cancel``, which
+``terminate`` delivers first where the state handles it, SPEC §8).
+
+SPEC §8 adds: *postponed* events (a transition with ``postpone`` marks its event as kept, not taken,
+in its state; the blueprint's ``postpone`` list names events kept wherever they cannot be taken now)
+and *end states* (``end``: a state name -> the status an instance ending there gets; ``done`` is
+the implicit end state of status ``completed``).
 """
 from __future__ import annotations
 
@@ -13,7 +19,7 @@ from typing import Mapping
 from .redact import MASK, redact_url
 
 __all__ = [
-    "INIT", "DONE", "CONTINUE", "START", "SUCCESS", "ERROR", "TIMEOUT",
+    "INIT", "DONE", "CONTINUE", "START", "SUCCESS", "ERROR", "TIMEOUT", "CANCEL", "END_STATUSES",
     "RESERVED_STATES", "RESERVED_EVENTS", "SYNC", "ASYNC", "BACKOFFS", "METHODS",
     "Action", "Transition", "Worker", "Blueprint",
 ]
@@ -25,6 +31,8 @@ START = "start"
 SUCCESS = "success"
 ERROR = "error"
 TIMEOUT = "timeout"
+CANCEL = "cancel"
+END_STATUSES = ("completed", "failed")      # what an end state may give an instance
 RESERVED_STATES = frozenset({INIT, DONE})
 RESERVED_EVENTS = frozenset({START, SUCCESS, ERROR, TIMEOUT})
 SYNC = "sync"
@@ -48,9 +56,10 @@ class Action:
 class Transition:
     current: str
     event: str
-    action: str
-    next: str
+    action: str = ""            # empty on a postponing transition
+    next: str = ""              # empty on a postponing transition
     delay: float = 0.0          # seconds, on a durable timer, before the action runs
+    postpone: bool = False      # the event is kept in ``current``, not taken (no action, no next)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,18 +92,25 @@ class Blueprint:
     actions: tuple[Action, ...] = ()
     transitions: tuple[Transition, ...] = ()
     workers: tuple[Worker, ...] = ()
+    postpone: tuple[str, ...] = ()             # events kept wherever they cannot be taken now
+    end: tuple[tuple[str, str], ...] = ()      # (end state, status), in document order
     source: tuple[str, ...] = field(default=(), compare=False)
     # Derived lookups, built once.
     _table: Mapping = field(init=False, repr=False, compare=False, default=None)
     _actions: Mapping = field(init=False, repr=False, compare=False, default=None)
     _workers: Mapping = field(init=False, repr=False, compare=False, default=None)
     _accepts: Mapping = field(init=False, repr=False, compare=False, default=None)
+    _kept: frozenset = field(init=False, repr=False, compare=False, default=None)
+    _ends: Mapping = field(init=False, repr=False, compare=False, default=None)
 
     def __post_init__(self) -> None:
-        table = {(t.current, t.event): t for t in self.transitions}
+        table = {(t.current, t.event): t for t in self.transitions if not t.postpone}
         accepts: dict[str, tuple[str, ...]] = {}
         for t in self.transitions:
-            accepts[t.current] = accepts.get(t.current, ()) + (t.event,)
+            if not t.postpone:
+                accepts[t.current] = accepts.get(t.current, ()) + (t.event,)
+        object.__setattr__(self, "_kept", frozenset((t.current, t.event) for t in self.transitions if t.postpone))
+        object.__setattr__(self, "_ends", {DONE: "completed", **dict(self.end)})
         workers: dict[str, list[Worker]] = {}
         for w in self.workers:
             workers.setdefault(w.name, []).append(w)
@@ -119,6 +135,23 @@ class Blueprint:
         """The events ``state`` has transitions for, sorted."""
         return self._accepts.get(state, ())
 
+    def postpones(self, state: str, event: str, busy: bool = False) -> bool:
+        """Whether ``event`` is kept (postponed) in ``state`` rather than taken or refused: a
+        postponing transition says so, or the event is in the blueprint's ``postpone`` list and
+        ``state`` cannot take it now (it has no transition for it, or ``busy``: a step runs)."""
+        if (state, event) in self._kept:
+            return True
+        return event in self.postpone and (busy or (state, event) not in self._table)
+
+    def end_status(self, state: str) -> str | None:
+        """The status an instance ending in ``state`` gets (``done``: completed), or None."""
+        return self._ends.get(state)
+
+    @property
+    def end_states(self) -> tuple[str, ...]:
+        """The declared end states (``done`` aside), in document order."""
+        return tuple(name for name, _ in self.end)
+
     def action(self, name: str) -> Action | None:
         return self._actions.get(name)
 
@@ -128,4 +161,4 @@ class Blueprint:
 
     @property
     def all_states(self) -> tuple[str, ...]:
-        return (INIT,) + tuple(self.states) + (DONE,)
+        return (INIT,) + tuple(self.states) + self.end_states + (DONE,)

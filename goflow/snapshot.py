@@ -8,18 +8,25 @@ binary header, then one msgpack *array* (positional, no field names)::
     2       1     format version (FORMAT_VERSION; every future format keeps bytes 0..2 as they are)
     3       4     payload length, big-endian unsigned
     7       4     CRC-32 of the payload, big-endian unsigned
-    11      n     payload: msgpack array (format 1 below)
+    11      n     payload: msgpack array (format 2 below)
 
-Format 1 payload, in :class:`goflow.fsm.Instance` field order::
+Format 2 payload, in :class:`goflow.fsm.Instance` field order (format 1, still read, is its first 16
+fields; the others then take their defaults)::
 
     [id, project, activity, version, state, status, input, context, step, pending, hook_step,
-     inbox, event_ids, reason, created, updated]
+     inbox, event_ids, reason, created, updated, postponed, result, visited, failed_action]
+
+    postponed     [[name, data, event_id], ...]   the postponed outside events, oldest first
+    result        nil | str                       the end state it ended in
+    visited       [str, ...]                      the states it has entered
+    failed_action nil | str                       the action of the step that failed it
 
     pending  nil | [step, action, kind, since, due, accepted, enter]
     inbox    [input, ...], each input tagged by its first element:
-             [0, name, data, event_id]   Signal        [1, step, event, output]  Outcome
-             [2, step]                   TimerFired    [3, step, event]          HookOutcome
-             [4] Pause   [5] Resume   [6, reason] Terminate
+             [0, name, data, event_id]   Signal        [1, step, event, output, accepted]  Outcome
+             [2, step]                   TimerFired    [3, step, event]                    HookOutcome
+             [4] Pause   [5] Resume   [6, reason, force] Terminate
+             (format 1: Outcome without accepted, Terminate without force)
 
 ``input``, ``context`` and the data of inputs are JSON-like values (dict, list, str, int, float, bool,
 None; bytes also survive). msgpack has one array type, so a tuple inside them comes back as a list,
@@ -47,11 +54,13 @@ from .fsm import (
 
 __all__ = ["FORMAT_VERSION", "MARKER", "HEADER_SIZE", "encode", "decode"]
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READS = (1, 2)                          # the format versions decode reads
 MARKER = b"GF"
 _HEADER = struct.Struct(">2sBII")       # marker, version, payload length, payload CRC-32
 HEADER_SIZE = _HEADER.size              # 11
-_FIELDS = 16                            # top-level array length of format 1
+_FIELDS = 20                            # top-level array length of format 2
+_FIELDS_1 = 16                          # ... and of format 1
 _PENDING_KINDS = frozenset({"sync", "async", "delay"})
 _STATUSES = frozenset(STATUSES)
 
@@ -76,7 +85,7 @@ def _enc_input(i) -> list:
     if t is Signal:
         return [_SIGNAL, i.name, i.data, i.event_id]
     if t is Outcome:
-        return [_OUTCOME, i.step, i.event, i.output]
+        return [_OUTCOME, i.step, i.event, i.output, i.accepted]
     if t is TimerFired:
         return [_TIMER, i.step]
     if t is HookOutcome:
@@ -86,7 +95,7 @@ def _enc_input(i) -> list:
     if t is Resume:
         return [_RESUME]
     if t is Terminate:
-        return [_TERMINATE, i.reason]
+        return [_TERMINATE, i.reason, i.force]
     raise TypeError(f"inbox holds {i!r}, which is not an FSM input")
 
 
@@ -101,7 +110,9 @@ def encode(instance: Instance) -> bytes:
              None if p is None else [p.step, p.action, p.kind, p.since, p.due, p.accepted, p.enter],
              instance.hook_step,
              [_enc_input(i) for i in instance.inbox] if instance.inbox else [],
-             instance.event_ids, instance.reason, instance.created, instance.updated],
+             instance.event_ids, instance.reason, instance.created, instance.updated,
+             [[i.name, i.data, i.event_id] for i in instance.postponed] if instance.postponed else [],
+             instance.result, instance.visited, instance.failed_action],
             use_bin_type=True, default=_default)
     except Exception as exc:  # TypeError, OverflowError, ValueError (depth), UnicodeEncodeError, ...
         raise SnapshotError(getattr(instance, "id", None),
@@ -174,10 +185,12 @@ def _dec_input(i, n: int):
         _need(type(i[1]) is str, f"inbox[{n}] signal name (a str expected)", i[1])
         _need(_is_opt_str(i[3]), f"inbox[{n}] signal event_id (nil or a str expected)", i[3])
         return Signal(i[1], i[2], i[3])
-    if tag == _OUTCOME and size == 4:
+    if tag == _OUTCOME and size in (4, 5):
         _need(_is_int(i[1]), f"inbox[{n}] outcome step (an int expected)", i[1])
         _need(type(i[2]) is str, f"inbox[{n}] outcome event (a str expected)", i[2])
-        return Outcome(i[1], i[2], i[3])
+        if size == 5:
+            _need(type(i[4]) is bool, f"inbox[{n}] outcome accepted (a bool expected)", i[4])
+        return Outcome(i[1], i[2], i[3], size == 5 and i[4])
     if tag == _TIMER and size == 2:
         _need(_is_int(i[1]), f"inbox[{n}] timer step (an int expected)", i[1])
         return TimerFired(i[1])
@@ -189,10 +202,23 @@ def _dec_input(i, n: int):
         return Pause()
     if tag == _RESUME and size == 1:
         return Resume()
-    if tag == _TERMINATE and size == 2:
+    if tag == _TERMINATE and size in (2, 3):
         _need(type(i[1]) is str, f"inbox[{n}] terminate reason (a str expected)", i[1])
-        return Terminate(i[1])
+        if size == 3:
+            _need(type(i[2]) is bool, f"inbox[{n}] terminate force (a bool expected)", i[2])
+        return Terminate(i[1], size == 3 and i[2])
     raise _Bad(f"inbox[{n}] has an unknown tag {tag} or the wrong length {size}")
+
+
+def _dec_postponed(p) -> tuple:
+    if type(p) is not list:
+        raise _Bad(f"field postponed is not an array: {p!r:.80}")
+    out = []
+    for n, e in enumerate(p):
+        if type(e) is not list or len(e) != 3 or type(e[0]) is not str or not _is_opt_str(e[2]):
+            raise _Bad(f"postponed[{n}] is not a [name, data, event_id] array: {e!r:.80}")
+        out.append(Signal(e[0], e[1], e[2]))
+    return tuple(out)
 
 
 def _best_effort_id(data, offset: int) -> str | None:
@@ -230,10 +256,10 @@ def decode(data: bytes, instance_id: str | None = None) -> Instance:
         raise SnapshotError(instance_id, f"truncated: {size} bytes, shorter than the "
                                          f"{HEADER_SIZE}-byte header")
     version = data[2]
-    if version != FORMAT_VERSION:
+    if version not in READS:
         raise SnapshotError(instance_id or _best_effort_id(data, HEADER_SIZE),
-                            f"unknown snapshot format version {version} (this GoFlow reads version "
-                            f"{FORMAT_VERSION}); it was written by another GoFlow version")
+                            f"unknown snapshot format version {version} (this GoFlow reads versions "
+                            f"{', '.join(map(str, READS))}); it was written by another GoFlow version")
     if size < HEADER_SIZE:
         raise SnapshotError(instance_id, f"truncated: {size} bytes, shorter than the "
                                          f"{HEADER_SIZE}-byte header")
@@ -254,14 +280,16 @@ def decode(data: bytes, instance_id: str | None = None) -> Instance:
     except Exception as exc:  # ValueError, FormatError, StackError, TypeError (unhashable key), ...
         raise SnapshotError(instance_id, f"corrupt: the payload is not valid msgpack "
                                          f"({type(exc).__name__}: {exc})") from None
-    if type(obj) is not list or len(obj) != _FIELDS:
+    fields = _FIELDS if version == FORMAT_VERSION else _FIELDS_1
+    if type(obj) is not list or len(obj) != fields:
         raise SnapshotError(instance_id or (obj[0] if type(obj) is list and obj and type(obj[0]) is str
                                             else None),
-                            f"wrong shape: the payload is not a {_FIELDS}-element array "
+                            f"wrong shape: the payload is not a {fields}-element array "
                             f"(it is {type(obj).__name__}"
                             f"{' of %d elements' % len(obj) if type(obj) is list else ''})")
     (iid, project, activity, bp_version, state, status, input_, context, step, pending, hook_step,
-     inbox, event_ids, reason, created, updated) = obj
+     inbox, event_ids, reason, created, updated) = obj[:_FIELDS_1]
+    postponed, result, visited, failed_action = obj[_FIELDS_1:] if fields == _FIELDS else ([], None, [], None)
     if type(iid) is not str:
         raise SnapshotError(instance_id, f"wrong shape: field id is {type(iid).__name__} {iid!r:.60}")
     if instance_id is not None and iid != instance_id:
@@ -274,13 +302,19 @@ def decode(data: bytes, instance_id: str | None = None) -> Instance:
             and type(event_ids) is list and (reason is None or type(reason) is str)
             and (t_created is float or t_created is int) and (t_updated is float or t_updated is int)
             and all([type(e) is str for e in event_ids])):
-        try:  # the fast path: only pending and the inbox are left to check
+        try:  # the fast path: only pending, the inbox and the SPEC §8 fields are left to check
             pend = None if pending is None else _dec_pending(pending)
             box = tuple([_dec_input(i, n) for n, i in enumerate(inbox)]) if inbox else ()
+            kept = _dec_postponed(postponed)
+            _need(_is_opt_str(result), "result (nil or a str expected)", result)
+            _need(type(visited) is list and all([type(v) is str for v in visited]),
+                  "visited (an array of str expected)", visited)
+            _need(_is_opt_str(failed_action), "failed_action (nil or a str expected)", failed_action)
         except _Bad as exc:
             raise SnapshotError(iid, f"wrong shape: {exc}") from None
         return Instance(iid, project, activity, bp_version, state, status, input_, context, step, pend,
-                        hook_step, box, tuple(event_ids), reason, created, updated)
+                        hook_step, box, tuple(event_ids), reason, created, updated, kept, result,
+                        tuple(visited), failed_action)
     try:  # the slow path: find what is wrong, to say so
         _need(type(project) is str, "project (a str expected)", project)
         _need(type(activity) is str, "activity (a str expected)", activity)

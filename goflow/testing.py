@@ -22,8 +22,8 @@ import json
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from .errors import GoflowError
-from .fsm import (CallWorker, CancelTimer, HookOutcome, Instance, Outcome, Pause, Resume, Signal, StartTimer,
-                  Terminate, TimerFired, new_instance, react)
+from .fsm import (CallWorker, CancelTimer, HookOutcome, Instance, Outcome, Pause, Resume, Retry, Rewind, Signal,
+                  StartTimer, Terminate, TimerFired, new_instance, react)
 from .history import Record
 from .model import Blueprint, Worker
 from .transports.base import Registry, Response, default_registry
@@ -121,9 +121,10 @@ class MockTransport:
 def input_of(entry: Any, inst: Instance):
     """An FSM input from a script entry: an input object as it is, or a JSON-like dict:
 
-    ``{"send": name, "data": ..., "event_id": ...}``, ``{"outcome": event, "output": ..., "step": n}``
-    (default step: the pending one), ``{"hook": event, "step": n}`` (default: the hook in flight),
-    ``{"timer": step}``, ``{"pause": null}``, ``{"resume": null}``, ``{"terminate": reason}``.
+    ``{"send": name, "data": ..., "event_id": ...}``, ``{"outcome": event, "output": ..., "step": n,
+    "accepted": bool}`` (default step: the pending one; ``accepted``: an async call's "accepted" answer), ``{"hook": event, "step": n}`` (default: the hook in flight),
+    ``{"timer": step}``, ``{"pause": null}``, ``{"resume": null}``, ``{"terminate": reason, "force": bool}``,
+    ``{"retry": by}``, ``{"rewind": state, "by": by}``.
     """
     if not isinstance(entry, Mapping):
         return entry
@@ -131,7 +132,7 @@ def input_of(entry: Any, inst: Instance):
         return Signal(entry["send"], entry.get("data"), entry.get("event_id"))
     if "outcome" in entry:
         step = entry.get("step", inst.pending.step if inst.pending else inst.step)
-        return Outcome(step, entry["outcome"], entry.get("output"))
+        return Outcome(step, entry["outcome"], entry.get("output"), bool(entry.get("accepted", False)))
     if "hook" in entry:
         return HookOutcome(entry.get("step", inst.hook_step), entry["hook"])
     if "timer" in entry:
@@ -141,7 +142,11 @@ def input_of(entry: Any, inst: Instance):
     if "resume" in entry:
         return Resume()
     if "terminate" in entry:
-        return Terminate(entry["terminate"] or "terminated")
+        return Terminate(entry["terminate"] or "terminated", bool(entry.get("force", False)))
+    if "retry" in entry:
+        return Retry(entry["retry"] or "code")
+    if "rewind" in entry:
+        return Rewind(entry["rewind"], entry.get("by", "code"))
     raise ValueError(f"not a script entry: {entry!r}")
 
 

@@ -38,6 +38,9 @@ RULES: dict[str, str] = {
     "reserved-action": ERROR, "action-type": ERROR, "action-timeout": ERROR, "negative-delay": ERROR,
     "unknown-state": ERROR, "unknown-action": ERROR, "duplicate-transition": ERROR,
     "transition-from-done": ERROR, "no-start": ERROR, "continue-cycle": ERROR,
+    # SPEC §8 (.rules): end states and postponed events
+    "transition-from-end": ERROR, "end-in-states": ERROR, "end-status": ERROR, "postpone-fires": ERROR,
+    "unknown-postponed": ERROR,
     # the workers (.rules)
     "missing-worker": ERROR, "duplicate-priority": ERROR, "retry-count": ERROR,
     "response-timeout": ERROR,

@@ -52,6 +52,8 @@ class Document:
     actions: list[Item] = field(default_factory=list)
     transitions: list[Item] = field(default_factory=list)
     workers: list[Item] | None = None          # None: this flow has no ``workers`` list
+    postpone: list[str] = field(default_factory=list)   # events postponed wherever not takeable now
+    end: dict[str, str] = field(default_factory=dict)   # end state -> status
     complete: dict[str, bool] = field(default_factory=dict)   # per list: nothing was dropped
     problems: list[Problem] = field(default_factory=list)
 
@@ -85,6 +87,12 @@ def _typed(kind: str, value: Any) -> bool:
         return isinstance(value, (int, float)) and not isinstance(value, bool)
     if kind == "headers":
         return isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
+    if kind == "bool":
+        return isinstance(value, bool)
+    if kind == "names":
+        return isinstance(value, list) and all(_typed("name", v) for v in value)
+    if kind == "ends":
+        return isinstance(value, dict) and all(_typed("name", k) and isinstance(v, str) for k, v in value.items())
     return isinstance(value, list)
 
 
@@ -120,6 +128,15 @@ def _fields(src: Source, obj: Any, ptr: str, spec: tuple[Field, ...], what: str,
             out.append(src.problem(ERROR, "unknown-field", f"the {what} has an unknown field {key!r}: "
                                                            f"{hint}", pointer(ptr, key), key=True))
     return values, complete
+
+
+def _has(data: Any, ptr: str, key: str) -> bool | None:
+    """Whether the object at JSON pointer ``ptr`` (``/transitions/3``) of ``data`` has ``key``
+    (None: there is no object there)."""
+    obj = data
+    for part in ptr.strip("/").split("/"):
+        obj = obj[int(part)] if isinstance(obj, list) else obj.get(part) if isinstance(obj, dict) else None
+    return key in obj if isinstance(obj, dict) else None
 
 
 def _items(doc: Document, data: dict, key: str, spec: tuple[Field, ...], what: str) -> list[Item]:
@@ -176,8 +193,22 @@ def read_document(src: Source) -> Document:
                 doc.complete["states"] = False
                 doc.problems.append(src.problem(ERROR, "wrong-type", f"a state must be a non-empty string "
                                                 f"(its name) but is {_describe(name)}", ptr))
+        doc.postpone = list(top.get("postpone") or [])
+        doc.end = dict(top.get("end") or {})
         doc.actions = _items(doc, top, "actions", dsl.ACTION, "action")
         doc.transitions = _items(doc, top, "transitions", dsl.TRANSITION, "transition")
+        for t in doc.transitions:       # action and next: required unless the transition postpones
+            if t.get("postpone"):
+                continue
+            for key in ("action", "next"):
+                if key not in t.fields:
+                    t.complete = doc.complete["transitions"] = False
+                    if _has(src.data, t.ptr, key) is not False:
+                        continue        # present but mistyped, or no object: already reported
+                    doc.problems.append(src.problem(ERROR, "missing-field", f"the transition has no "
+                                                    f"{key!r} field; add it ({KINDS['name']}), or make it "
+                                                    f"a postponing transition (\"postpone\": true)",
+                                                    pointer(t.ptr, key)))
     if "workers" in top:
         doc.workers = _items(doc, top, "workers", dsl.WORKER, "worker")
     elif "workers" in data:
@@ -193,4 +224,5 @@ def combined(flow: Document, workers: list[Item]) -> dict[str, Any]:
             "states": [s.get("name") for s in flow.states],
             "actions": [a.fields for a in flow.actions],
             "transitions": [t.fields for t in flow.transitions],
-            "workers": [w.fields for w in workers]}
+            "workers": [w.fields for w in workers],
+            "postpone": flow.postpone, "end": flow.end}

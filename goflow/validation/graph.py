@@ -23,7 +23,7 @@ def continue_cycles(flow: Document, out: list[Problem]) -> None:
     step: dict[str, tuple[str, Item]] = {}
     for item in flow.transitions:
         f = item.fields
-        if (item.complete and f["event"] == START and f["action"] == CONTINUE and not f.get("delay")
+        if (item.complete and f["event"] == START and f.get("action") == CONTINUE and not f.get("delay")
                 and f["next"] != f["current"] and f["current"] not in step):
             step[f["current"]] = (f["next"], item)
     reported: set[str] = set()
@@ -50,7 +50,7 @@ def unused_workers(flow: Document, workers: list[Item], out: list[Problem]) -> N
     states = {s.get("name") for s in flow.states} | {INIT, DONE}
     for w in workers:
         name = w.get("name")
-        if name is None or name in actions or name == DONE:
+        if name is None or name in actions or name == DONE or name in flow.end:
             continue
         why = ("it is neither an action nor a state" if name not in states else
                f"{name!r} is a state but not an action nor a terminal state, so nothing calls it")
@@ -65,8 +65,9 @@ def graph_warnings(flow: Document, out: list[Problem]) -> None:
     ptr_of = {s.get("name"): s.ptr for s in flow.states}
     order = [INIT] + [s.get("name") for s in flow.states if s.get("name") not in (INIT, DONE)]
     succ: dict[str, set[str]] = {}
-    pred: dict[str, set[str]] = {}
-    for t in flow.transitions:
+    pred: dict[str, set[str]] = {DONE: set(flow.end)}   # reaching an end state is finishing
+    transitions = [t for t in flow.transitions if not t.get("postpone")]
+    for t in transitions:
         succ.setdefault(t.get("current"), set()).add(t.get("next"))
         pred.setdefault(t.get("next"), set()).add(t.get("current"))
 
@@ -87,20 +88,25 @@ def graph_warnings(flow: Document, out: list[Problem]) -> None:
                                    f"chain of transitions from 'init' leads to it; add a transition into it "
                                    f"or remove it", at))
         if name not in finishing:
-            out.append(src.problem(WARNING, "no-path-to-done", f"the state {name!r} has no path to 'done': "
-                                   f"an instance that enters it can never complete; add a transition out of "
-                                   f"it that leads to 'done'", at))
-    used = {t.get("action") for t in flow.transitions}
+            out.append(src.problem(WARNING, "no-path-to-done", f"the state {name!r} has no path to 'done' "
+                                   f"or an end state: an instance that enters it can never complete; add a "
+                                   f"transition out of it that leads to 'done'", at))
+    for name in flow.end:
+        if name not in reachable:
+            out.append(src.problem(WARNING, "unreachable-state", f"the end state {name!r} is unreachable: no "
+                                   f"chain of transitions from 'init' leads to it; add a transition into it "
+                                   f"or remove it", "/end/" + name.replace("~", "~0").replace("/", "~1")))
+    used = {t.get("action") for t in transitions}
     for a in flow.actions:
         if a.get("name") not in used and a.get("name") != CONTINUE:
             out.append(src.problem(WARNING, "unused-action", f"the action {a.get('name')!r} is never "
                                    f"invoked: no transition runs it; use it in a transition or remove it",
                                    a.ptr))
-    handles = {(t.get("current"), t.get("event")) for t in flow.transitions}
+    handles = {(t.get("current"), t.get("event")) for t in transitions}
     warned: set[str] = set()
-    for t in flow.transitions:
+    for t in transitions:
         n, action = t.get("next"), t.get("action")
-        if action in actions and n != DONE and n not in warned and (n, ERROR_EVENT) not in handles:
+        if action in actions and n != DONE and n not in flow.end and n not in warned and (n, ERROR_EVENT) not in handles:
             warned.add(n)
             out.append(src.problem(WARNING, "unhandled-error", f"the state {n!r} handles no 'error' event, "
                                    f"yet the worker action {action!r} ({t.ptr}) delivers its outcome there: "

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import difflib
 
-from ..model import ASYNC, BACKOFFS, CONTINUE, DONE, INIT, METHODS, START, SYNC
+from ..model import ASYNC, BACKOFFS, CONTINUE, DONE, END_STATUSES, INIT, METHODS, START, SYNC
 from ..problems import ERROR, Problem
 from .fields import Document, Item
 
@@ -61,7 +61,8 @@ def flow_rules(flow: Document, out: list[Problem]) -> None:
                                    f"only async actions take (a sync call is bounded by its workers' "
                                    f"responseTimeout); remove it or make the action async",
                                    item.at("timeout")))
-    states = [INIT, DONE] + [i.get("name") for i in flow.states]
+    ends = _end_rules(flow, {i.get("name") for i in flow.states}, out)
+    states = [INIT, DONE] + [i.get("name") for i in flow.states] + list(ends)
     actions = [CONTINUE] + [i.get("name") for i in flow.actions if i.get("name")]
     first: dict[tuple[str, str], str] = {}
     for item in flow.transitions:
@@ -85,6 +86,17 @@ def flow_rules(flow: Document, out: list[Problem]) -> None:
             out.append(src.problem(ERROR, "transition-from-done", "a transition leaves 'done', but 'done' is "
                                    "terminal: an instance there is completed; remove this transition",
                                    item.at("current")))
+        elif cur in ends:
+            out.append(src.problem(ERROR, "transition-from-end", f"a transition leaves the end state {cur!r}, "
+                                   f"but an instance there has ended ({ends[cur]}); remove this transition",
+                                   item.at("current")))
+        if item.get("postpone"):
+            for key in ("action", "next", "delay"):
+                if item.get(key) is not None:
+                    out.append(src.problem(ERROR, "postpone-fires", f"this transition postpones {event!r} in "
+                                           f"{cur!r}: it keeps the event and never fires, so its {key!r} would "
+                                           f"never apply; remove {key!r}, or remove \"postpone\" to take the "
+                                           f"event", item.at(key)))
         if cur is not None and event is not None:
             if (cur, event) in first:
                 out.append(src.problem(ERROR, "duplicate-transition", f"state {cur!r} has two transitions "
@@ -92,10 +104,52 @@ def flow_rules(flow: Document, out: list[Problem]) -> None:
                                        f"picks one transition: remove or change one", item.ptr))
             else:
                 first[cur, event] = item.ptr
+    if flow.complete.get("transitions", True):
+        _postpone_rules(flow, out)
     if flow.complete.get("transitions", True) and (INIT, START) not in first:
         out.append(src.problem(ERROR, "no-start", "no transition leaves 'init' on the event 'start', so an "
                                "instance can never start; add one with current 'init' and event 'start'",
                                "/transitions"))
+
+
+def _end_rules(flow: Document, states: set, out: list[Problem]) -> dict[str, str]:
+    """The ``end`` map: names that are not reserved nor also in ``states``, statuses that exist."""
+    ends: dict[str, str] = {}
+    for name, status in flow.end.items():
+        at = "/end/" + name.replace("~", "~0").replace("/", "~1")
+        if name in (INIT, DONE):
+            out.append(flow.src.problem(ERROR, "reserved-state", f"{name!r} cannot be an end state: "
+                                        f"{'done is always the end state of status completed' if name == DONE else 'init is where every instance begins'}",
+                                        at, key=True))
+            continue
+        if name in states:
+            out.append(flow.src.problem(ERROR, "end-in-states", f"the end state {name!r} is also listed in "
+                                        f"'states'; an end state is declared in 'end' only: remove it from "
+                                        f"'states'", at, key=True))
+        if status not in END_STATUSES:
+            out.append(flow.src.problem(ERROR, "end-status", f"the end state {name!r} has status {status!r}; "
+                                        f"an end state ends the instance {' or '.join(END_STATUSES)}", at))
+        ends[name] = status
+    return ends
+
+
+def _postpone_rules(flow: Document, out: list[Problem]) -> None:
+    """Postponed events must be events some transition takes: else they wait for ever (and are
+    dropped at the end)."""
+    taken = {t.get("event") for t in flow.transitions if not t.get("postpone")}
+    for n, event in enumerate(flow.postpone):
+        if event not in taken:
+            out.append(flow.src.problem(ERROR, "unknown-postponed", f"the postponed event {event!r} is taken "
+                                        f"by no transition{_suggest(event, sorted(e for e in taken if e))}; "
+                                        f"it would be kept until the instance ends; fix the name or remove it",
+                                        f"/postpone/{n}"))
+    for t in flow.transitions:
+        event = t.get("event")
+        if t.get("postpone") and event is not None and event not in taken:
+            out.append(flow.src.problem(ERROR, "unknown-postponed", f"this transition postpones {event!r}, "
+                                        f"which no transition takes{_suggest(event, sorted(e for e in taken if e))}; "
+                                        f"it would be kept until the instance ends; fix the name or remove it",
+                                        t.at("event")))
 
 
 def worker_rules(workers: list[Item], out: list[Problem]) -> None:

@@ -50,3 +50,23 @@ def test_bad_documents_do_not_validate(old, new):
 
 def test_bad_workers_document_does_not_validate():
     assert errors("workers", json.loads(edit('"priority": 1', '"priority": "1"', BASE_WORKERS))) != []
+
+
+def test_spec8_fields_validate():
+    """Postponed events and end states (SPEC §8): the golden order flow is a valid document."""
+    golden = SEED.parents[2] / "fsm" / "golden"
+    for case in ("postpone", "end-state", "cancel-handler"):
+        assert errors("flow", json.loads((golden / case / "blueprint.json").read_text())) == []
+    text = edit('"transitions": [', '"transitions": [\n    {"current": "pay", "event": "later", "postpone": true},')
+    assert errors("flow", json.loads(text)) == []
+
+
+@pytest.mark.parametrize("old, new", [
+    ('"transitions": [', '"transitions": [\n    {"current": "pay", "event": "x", "postpone": true, "action": "pay"},'),
+    ('"transitions": [', '"transitions": [\n    {"current": "pay", "event": "x"},'),
+    ('"states": ["pay"],', '"states": ["pay"], "end": {"declined": "terminated"},'),
+    ('"states": ["pay"],', '"states": ["pay"], "end": {"done": "failed"},'),
+    ('"states": ["pay"],', '"states": ["pay"], "postpone": "x",'),
+])
+def test_bad_spec8_fields_do_not_validate(old, new):
+    assert errors("flow", json.loads(edit(old, new))) != []

@@ -396,7 +396,7 @@ def test_async_call_arms_its_timeout():
 
 def test_async_accepted_then_outcome_as_outside_event():
     i = start(ASYNC_BP, now=10.0).instance
-    r = react(ASYNC_BP, i, Outcome(1, "success", {"ticket": 7}), 11.0)
+    r = react(ASYNC_BP, i, Outcome(1, "success", {"ticket": 7}, accepted=True), 11.0)
     i = r.instance
     assert i.status == WAITING and i.pending == Pending(1, "approve", "async", 10.0, 70.0, accepted=True)
     assert i.context == {"approve": {"ticket": 7}}
@@ -410,12 +410,12 @@ def test_async_accepted_then_outcome_as_outside_event():
 
 
 def test_async_outcome_event_not_handled_is_refused():
-    i = react(ASYNC_BP, start(ASYNC_BP).instance, Outcome(1, "success"), 2.0).instance
+    i = react(ASYNC_BP, start(ASYNC_BP).instance, Outcome(1, "success", accepted=True), 2.0).instance
     refuse(ASYNC_BP, i, Signal("maybe"))
 
 
 def test_async_timeout_maps_to_error():
-    i = react(ASYNC_BP, start(ASYNC_BP, now=10.0).instance, Outcome(1, "success"), 11.0).instance
+    i = react(ASYNC_BP, start(ASYNC_BP, now=10.0).instance, Outcome(1, "success", accepted=True), 11.0).instance
     r = react(ASYNC_BP, i, TimerFired(1), 70.0)
     assert r.instance.state == "s2" and events(r) == [("error", "applied")]
     assert r.instance.pending is None and r.commands == ()
@@ -425,7 +425,7 @@ def test_async_timeout_delivered_where_handled():
     bp = blueprint(T("init", "start", "approve", "s1"), T("s1", "timeout", "continue", "late"),
                    T("s1", "approved", "continue", "done"), T("late", "x", "continue", "done"),
                    async_actions={"approve": 5.0})
-    i = react(bp, start(bp).instance, Outcome(1, "success"), 2.0).instance
+    i = react(bp, start(bp).instance, Outcome(1, "success", accepted=True), 2.0).instance
     assert react(bp, i, TimerFired(1), 6.0).instance.state == "late"
 
 
@@ -440,7 +440,7 @@ def test_async_without_timeout_has_no_timer():
                    async_actions={"approve": None})
     r = start(bp)
     assert r.commands == (CallWorker(ID, 1, "approve", "s1", "async"),)
-    i = react(bp, r.instance, Outcome(1, "success"), 2.0).instance
+    i = react(bp, r.instance, Outcome(1, "success", accepted=True), 2.0).instance
     r = react(bp, i, Signal("ok"), 3.0)
     assert r.commands == (Finished(ID, COMPLETED, "done"),)
 
@@ -558,7 +558,7 @@ def test_pause_holds_a_timer_and_resume_restores_the_status():
 def test_resume_restores_async_status(accepted):
     i = start(ASYNC_BP).instance
     if accepted:
-        i = react(ASYNC_BP, i, Outcome(1, "success"), 2.0).instance
+        i = react(ASYNC_BP, i, Outcome(1, "success", accepted=True), 2.0).instance
     r = react(ASYNC_BP, react(ASYNC_BP, i, Pause(), 3.0).instance, Resume(), 4.0)
     assert r.instance.status == (WAITING if accepted else RUNNING)
 
@@ -585,8 +585,9 @@ def test_queued_signal_with_event_id_is_applied_on_resume():
 
 
 def test_terminate_ends_the_instance_and_cancels_timers():
+    # s1 handles ``cancel``, so a plain terminate would deliver it (SPEC §8): ``force`` ends at once
     i = start(DELAYED_BP, now=10.0).instance
-    r = react(DELAYED_BP, i, Terminate("operator said so"), 11.0)
+    r = react(DELAYED_BP, i, Terminate("operator said so", force=True), 11.0)
     t = r.instance
     assert (t.status, t.reason, t.pending) == (TERMINATED, "operator said so", None)
     assert r.commands == (CancelTimer(ID, 1), Finished(ID, TERMINATED, "s1", "operator said so"))

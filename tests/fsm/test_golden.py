@@ -27,7 +27,9 @@ CASES = sorted(p.name for p in GOLDEN.iterdir() if (p / "script.json").is_file()
 # what the cases must cover between them (a record outcome or a command seen in some case)
 COVERED = {"accepted", "delay-elapsed", "hook-ok", "hook-failed", "duplicate", "stale", "queued", "paused",
            "resumed", "terminated", "failed", "completed", "refused", "StartTimer", "CancelTimer",
-           "EventRefused", "InstanceFinished"}
+           "EventRefused", "InstanceFinished",
+           # SPEC §8
+           "postponed", "dropped", "cancelling", "retried", "rewound", "WrongStatus", "NotVisited"}
 
 
 def plain(value):

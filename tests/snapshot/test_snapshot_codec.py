@@ -37,11 +37,11 @@ pendings = st.builds(Pending, steps, text, st.sampled_from(["sync", "async", "de
                      st.none() | numbers, st.booleans(), st.booleans())
 fsm_inputs = st.one_of(
     st.builds(Signal, text, json_values, st.none() | text),
-    st.builds(Outcome, steps, text, json_values),
+    st.builds(Outcome, steps, text, json_values, st.booleans()),
     st.builds(TimerFired, steps),
     st.builds(HookOutcome, steps, text),
     st.just(Pause()), st.just(Resume()),
-    st.builds(Terminate, text),
+    st.builds(Terminate, text, st.booleans()),
 )
 instances = st.builds(
     Instance,
@@ -50,7 +50,9 @@ instances = st.builds(
     input=json_objects, context=json_objects, step=steps, pending=st.none() | pendings,
     hook_step=st.none() | steps, inbox=st.lists(fsm_inputs, max_size=4).map(tuple),
     event_ids=st.lists(text, max_size=4).map(tuple), reason=st.none() | text,
-    created=numbers, updated=numbers)
+    created=numbers, updated=numbers,
+    postponed=st.lists(st.builds(Signal, text, json_values, st.none() | text), max_size=3).map(tuple),
+    result=st.none() | text, visited=st.lists(text, max_size=4).map(tuple), failed_action=st.none() | text)
 
 FAST = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -335,4 +337,16 @@ def test_wrong_id_is_refused(value):
 def test_wrong_length_array_is_refused(cut):
     p = payload_of(SAMPLE)
     p = (p + [None] * 30)[:cut]
-    refused(frame(msgpack.packb(p)), "inst-42", match="16-element array")
+    refused(frame(msgpack.packb(p)), "inst-42", match="20-element array")
+    refused(frame(msgpack.packb(p), version=1), "inst-42", match="16-element array")
+
+
+def test_format_1_is_still_read():
+    """A snapshot written before SPEC §8 (16 fields; Outcome and Terminate without their flags)
+    decodes, the new fields at their defaults."""
+    p = payload_of(SAMPLE)[:16]
+    p[11] = [[0, "cancel", {"why": "late"}, "ev-9"], [1, 7, "success", {"sku": 1}], [6, "stop"]]
+    inst = decode(frame(msgpack.packb(p), version=1), "inst-42")
+    assert inst.inbox == (Signal("cancel", {"why": "late"}, "ev-9"), Outcome(7, "success", {"sku": 1}),
+                          Terminate("stop"))
+    assert (inst.postponed, inst.result, inst.visited, inst.failed_action) == ((), None, (), None)
