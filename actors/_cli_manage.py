@@ -77,9 +77,12 @@ def status(instance_id, config_path, port, as_json) -> None:
         lines = [f"id:        {st['id']}",
                  f"blueprint: {st['project']}/{st['activity']}@{st['version']}",
                  f"status:    {st['status']}" + (f" ({st['reason']})" if st.get("reason") else ""),
-                 f"state:     {st['state']}",
-                 f"step:      {st.get('step')}",
-                 f"updated:   {_when(st.get('updated'))}"]
+                 f"state:     {st['state']}"]
+        if st.get("result"):
+            lines.append(f"result:    {st['result']}")
+        if st.get("postponed"):
+            lines.append(f"postponed: {', '.join(st['postponed'])}")
+        lines += [f"step:      {st.get('step')}", f"updated:   {_when(st.get('updated'))}"]
         if st.get("pending"):
             p = st["pending"]
             lines.append(f"pending:   {p.get('kind')} {p.get('action')} (step {p.get('step')})")
@@ -114,15 +117,17 @@ def history(instance_id, limit, config_path, port, as_json) -> None:
 @click.option("--blueprint", default=None, metavar="PROJECT/ACTIVITY", help="Only instances of this blueprint.")
 @click.option("--status", "status_", type=click.Choice(STATUSES + ("quarantined",)), default=None,
               help="Only instances with this status.")
+@click.option("--end-state", "end_state", default=None, metavar="STATE",
+              help="Only instances that ended in this end state (done, or one of the flow's 'end').")
 @click.option("--limit", type=int, default=100, show_default=True)
 @config_option
 @port_option
 @json_option
 @one_line_errors
-def list_instances(blueprint, status_, limit, config_path, port, as_json) -> None:
-    """List instances (newest first), by blueprint and status."""
+def list_instances(blueprint, status_, end_state, limit, config_path, port, as_json) -> None:
+    """List instances (newest first), by blueprint, status and end state."""
     with _client(config_path, port) as eng:
-        rows = eng.list(blueprint, status_, limit=limit)
+        rows = eng.list(blueprint, status_, limit=limit, end_state=end_state)
 
     def text() -> str:
         out = [f"{'ID':34} {'BLUEPRINT':28} {'STATUS':10} STATE"]
@@ -143,16 +148,20 @@ def _management(op: str, doc: str):
     def command(instance_id, config_path, port, as_json, **kw) -> None:
         with _client(config_path, port) as eng:
             fn = getattr(eng, op)
-            res = fn(instance_id, kw["reason"]) if op == "terminate" else fn(instance_id)
+            res = fn(instance_id, kw["reason"], force=kw["force"]) if op == "terminate" else fn(instance_id)
         res = res if isinstance(res, dict) else {"id": instance_id, "result": res}
-        emit(res, as_json, f"{instance_id}: {op}d; now {res.get('status', '?')} in state {res.get('state', '?')}")
+        done = "cancel delivered" if op == "terminate" and res.get("status") != "terminated" else f"{op}d"
+        emit(res, as_json, f"{instance_id}: {done}; now {res.get('status', '?')} in state {res.get('state', '?')}")
     command.__doc__ = doc
     command.help = doc
     if op == "terminate":
         command = click.option("--reason", default=None, help="Why (kept as the instance's reason).")(command)
+        command = click.option("--force", is_flag=True, default=False,
+                               help="End it at once, without delivering 'cancel' to its state.")(command)
     return command
 
 
 pause = _management("pause", "Pause instance ID: no new step starts; events are kept for resume.")
 resume = _management("resume", "Resume instance ID: apply what was kept and go on.")
-terminate = _management("terminate", "Terminate instance ID (final: it takes no more events).")
+terminate = _management("terminate", "Terminate instance ID: its state's 'cancel' transition runs first "
+                                     "when it has one (compensation); else, or with --force, it ends at once.")

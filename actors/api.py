@@ -30,7 +30,7 @@ from thespian.actors import ActorExitRequest
 
 from goflow.config import Config
 from goflow.errors import BlueprintError, GoflowError, RequestTimeout, RuntimeUnavailable
-from goflow.fsm import Pause, Resume, Signal, Terminate
+from goflow.fsm import FINAL_STATUSES, Pause, Resume, Retry, Rewind, Signal, Terminate
 from goflow.loading import blueprint_from_document, blueprint_to_document, load_paths
 from goflow.model import Blueprint
 from goflow.requests import Create, Item, Request, Wait
@@ -183,18 +183,42 @@ class Engine:
     def resume(self, instance_id: str) -> dict:
         return self._one(instance_id, Resume())
 
-    def terminate(self, instance_id: str, reason: str | None = None) -> dict:
-        return self._one(instance_id, Terminate(reason or "terminated"))
+    def terminate(self, instance_id: str, reason: str | None = None, *, force: bool = False) -> dict:
+        """Terminate: where the current state handles ``cancel`` it is delivered first (the flow's
+        compensation, SPEC §8) and the instance goes on; else, or with ``force``, it ends at once."""
+        return self._one(instance_id, Terminate(reason or "terminated", force))
 
-    def wait(self, instance_id: str, timeout: float | None = None) -> dict:
-        """Wait until the instance is completed, failed or terminated; returns its status."""
-        return self._one(instance_id, Wait(), timeout=timeout)
+    def retry(self, instance_id: str, *, by: str = "code") -> dict:
+        """Run the step a failed instance failed in again (a new step); :class:`WrongStatus` when it
+        is not failed in a step. ``by`` is recorded in the history (api, cli, code)."""
+        return self._one(instance_id, Retry(by))
 
-    def wait_all(self, instance_ids: Sequence[str], timeout: float | None = None) -> list[dict]:
+    def rewind(self, instance_id: str, to: str, *, by: str = "code") -> dict:
+        """Move a failed, terminated or waiting instance back to state ``to`` (one it has visited:
+        else :class:`NotVisited`) and deliver ``start`` there."""
+        return self._one(instance_id, Rewind(to, by))
+
+    def wait(self, instance_id: str, timeout: float | None = None, *, state: str | None = None,
+             status: str | None = None) -> dict:
+        """Wait until the instance is in ``state`` or has ``status`` (any of those given) or has
+        ended (without conditions: until it has ended); returns its status. The host answers when
+        the condition holds: no polling. :class:`RequestTimeout` after ``timeout`` seconds (None:
+        the engine's request timeout)."""
+        try:
+            return self._one(instance_id, Wait(state, status), timeout=timeout)
+        except RequestTimeout:
+            want = " or ".join([f"in state {state!r}"] * bool(state) + [f"{status}"] * bool(status)
+                               + ["ended"])
+            raise RequestTimeout(f"instance {instance_id!r} was not {want} within "
+                                 f"{self.timeout if timeout is None else timeout:g}s") from None
+
+    def wait_all(self, instance_ids: Sequence[str], timeout: float | None = None, *, state: str | None = None,
+                 status: str | None = None) -> list[dict]:
+        """:meth:`wait` for each instance (the same conditions); their statuses, in order."""
         out = []
         for i in range(0, len(instance_ids), CHUNK):
             chunk = instance_ids[i:i + CHUNK]
-            for res in self._batch([Item(iid, Wait()) for iid in chunk], timeout=timeout):
+            for res in self._batch([Item(iid, Wait(state, status)) for iid in chunk], timeout=timeout):
                 if isinstance(res, Exception):
                     raise res
                 out.append(res)
@@ -217,9 +241,15 @@ class Engine:
         return [r.to_dict() for r in self._query("history", id=instance_id, limit=limit)]
 
     def list(self, blueprint: str | None = None, status: str | None = None, *, limit: int = 100,
-             offset: int = 0) -> list[dict]:
+             offset: int = 0, end_state: str | None = None) -> list[dict]:
+        """Instances, newest first, by blueprint, status and ``end_state`` (ended in that end state,
+        ``done`` included)."""
         project, activity = _split(blueprint) if blueprint else (None, None)
-        rows = self._query("list", project=project, activity=activity, status=status, limit=limit, offset=offset)
+        args = {"end_state": end_state} if end_state else {}
+        rows = self._query("list", project=project, activity=activity, status=status, limit=limit, offset=offset,
+                           **args)
+        if end_state:
+            rows = [r for r in rows if r.status in FINAL_STATUSES]
         return [{f: getattr(r, f) for f in r.__slots__} for r in rows]
 
     def counts(self, blueprint: str | None = None) -> dict:

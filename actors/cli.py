@@ -23,6 +23,9 @@ RUNTIME_COMMANDS: dict[str, str] = {
     "pause": "actors._cli_manage:pause",
     "resume": "actors._cli_manage:resume",
     "terminate": "actors._cli_manage:terminate",
+    "retry": "actors._cli_recover:retry",
+    "rewind": "actors._cli_recover:rewind",
+    "wait": "actors._cli_recover:wait",
     # the HTTP/JSON API in front of the daemon
     "api": "actors._cli_api:api",
     # one-shot embedded run

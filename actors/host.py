@@ -70,6 +70,7 @@ class Host(Actor):
         self.store = open_shard(engine.data_dir, msg.index, synchronous=engine.synchronous)
         self.shard = Shard(self.store, msg.blueprints, intensity=engine.intensity, period=engine.period,
                            event_bytes=settings.limits.event_bytes, retry=settings.retry,
+                           postponed=settings.limits.postponed,
                            name=f"host-{msg.index}", clock=self.clock)
         fx = self.shard.recover()
         self._effects(fx)
@@ -140,7 +141,8 @@ class Host(Actor):
             return self.store.history(a["id"], a.get("limit"))
         if q.kind == "list":
             return self.store.list(a.get("project"), a.get("activity"), a.get("status"),
-                                   limit=a.get("limit", 100), offset=a.get("offset", 0))
+                                   limit=a.get("limit", 100), offset=a.get("offset", 0),
+                                   **({"state": a["end_state"]} if a.get("end_state") else {}))
         if q.kind == "counts":
             return self.store.counts(a.get("project"), a.get("activity"))
         if q.kind == "pids":

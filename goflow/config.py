@@ -120,6 +120,7 @@ class LimitsSection:
     blueprint_bytes: int = MAX_BYTES   # a blueprint file or document (at most the parser's own bound)
     event_bytes: int = 64 * 1024       # an instance input or an event's data (encoded)
     body_bytes: int = 1 << 20          # a worker's response body
+    postponed: int = 100               # postponed events queued per instance (SPEC §8)
 
 
 @dataclass(frozen=True)
@@ -182,6 +183,7 @@ _CHECKS: dict[str, Callable[[Any], str | None]] = {
     f"must be between 1 and {MAX_BYTES} (the blueprint parser's own bound)",
     "limits.event_bytes": _positive(1),
     "limits.body_bytes": _positive(1),
+    "limits.postponed": _positive(1),
     "logging.level": _choice(LOG_LEVELS),
     "logging.format": _choice(LOG_FORMATS),
 }

@@ -7,7 +7,8 @@ A request is one of:
   :class:`~goflow.fsm.TimerFired` (the shard's own timers), or ``Outcome``/``HookOutcome``;
 * a worker step's result, :class:`goflow.jobs.StepDone` (an FSM outcome plus its attempt records);
 * one of the two requests that are not FSM inputs: :class:`Create` (a new instance) and
-  :class:`Wait` (answered when the instance finishes).
+  :class:`Wait` (answered when its condition holds: the instance is in a state, has a status, or
+  has ended).
 
 Each is answered by one :class:`Reply` (none for results and timers, which have no caller). Plain
 picklable dataclasses: the runtime sends them between processes in batches.
@@ -21,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping, Union
 
-from .fsm import Input
+from .fsm import FINAL_STATUSES, Input, Instance
 from .jobs import StepDone
 
 __all__ = ["Create", "Wait", "Request", "Item", "Reply"]
@@ -43,10 +44,20 @@ class Create:
 
 @dataclass(frozen=True, slots=True)
 class Wait:
-    """Answer with the instance's status once it is completed, failed or terminated (at once if it is)."""
+    """Answer with the instance's status once it is in ``state``, or has ``status`` (any of those
+    given), or has ended (completed, failed, terminated) — at once if it already does. Without
+    conditions: once it has ended. The host answers when the condition holds (no polling); an
+    instance that ends without meeting the condition is answered too (its status tells)."""
+
+    state: str | None = None
+    status: str | None = None
+
+    def holds(self, inst: Instance) -> bool:
+        return (inst.status in FINAL_STATUSES or (self.state is not None and inst.state == self.state)
+                or (self.status is not None and inst.status == self.status))
 
     def __reduce__(self):
-        return (Wait, ())
+        return (Wait, (self.state, self.status))
 
 
 Request = Union[Input, StepDone, Create, Wait]

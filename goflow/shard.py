@@ -26,10 +26,11 @@ from typing import Callable, Iterable
 
 from . import snapshot
 from .config import EngineSection, LimitsSection, RetrySection
-from .errors import (BlueprintNotFound, EventRefused, GoflowError, InstanceExists, InstanceFinished,
+from .errors import (BlueprintNotFound, GoflowError, InstanceError, InstanceExists, InstanceFinished,
                      InstanceNotFound, InvalidInput, SnapshotError)
 from .fsm import (FAILED, FINAL_STATUSES, CallWorker, CancelTimer, Finished, HookOutcome, Instance,
-                  Outcome, Pause, Resume, Signal, StartTimer, Terminate, TimerFired, new_instance, react)
+                  Outcome, Pause, Resume, Retry, Rewind, Signal, StartTimer, Terminate, TimerFired,
+                  new_instance, react)
 from .history import Record
 from .jobs import HOOK, Job, StepDone
 from .jsonlike import why_not_json_like
@@ -43,7 +44,9 @@ __all__ = ["Effects", "Shard", "instance_view", "check_input"]
 log = logging.getLogger("goflow.shard")
 
 # The FSM inputs a caller may send; a worker's result comes as StepDone, a timer is the shard's own.
-_INPUTS = (Signal, Pause, Resume, Terminate, TimerFired, Outcome, HookOutcome)
+_INPUTS = (Signal, Pause, Resume, Terminate, TimerFired, Outcome, HookOutcome, Retry, Rewind)
+# Management operations that apply to a finished instance too (it is then live again).
+_REVIVE = (Retry, Rewind)
 # Requests that come from the runtime itself (no caller waits on them): after the instance finished
 # they are still recorded in its history; for a quarantined instance they are dropped.
 _LATE = (StepDone, TimerFired, Outcome, HookOutcome)
@@ -86,12 +89,16 @@ def _live(inst: Instance) -> bool:
 
 
 def instance_view(inst: Instance) -> dict:
-    """The plain-data status of an instance (what ``status`` returns)."""
+    """The plain-data status of an instance (what ``status`` returns). ``result``: the end state it
+    ended in (None while it runs, and when it failed or was terminated outside an end state);
+    ``postponed``: the names of its postponed events, oldest first; ``visited``: the states it has
+    entered (the targets ``rewind`` accepts, with ``init``)."""
     p = inst.pending
     return {
         "id": inst.id, "project": inst.project, "activity": inst.activity, "version": inst.version,
         "status": inst.status, "state": inst.state, "context": inst.context, "input": inst.input,
         "step": inst.step, "reason": inst.reason, "created": inst.created, "updated": inst.updated,
+        "result": inst.result, "postponed": [e.name for e in inst.postponed], "visited": list(inst.visited),
         "pending": None if p is None else {"step": p.step, "action": p.action, "kind": p.kind,
                                            "since": p.since, "due": p.due, "accepted": p.accepted},
     }
@@ -101,16 +108,17 @@ class Shard:
     def __init__(self, store, blueprints: Iterable[Blueprint] = (), *, clock: Callable[[], float] = time.time,
                  intensity: int = EngineSection.intensity, period: float = EngineSection.period,
                  name: str = "shard", event_bytes: int = LimitsSection.event_bytes,
-                 retry: RetrySection = RetrySection()):
+                 retry: RetrySection = RetrySection(), postponed: int = LimitsSection.postponed):
         self.store, self.clock, self.name = store, clock, name
         self.event_bytes = event_bytes
+        self.postponed = postponed          # limits.postponed: the bound of each postponed queue
         self.retry = retry                  # the backoff of workers that leave theirs unset
         self.intensity, self.period = intensity, period
         self.blueprints: dict[tuple, Blueprint] = {}
         self.latest: dict[tuple, int] = {}
         self.cells: dict[str, _Cell] = {}
         self.timers = TimerWheel()
-        self.waiters: dict[str, list] = {}
+        self.waiters: dict[str, list] = {}     # instance id -> [(reply token, Wait), ...]
         for bp in blueprints:
             self.deploy(bp)
 
@@ -165,7 +173,7 @@ class Shard:
             if timers and p.due is not None:
                 self.timers.arm(inst.id, p.step, p.due)
         if inst.hook_step is not None:
-            fx.jobs.append(self._job(cell, CallWorker(inst.id, inst.hook_step, "done", inst.state, HOOK)))
+            fx.jobs.append(self._job(cell, CallWorker(inst.id, inst.hook_step, inst.state, inst.state, HOOK)))
 
     # ---------------------------------------------------------------------------------- handling
     def due_items(self, now: float | None = None) -> list[Item]:
@@ -213,9 +221,16 @@ class Shard:
                 self.timers.arm(cmd.instance, cmd.step, cmd.due)
             elif isinstance(cmd, CancelTimer):
                 self.timers.cancel(cmd.instance, cmd.step)
-            elif isinstance(cmd, Finished):
-                for token in self.waiters.pop(cmd.instance, ()):
-                    replies.append(Reply(token, True, instance_view(staged[cmd.instance].inst)))
+        for iid in staged.keys() & self.waiters.keys():   # the host answers when the condition holds
+            inst = staged[iid].inst
+            waiting = []
+            for token, wait in self.waiters.pop(iid):
+                if wait.holds(inst):
+                    replies.append(Reply(token, True, instance_view(inst)))
+                else:
+                    waiting.append((token, wait))
+            if waiting:
+                self.waiters[iid] = waiting
         fx.replies = replies
         return fx
 
@@ -238,15 +253,20 @@ class Shard:
             if late and row.status not in FINAL_STATUSES:
                 return                      # quarantined: no snapshot to record it with
             repeated = isinstance(req, Signal) and req.event_id is not None
-            if not (late or repeated) or row.status not in FINAL_STATUSES:
+            revive = isinstance(req, _REVIVE)
+            if not (late or repeated or revive) or row.status not in FINAL_STATUSES:
                 raise InstanceFinished(iid, row.status, row.state)
-            # a late result or timer (the completion hook's outcome, a stale step's), or a repeated
-            # event id after the end (a duplicate: the FSM decides): applied to the stored snapshot,
-            # so the FSM records it and this batch commits it
+            # a late result or timer (the completion hook's outcome, a stale step's), a repeated
+            # event id after the end (a duplicate: the FSM decides), or a retry/rewind (the FSM
+            # decides; the instance is live again): applied to the stored snapshot, so the FSM
+            # records it and this batch commits it
             inst = snapshot.decode(row.snapshot, iid)
             cell = _Cell(inst, self.blueprint(inst.project, inst.activity, inst.version))
         if isinstance(req, Wait):
-            self.waiters.setdefault(iid, []).append(item.token)
+            if req.holds(cell.inst):
+                replies.append(Reply(item.token, True, instance_view(cell.inst)))
+            else:
+                self.waiters.setdefault(iid, []).append((item.token, req))
             return
         if isinstance(req, StepDone):
             records.setdefault(iid, []).extend(req.result.attempts)
@@ -272,10 +292,10 @@ class Shard:
         iid = cell.inst.id
         while True:
             try:
-                r = react(cell.bp, cell.inst, inp, now)
+                r = react(cell.bp, cell.inst, inp, now, postponed_limit=self.postponed)
                 snap = snapshot.encode(r.instance)   # an instance that cannot be stored is a crash
                 break
-            except (EventRefused, InstanceFinished):
+            except InstanceError:           # refused on purpose (EventRefused, WrongStatus, ...)
                 raise
             except Exception as exc:  # the instance's handler crashed: supervise it
                 cell = self._crashed(cell, exc, now, staged.get(iid))
@@ -316,7 +336,8 @@ class Shard:
             reason = (f"handler crashed {len(crashes)} times within {self.period:g}s "
                       f"(restart intensity {self.intensity}); last: {type(exc).__name__}: {exc}")
             log.error("instance.failed id=%s state=%s reason=%s", iid, base.state, reason)
-            fresh.inst = replace(base, status=FAILED, reason=reason, pending=None, inbox=(), updated=now)
+            fresh.inst = replace(base, status=FAILED, reason=reason, pending=None, inbox=(), updated=now,
+                                 postponed=(), failed_action=base.pending.action if base.pending else None)
         else:
             log.warning("instance.restarted id=%s state=%s restart=%s error=%r", iid, base.state,
                         len(crashes), exc)

@@ -127,8 +127,9 @@ class InstanceStore(abc.ABC):
 
     @abc.abstractmethod
     def list(self, project: str | None = None, activity: str | None = None, status: str | None = None,
-             limit: int = 100, offset: int = 0) -> list[Summary]:
-        """Instances matching every given filter, newest (by ``created``) first."""
+             limit: int = 100, offset: int = 0, *, state: str | None = None) -> list[Summary]:
+        """Instances matching every given filter, newest (by ``created``) first. ``state``: in that
+        state (how ``list --end-state`` finds the instances that ended in an end state)."""
 
     @abc.abstractmethod
     def counts(self, project: str | None = None, activity: str | None = None) -> dict[CountKey, int]:

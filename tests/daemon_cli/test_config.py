@@ -214,6 +214,7 @@ CONSUMERS = {
                            ("actors/_cli_daemon.py", "event_bytes=cfg.limits.event_bytes"),
                            ("actors/_cli_api.py", "event_bytes=cfg.limits.event_bytes")],
     "limits.body_bytes": [("goflow/transports/__init__.py", "settings.limits.body_bytes")],
+    "limits.postponed": [("actors/host.py", "postponed=settings.limits.postponed")],
     "logging.level": [("actors/_logging.py", "settings.logging.level"), ("actors/daemon.py", "settings.logging.level")],
     "logging.format": [("actors/daemon.py", "settings.logging.format")],
 }

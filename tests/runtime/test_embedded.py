@@ -167,10 +167,10 @@ def test_crash_restart_keeps_earlier_items_of_the_same_batch(embedded, calls, mo
     import goflow.shard
     real = goflow.shard.react
 
-    def crashing(bp, inst, inp, now):
+    def crashing(bp, inst, inp, now, **kw):
         if getattr(inp, "name", None) == "go":
             raise RuntimeError("injected handler crash")
-        return real(bp, inst, inp, now)
+        return real(bp, inst, inp, now, **kw)
 
     monkeypatch.setattr(goflow.shard, "react", crashing)
     eng = embedded(blueprints=[gate_blueprint()])

@@ -39,3 +39,12 @@ def fail(request):
 def unencodable(request):
     _count(request)
     return {"bad": {1, 2, 3}}      # a set: msgpack cannot encode it, so the host's handler crashes
+
+
+def flaky(request):
+    """Fails while the file named by GOFLOW_TEST_DOWN exists (the worker is "down"), else as ``ok``."""
+    _count(request)
+    down = os.environ.get("GOFLOW_TEST_DOWN")
+    if down and os.path.exists(down):
+        raise RuntimeError("worker down")
+    return {"action": request["action"], "step": request["step"]}
