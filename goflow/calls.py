@@ -38,6 +38,7 @@ import random
 import time
 from typing import Any, Callable, Sequence
 
+from . import trace
 from .errors import TransportError, UnknownScheme
 from .history import Record
 from .jobs import StepResult
@@ -129,6 +130,8 @@ async def perform_step(request: dict, workers: Sequence[Worker], *, registry: Re
             number += 1
             started, t0 = clock(), time.perf_counter()
             retryable, retry_after, detail = False, None, None
+            traceparent = trace.new_traceparent(str(request.get("instance")))
+            span = trace.CURRENT.set(traceparent)
             try:
                 async with attempt_timeout(timeout):
                     resp: Response = await transport.call({**request, "attempt": number}, worker, timeout)
@@ -152,7 +155,8 @@ async def perform_step(request: dict, workers: Sequence[Worker], *, registry: Re
                 if 200 <= resp.status < 300:
                     output, is_json = decode_body(resp.body)
                     records.append(Record(started, state, None, action, None, step, number, endpoint, outcome,
-                                          latency, None if is_json else {"body": "not-json"}))
+                                          latency, {"traceparent": traceparent} if is_json else
+                                          {"body": "not-json", "traceparent": traceparent}))
                     event = resp.event or _event_of(output)
                     accepted = _accepted(resp.status, output, event)
                     log.debug("step %s attempt %s on %s: %s -> %s", step, number, endpoint, outcome, event)
@@ -160,12 +164,15 @@ async def perform_step(request: dict, workers: Sequence[Worker], *, registry: Re
                 retryable = is_retryable_status(resp.status)
                 retry_after = retry_after_of(resp.status, resp.headers, clock())
                 detail = {"body": _snippet(resp.body)}
+            finally:
+                trace.CURRENT.reset(span)
             latency = time.perf_counter() - t0
             last_timeout = outcome == TIMEOUT
             more = retryable and failures + 1 < tries
             if more:
                 delay = backoff.delay(failures + 1, retry_after)
                 detail = {**(detail or {}), "retry_in": round(delay, 6)}
+            detail = {**(detail or {}), "traceparent": traceparent}
             records.append(Record(started, state, None, action, None, step, number, endpoint, outcome, latency,
                                   detail))
             log.debug("step %s attempt %s on %s: %s", step, number, endpoint, outcome)

@@ -9,7 +9,8 @@ worker's ``tls`` options name PEM files (``ca``, ``cert`` + ``key`` for mutual T
   calls run on the caller's event loop (the worker proxy's own loop on the daemon) — no thread per
   call. gRPC's own core thread serves every channel of the process.
 * Deadline = the ``timeout`` given (the worker's ``responseTimeout``). Metadata: the worker's
-  ``headers`` (names in lower case) then ``idempotency-key: <instance>:<step>``, which nothing overrides.
+  ``headers`` (names in lower case) then ``idempotency-key: <instance>:<step>`` and the attempt's W3C
+  ``traceparent`` (:mod:`goflow.trace`), which nothing overrides.
 * The answer's raw bytes are bounded by ``max_body_bytes`` (:class:`BodyTooLarge`), then decoded.
   ``PerformResponse.event`` names the outcome event (empty: ``success``), ``output`` is the action's
   output, ``accepted`` marks an async call as accepted (status 202 instead of 200; both are success).
@@ -33,6 +34,7 @@ from google.protobuf import json_format, struct_pb2
 
 from ..model import Worker
 from ..proto import worker_pb2
+from .. import trace
 from .base import (MAX_BODY_BYTES, BodyTooLarge, CallTimedOut, Response, WorkerFailed, idempotency_key, log,
                    safe_endpoint)
 
@@ -189,6 +191,9 @@ class GrpcTransport:
             raise WorkerFailed(endpoint, f"bad endpoint: {exc}", retryable=False, outcome="bad-endpoint") from None
         metadata = {name.lower(): value for name, value in worker.headers}
         metadata["idempotency-key"] = idempotency_key(request)
+        traceparent = trace.CURRENT.get()
+        if traceparent is not None:             # W3C trace context of this attempt (goflow.trace)
+            metadata["traceparent"] = traceparent
         rpc = channel.unary_unary(method)     # no (de)serializers: bytes in, bytes out, bounded here
         try:
             raw = await rpc(message, timeout=timeout, metadata=tuple(metadata.items()))

@@ -12,7 +12,8 @@ Both keep one connection pool per event loop (created on first use in that loop,
 ``aclose()`` in that loop), follow no redirects (a 3xx is an answer like any other), bound every
 attempt by the response timeout and refuse bodies over ``max_body_bytes`` (:class:`BodyTooLarge`).
 Headers sent: ``Content-Type: application/json``, ``Accept``, then the worker's ``headers`` (which
-may override those two), then ``Idempotency-Key: <instance>:<step>``, which nothing overrides.
+may override those two), then ``Idempotency-Key: <instance>:<step>`` and the attempt's W3C ``traceparent`` (:mod:`goflow.trace`),
+which nothing overrides.
 """
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from typing import Any, Callable, Mapping
 import aiohttp
 import httpx
 
+from .. import trace
 from ..model import Worker
 from .base import (MAX_BODY_BYTES, BodyTooLarge, CallTimedOut, ConnectFailed, Response, WorkerFailed,
                    attempt_timeout, idempotency_key, log, safe_endpoint)
@@ -50,6 +52,9 @@ def request_headers(request: Mapping[str, Any], worker: Worker) -> dict[str, str
     for name, value in worker.headers:
         headers[name.lower()] = (name, value)
     headers["idempotency-key"] = ("Idempotency-Key", idempotency_key(request))
+    traceparent = trace.CURRENT.get()
+    if traceparent is not None:                 # W3C trace context of this attempt (goflow.trace)
+        headers["traceparent"] = ("traceparent", traceparent)
     return dict(headers.values())
 
 

@@ -8,6 +8,7 @@ import pytest
 from goflow.calls import perform_step
 from goflow.model import ERROR, SUCCESS, TIMEOUT
 from goflow.testing import FakeSleep
+from goflow.trace import parse
 from goflow.transports import Registry
 from goflow.transports.http import HttpTransport, HttpxTransport
 from transport_support import REQUEST, outcomes, run, worker
@@ -43,7 +44,9 @@ def test_named_event(server):
 def test_non_json_body_is_kept_as_text(server):
     result, _ = step([worker(server.url("/text"))])
     assert (result.event, result.output) == (SUCCESS, "hello, not json")
-    assert result.attempts[0].outcome == "200" and result.attempts[0].detail == {"body": "not-json"}
+    detail = dict(result.attempts[0].detail)
+    assert parse(detail.pop("traceparent")) is not None     # every attempt keeps its trace context
+    assert result.attempts[0].outcome == "200" and detail == {"body": "not-json"}
 
 
 def test_empty_body_is_none(server):
@@ -56,7 +59,8 @@ def test_4xx_ends_endpoint_at_once_then_fallback(server):
     result, fake = step([worker(bad, retry=3), worker(good, priority=2)])
     assert result.event == "fallback"
     assert outcomes(result) == [(bad, 1, "404"), (good, 2, "200")]
-    assert result.attempts[0].detail == {"body": {"error": "status 404"}}
+    assert {k: v for k, v in result.attempts[0].detail.items() if k != "traceparent"} == \
+        {"body": {"error": "status 404"}}
     assert fake.delays == []
     assert server.paths() == ["/status/404", "/event/fallback"]
 

@@ -30,7 +30,7 @@ def test_200_json_completes_and_output_lands_in_context(server, make_engine):
     hist = eng.history(iid)
     assert attempts(hist) == [(url, 1, "200")]
     rec = next(r for r in hist if r["endpoint"])
-    assert rec["latency"] > 0 and rec["step"] == 1 and rec["state"] == "calling" and rec["detail"] is None
+    assert rec["latency"] > 0 and rec["step"] == 1 and rec["state"] == "calling" and set(rec["detail"]) == {"traceparent"}
     # the request the worker saw: the SPEC §4 document and the Idempotency-Key
     (seen,) = server.seen
     assert seen.method == "POST" and seen.headers["Idempotency-Key"] == f"{iid}:1"
@@ -68,7 +68,7 @@ def test_non_json_body_is_kept_as_text(server, make_engine):
     st = eng.wait(iid, timeout=10)
     assert st["status"] == "completed" and st["context"]["call"] == "hello, not json"
     rec = next(r for r in eng.history(iid) if r["endpoint"])
-    assert (rec["outcome"], rec["detail"]) == ("200", {"body": "not-json"})
+    assert (rec["outcome"], rec["detail"]["body"]) == ("200", "not-json")
 
 
 def test_empty_body_leaves_no_output(server, make_engine):
@@ -85,7 +85,7 @@ def test_4xx_ends_the_endpoint_at_once(server, make_engine):
     assert attempts(eng.history(iid)) == [(url, 1, "404")]
     assert server.paths() == ["/status/404"]
     rec = next(r for r in eng.history(iid) if r["endpoint"])
-    assert rec["detail"] == {"body": {"error": "status 404"}}
+    assert rec["detail"]["body"] == {"error": "status 404"} and set(rec["detail"]) == {"body", "traceparent"}
 
 
 def test_4xx_falls_back_to_the_next_priority(server, make_engine):
