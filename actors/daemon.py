@@ -33,6 +33,7 @@ import tempfile
 import time
 from typing import Iterable
 
+from goflow import metrics
 from goflow.config import Config, DaemonSection, LoggingSection
 from goflow.errors import GoflowError, RuntimeUnavailable
 from goflow.files import open_append, private_dir, private_file, write_atomic
@@ -245,6 +246,10 @@ def _launch(args) -> int:
     try:
         private_dir(data_dir)
         private_file(log_file, create=True)
+        if settings.metrics.enabled:     # every actor process records here (docs/metrics.md); counters from 0
+            os.environ[metrics.ENV] = metrics.reset_directory(data_dir)
+        else:
+            metrics.remove_directory(data_dir)
         log_defs = logging_dict(settings.logging.level, settings.logging.format, log_file)
         logging.config.dictConfig(log_defs)
         _install_term_handler(port, address, data_dir)

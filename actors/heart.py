@@ -36,6 +36,7 @@ import subprocess
 import sys
 import time
 
+from goflow import metrics
 from goflow.config import Config
 
 __all__ = ["INTENSITY", "PERIOD", "CONFIG_ENV", "arm", "link_to_parent", "revive"]
@@ -142,6 +143,8 @@ def revive(port: int, address: str, data_dir: str, timeout: float) -> dict:
     t0 = time.monotonic()
     eng = Engine._boot(attach(port, address), settings, [], owns=False, timeout=timeout)
     pids = eng.pids()
+    metrics.setup(settings)
+    metrics.restart("root")
     info = read_info(data_dir) or {}
     if info.get("port") == port:          # still this daemon's file: keep its other fields (api, ...)
         info["pids"] = dict(info.get("pids") or {}, **pids)

@@ -12,6 +12,7 @@ import time
 
 from thespian.actors import Actor, ActorExitRequest, WakeupMessage
 
+from goflow import metrics
 from goflow.requests import Item, Reply
 from goflow.shard import Shard
 from goflow.store import open_shard
@@ -64,6 +65,7 @@ class Host(Actor):
     def _init(self, msg: HostInit, sender) -> None:
         settings = msg.config
         apply_levels(settings)
+        metrics.setup(settings)
         self.index, self.proxy = msg.index, msg.proxy
         engine = settings.engine
         self.clock = settings.clock or time.time

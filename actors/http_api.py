@@ -23,6 +23,7 @@ from typing import Callable
 import click
 from aiohttp import web
 
+from goflow import metrics
 from goflow.auth import ensure_token
 from goflow.config import DEFAULT_API_PORT, LOOPBACK, LimitsSection, LoggingSection, is_loopback
 from goflow.errors import GoflowError, RuntimeUnavailable
@@ -79,11 +80,14 @@ async def serve(daemon_port: int, port: int, address: str = LOOPBACK, *, data_di
     from .daemon import pid_alive
     ssl_context = tls_context(tls_cert, tls_key)
     guard = Guard(ensure_token(data_dir), address, port, tls=ssl_context is not None)
+    if os.path.isdir(metrics.directory(data_dir)):     # the daemon records metrics (metrics.enabled)
+        metrics.enable(data_dir)
     bridge = EngineBridge(daemon_port, timeout)
     loop = asyncio.get_running_loop()
     try:
         await loop.run_in_executor(None, bridge.connect_now)
-        app = make_app(bridge, guard, event_bytes=event_bytes, window=window, max_batch=max_batch)
+        app = make_app(bridge, guard, event_bytes=event_bytes, window=window, max_batch=max_batch,
+                       data_dir=os.path.abspath(data_dir))
         runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await runner.setup()
         try:

@@ -8,16 +8,19 @@
     POST /instances/{id}/pause|resume|terminate
     GET  /health                           (no token)
     GET  /openapi.json                     the OpenAPI 3.1 document of all this (no token)
+    GET  /metrics                          Prometheus text format (docs/metrics.md)
 
 Every request passes the guard of :mod:`actors.http_security` first (Host, Origin, token, content type).
 """
 from __future__ import annotations
 
+import time
 from importlib import resources
 from urllib.parse import quote
 
 from aiohttp import web
 
+from goflow import metrics
 from goflow.config import LimitsSection
 from goflow.fsm import STATUSES
 
@@ -27,12 +30,13 @@ from .http_errors import BadRequest, errors_middleware, json_response
 from .http_requests import LIMITS, Limits
 from .http_security import Guard
 
-__all__ = ["BRIDGE", "BATCHER", "make_app", "openapi_document"]
+__all__ = ["BRIDGE", "BATCHER", "DATA_DIR", "make_app", "openapi_document"]
 
 MAX_INT = 2**31 - 1      # bound of a version, a history limit, an offset (OpenAPI too)
 
 BRIDGE: web.AppKey[EngineBridge] = web.AppKey("bridge", EngineBridge)
 BATCHER: web.AppKey[EventBatcher] = web.AppKey("batcher", EventBatcher)
+DATA_DIR: web.AppKey[str] = web.AppKey("data_dir", str)
 
 
 async def create_instance(request: web.Request) -> web.Response:
@@ -56,6 +60,7 @@ async def create_instance(request: web.Request) -> web.Response:
 
 
 async def send_event(request: web.Request) -> web.Response:
+    t0 = time.perf_counter()
     iid = req.name(request.match_info["id"], "id")
     body = await req.read_body(request)
     req.known(body, ("event", "data", "event_id"))
@@ -66,6 +71,7 @@ async def send_event(request: web.Request) -> web.Response:
         event_id = request.headers.get("Idempotency-Key") or None
     event_id = req.name(event_id, "event_id", required=False)
     ack = await request.app[BATCHER].send(iid, event, data, event_id)
+    metrics.event_ack(time.perf_counter() - t0)
     return json_response(ack)
 
 
@@ -120,17 +126,24 @@ async def health(request: web.Request) -> web.Response:
                           "processes": len(pids), "batching": request.app[BATCHER].stats()})
 
 
+async def get_metrics(request: web.Request) -> web.Response:
+    counts = await request.app[BRIDGE].call(lambda eng: eng.counts())
+    body, content_type = metrics.exposition(request.app[DATA_DIR], counts)
+    return web.Response(body=body, headers={"Content-Type": content_type})
+
+
 def openapi_document() -> bytes:
     """The OpenAPI 3.1 document of this API (``goflow/schemas/openapi.json``, package data)."""
     return resources.files("goflow").joinpath("schemas", "openapi.json").read_bytes()
 
 
 def make_app(bridge: EngineBridge, guard: Guard, *, event_bytes: int = LimitsSection.event_bytes,
-             window: float = DEFAULT_WINDOW, max_batch: int = MAX_BATCH) -> web.Application:
-    """The aiohttp application over ``bridge``, behind ``guard``."""
+             window: float = DEFAULT_WINDOW, max_batch: int = MAX_BATCH, data_dir: str = "") -> web.Application:
+    """The aiohttp application over ``bridge``, behind ``guard``; ``data_dir`` is the daemon's (its
+    metrics samples, its blueprint catalog)."""
     limits = Limits(event_bytes)
     app = web.Application(middlewares=[errors_middleware, guard.middleware], client_max_size=limits.body_bytes)
-    app[BRIDGE], app[LIMITS] = bridge, limits
+    app[BRIDGE], app[LIMITS], app[DATA_DIR] = bridge, limits, data_dir
     app[BATCHER] = EventBatcher(bridge, window, max_batch)
 
     async def on_startup(app):
@@ -149,6 +162,7 @@ def make_app(bridge: EngineBridge, guard: Guard, *, event_bytes: int = LimitsSec
     for op in ("pause", "resume", "terminate"):
         app.router.add_post(f"/instances/{{id}}/{op}", _management(op))
     app.router.add_get("/health", health)
+    app.router.add_get("/metrics", get_metrics)
     spec = openapi_document()
 
     async def openapi(request: web.Request) -> web.Response:

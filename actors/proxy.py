@@ -25,6 +25,7 @@ import time
 
 from thespian.actors import Actor, ActorExitRequest, ThespianWatch, WakeupMessage
 
+from goflow import metrics
 from goflow.history import Record
 from goflow.jobs import Job, StepResult
 from goflow.model import ERROR
@@ -82,6 +83,7 @@ class WorkerProxy(Actor):
     def _init(self, msg: ProxyInit) -> None:
         settings = msg.config
         apply_levels(settings)
+        metrics.setup(settings)
         self.index = msg.index
         if self.pump is None and self.pool is None:
             engine = LoopPump if settings.in_daemon else CallPool
@@ -137,6 +139,7 @@ class WorkerProxy(Actor):
 
     def _hold(self, job: Job, result: StepResult) -> None:
         host = self.inflight.pop(job.key, None)
+        metrics.attempts(job.action, result.attempts)
         if host is not None:
             self.outbox.append((host, Item(job.instance, job.done(result))))
 

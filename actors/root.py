@@ -12,6 +12,7 @@ import os
 
 from thespian.actors import Actor, ActorExitRequest, ChildActorExited
 
+from goflow import metrics
 from goflow.config import Config
 from goflow.errors import GoflowError
 from goflow.loading import blueprint_from_document, bounded_document
@@ -116,6 +117,7 @@ class Root(Actor):
         check_config(msg.config)          # worker-call settings: a bad one refuses the boot (ConfigError)
         settings = self.config = msg.config
         apply_levels(settings)
+        metrics.setup(settings)
         data_dir = settings.engine.data_dir
         self.catalog = open_catalog(data_dir)
         for project, activity, version, doc in self.catalog.all():
@@ -181,12 +183,14 @@ class Root(Actor):
             self._gathered(qid)
         if addr == self.dispatcher:
             log.warning("root.restart child=dispatcher")
+            metrics.restart("dispatcher")
             self.dispatcher = self.createActor(Dispatcher)
             self._routes()
             return
         for i, host in enumerate(self.hosts):
             if addr == host:
                 log.warning("root.restart child=host-%s", i)
+                metrics.restart("host")
                 self.hosts_ready -= 1
                 self.hosts[i] = self._new_host(i)
                 self._routes()
@@ -194,6 +198,7 @@ class Root(Actor):
         for i, proxy in enumerate(self.proxies):
             if addr == proxy:
                 log.warning("root.restart child=proxy-%s", i)
+                metrics.restart("proxy")
                 self.proxies[i] = self._new_proxy(i)
                 self.send(self.hosts[i], ProxyChanged(self.proxies[i]))
                 return

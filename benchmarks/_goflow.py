@@ -35,6 +35,7 @@ class _Daemon:
         self.engine = start_daemon(data_dir, port=self.port, shards=cfg["shards"],
                                    concurrency=concurrency or cfg["concurrency"], blueprints=blueprints,
                                    log_path=os.path.join(cfg["workdir"], "daemon.log"),
+                                   metrics_enabled=cfg.get("metrics", True),
                                    timeout=max(60.0, cfg.get("boot_timeout", 60.0)))
         self.boot_seconds = time.perf_counter() - t
         self.pids = sorted(set(int(p) for p in self.engine.pids().values()))

@@ -2,7 +2,7 @@
 
     python -m benchmarks.throughput [--instances 2000] [--concurrency 200] [--steps 3] [--shards 2]
         [--http] [--rounds R] [--engine-only [--engine-instances N]] [--idle N] [--recovery N] [--latency [N]]
-        [--no-dbos] [--only NAME,...] [--timeout S] [--results-dir DIR] [--profile DIR]
+        [--no-dbos] [--metrics-off] [--only NAME,...] [--timeout S] [--results-dir DIR] [--profile DIR]
 
 With no scenario flag it runs the HTTP scenario: a worker server (a minimal aiohttp app, its own
 process, 127.0.0.1) and, against it, the limit (the same POSTs made directly by aiohttp, and by httpx
@@ -55,9 +55,13 @@ def plan(args) -> list[tuple[str, str, int]]:
                 if c == "dbos" and args.no_dbos:
                     continue
                 out.append(("http", c, args.instances))
+                if c == "goflow-daemon" and args.metrics_off:    # the same daemon with metrics.enabled: false
+                    out.append(("http", "goflow-daemon-nometrics", args.instances))
     if args.engine_only:
         out += [("engine-only", "engine-embedded", args.engine_instances),
                 ("engine-only", "engine-daemon", args.engine_instances)]
+        if args.metrics_off:
+            out.append(("engine-only", "engine-daemon-nometrics", args.engine_instances))
     if args.idle:
         out.append(("idle", "idle-daemon", args.idle))
     if args.recovery:
@@ -180,6 +184,8 @@ def parse(argv=None):
     p.add_argument("--latency", type=int, nargs="?", const=200, default=0, metavar="N",
                    help="event ack latency over N sends (default 200)")
     p.add_argument("--no-dbos", action="store_true", help="leave DBOS out")
+    p.add_argument("--metrics-off", action="store_true", help="also run the daemon contenders with "
+                   "metrics.enabled: false (the cost of metrics, docs/metrics.md)")
     p.add_argument("--only", default="", help="comma-separated contenders to keep")
     p.add_argument("--timeout", type=float, default=600.0, help="seconds per contender")
     p.add_argument("--results-dir", default=os.path.join(ROOT, "benchmarks", "results"))

@@ -26,7 +26,7 @@ from .errors import ConfigError
 
 __all__ = [
     "Config", "EngineSection", "DaemonSection", "ApiSection", "WorkersSection", "RetrySection", "LimitsSection",
-    "LoggingSection", "SCHEMA", "ENV_PREFIX", "CONFIG_ENV", "DEFAULT_PORT", "DEFAULT_API_PORT", "LOOPBACK",
+    "LoggingSection", "MetricsSection", "SCHEMA", "ENV_PREFIX", "CONFIG_ENV", "DEFAULT_PORT", "DEFAULT_API_PORT", "LOOPBACK",
     "load_config", "is_loopback", "option_key", "cpu_shards",
 ]
 
@@ -124,13 +124,19 @@ class LimitsSection:
 
 
 @dataclass(frozen=True)
+class MetricsSection:
+    enabled: bool = True               # a daemon's processes record Prometheus metrics (/metrics, docs/metrics.md)
+
+
+@dataclass(frozen=True)
 class LoggingSection:
     level: str = "WARNING"             # DEBUG | INFO | WARNING | ERROR | CRITICAL
     format: str = "kv"                 # kv: one key=value line per event; text: plain
 
 
 _SECTIONS = {"engine": EngineSection, "daemon": DaemonSection, "api": ApiSection, "workers": WorkersSection,
-             "retry": RetrySection, "limits": LimitsSection, "logging": LoggingSection}
+             "retry": RetrySection, "limits": LimitsSection, "logging": LoggingSection,
+             "metrics": MetricsSection}
 
 
 # ---------------------------------------------------------------------------------- validation
@@ -250,6 +256,7 @@ class Config:
     retry: RetrySection = field(default_factory=RetrySection)
     limits: LimitsSection = field(default_factory=LimitsSection)
     logging: LoggingSection = field(default_factory=LoggingSection)
+    metrics: MetricsSection = field(default_factory=MetricsSection)
     source: str | None = None          # the file it was read from, if any
     # Not settings (no file key): set by the runtime. in_daemon: inside a daemon's processes; clock: a
     # manual clock (goflow.testing.ManualClock) the hosts read instead of time.time (embedded only).

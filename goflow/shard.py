@@ -24,7 +24,7 @@ import msgpack
 from dataclasses import dataclass, field, replace
 from typing import Callable, Iterable
 
-from . import snapshot
+from . import metrics, snapshot
 from .config import EngineSection, LimitsSection, RetrySection
 from .errors import (BlueprintNotFound, GoflowError, InstanceError, InstanceExists, InstanceFinished,
                      InstanceNotFound, InvalidInput, SnapshotError)
@@ -201,6 +201,7 @@ class Shard:
                                       cell.snap or snapshot.encode(inst), records.get(iid, ()),
                                       inst.created, inst.updated, inst.reason,
                                       _live(inst)))
+            t0 = time.perf_counter()
             try:
                 self.store.commit(changes)
             except Exception as exc:  # nothing happened: no state moves, every caller hears why
@@ -208,6 +209,9 @@ class Shard:
                 err = exc if isinstance(exc, GoflowError) else GoflowError(f"store commit failed: {exc}")
                 fx.replies = [Reply(r.token, False, err) if r.ok else r for r in replies]
                 return fx
+            if metrics.enabled():
+                metrics.committed(time.perf_counter() - t0, len(changes),
+                                  ((c.inst.project, c.inst.activity, records.get(i, ())) for i, c in staged.items()))
             for iid, cell in staged.items():
                 cell.snap = None
                 if _live(cell.inst):          # a completed instance stays while its hook is in flight
@@ -339,6 +343,7 @@ class Shard:
             fresh.inst = replace(base, status=FAILED, reason=reason, pending=None, inbox=(), updated=now,
                                  postponed=(), failed_action=base.pending.action if base.pending else None)
         else:
+            metrics.restart("instance")
             log.warning("instance.restarted id=%s state=%s restart=%s error=%r", iid, base.state,
                         len(crashes), exc)
         return fresh

@@ -217,6 +217,7 @@ CONSUMERS = {
     "limits.postponed": [("actors/host.py", "postponed=settings.limits.postponed")],
     "logging.level": [("actors/_logging.py", "settings.logging.level"), ("actors/daemon.py", "settings.logging.level")],
     "logging.format": [("actors/daemon.py", "settings.logging.format")],
+    "metrics.enabled": [("goflow/metrics.py", "settings.metrics.enabled"), ("actors/daemon.py", "settings.metrics.enabled")],
 }
 
 

@@ -1,0 +1,126 @@
+"""Helpers of the console, metrics and trace-context tests: a real daemon and its HTTP API (its own
+process, as ``goflow daemon start`` runs it) on free ports, and an HTTP worker on 127.0.0.1 that
+records every request's headers. Every process started carries a marker in its environment and is
+looked for in /proc at teardown."""
+from __future__ import annotations
+
+from testkit import free_port, poll, with_environment
+
+import asyncio
+import os
+import signal
+import threading
+import uuid
+from pathlib import Path
+
+from aiohttp import web
+
+REPO = Path(__file__).resolve().parents[2]
+PROJECT = "obs"
+
+# init -start/continue-> waiting; waiting -go/continue-> done (an operator's event)
+GATE = {
+    "project": PROJECT, "activity": "gate", "states": ["waiting"], "actions": [],
+    "transitions": [
+        {"current": "init", "event": "start", "action": "continue", "next": "waiting"},
+        {"current": "waiting", "event": "go", "action": "continue", "next": "done"},
+    ],
+    "workers": [],
+}
+
+
+def call_flow(base: str) -> dict:
+    """init -start/call (sync)-> called -success-> waiting -go-> done. The action's first worker (priority 1) always
+    answers 500 and is tried twice (one retry); the second (priority 2) answers 200: each step makes
+    three attempts, one retry and one fallback."""
+    return {
+        "project": PROJECT, "activity": "call", "states": ["called", "waiting"],
+        "actions": [{"name": "call", "type": "sync"}],
+        "transitions": [
+            {"current": "init", "event": "start", "action": "call", "next": "called"},
+            {"current": "called", "event": "success", "action": "continue", "next": "waiting"},
+            {"current": "waiting", "event": "go", "action": "continue", "next": "done"},
+        ],
+        "workers": [
+            {"name": "call", "workerEndpoint": f"{base}/fail", "retryCount": 1, "responseTimeout": 5,
+             "priority": 1, "retryDelay": 0, "jitter": 0},
+            {"name": "call", "workerEndpoint": f"{base}/ok", "retryCount": 0, "responseTimeout": 5,
+             "priority": 2, "retryDelay": 0, "jitter": 0},
+        ],
+    }
+
+
+class Processes:
+    """Every process a test starts carries ``GOFLOW_TEST_CONSOLE=<marker>``; :meth:`left` finds them."""
+
+    def __init__(self):
+        self.marker = uuid.uuid4().hex
+
+    def env(self, **extra) -> dict:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("GOFLOW_") and k != "PROMETHEUS_MULTIPROC_DIR"}
+        env["PYTHONPATH"] = os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+        env["GOFLOW_TEST_CONSOLE"] = self.marker
+        env.update({k: str(v) for k, v in extra.items()})
+        return env
+
+    def left(self) -> list[int]:
+        return with_environment(f"GOFLOW_TEST_CONSOLE={self.marker}")
+
+    def assert_none_left(self, timeout: float = 15.0) -> None:
+        try:
+            poll(lambda: not self.left(), timeout, 0.05, "every started process to exit")
+        except AssertionError:
+            left = self.left()
+            for pid in left:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            raise AssertionError(f"processes {left} outlived the test (killed with SIGKILL)") from None
+
+
+class RecordingWorker:
+    """An HTTP worker on 127.0.0.1: ``POST /ok`` answers 200 ``{"ok": true}``, ``POST /fail`` 500;
+    every request is recorded as ``(path, headers, body)``."""
+
+    def __init__(self):
+        self.seen: list[tuple[str, dict, dict]] = []
+        self.loop = asyncio.new_event_loop()
+        self.port = free_port()
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._serve, name="recording-worker", daemon=True)
+        self._thread.start()
+        if not self._ready.wait(10):
+            raise RuntimeError("the recording worker did not start")
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def _serve(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        app = web.Application()
+        app.router.add_post("/ok", self._ok)
+        app.router.add_post("/fail", self._fail)
+        self._runner = web.AppRunner(app, access_log=None)
+        self.loop.run_until_complete(self._runner.setup())
+        self.loop.run_until_complete(web.TCPSite(self._runner, "127.0.0.1", self.port).start())
+        self._ready.set()
+        self.loop.run_forever()
+        self.loop.run_until_complete(self._runner.cleanup())
+        self.loop.close()
+
+    async def _record(self, request: web.Request) -> None:
+        self.seen.append((request.path, dict(request.headers), await request.json()))
+
+    async def _ok(self, request: web.Request) -> web.Response:
+        await self._record(request)
+        return web.json_response({"ok": True})
+
+    async def _fail(self, request: web.Request) -> web.Response:
+        await self._record(request)
+        return web.json_response({"error": "always fails"}, status=500)
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(10)
