@@ -22,9 +22,14 @@ __all__ = ["DIR_NAME", "directory", "reset_directory", "remove_directory", "enab
 DIR_NAME = "metrics"
 ENV = "PROMETHEUS_MULTIPROC_DIR"
 # outcome classes of a worker attempt (the `outcome` label): an HTTP status by its hundred, else the
-# attempt record's own word; anything else is "other" (a bounded label set)
+# attempt record's own word (a gRPC status code's name for grpc:// workers); anything else is "other"
+# (a bounded label set)
+GRPC_CODES = ("OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND", "ALREADY_EXISTS",
+              "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE",
+              "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED")
 OUTCOME_CLASSES = ("1xx", "2xx", "3xx", "4xx", "5xx", "timeout", "connect-error", "body-too-large",
-                   "unknown-scheme", "bad-worker", "transport-error", "exception", "no-worker", "other")
+                   "unknown-scheme", "bad-worker", "bad-endpoint", "bad-response", "transport-error", "exception",
+                   "no-worker", "other") + GRPC_CODES
 _WORDS = frozenset(OUTCOME_CLASSES)
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 BATCH_BUCKETS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)

@@ -9,6 +9,7 @@ import pytest
 from goflow.calls import perform_step
 from goflow.model import Worker
 from goflow.testing import FakeSleep
+from goflow.trace import parse, trace_id
 from goflow.transports import new_registry
 from goflow.transports.grpc import DEFAULT_METHOD, RETRYABLE, GrpcTransport, parse_endpoint
 
@@ -51,6 +52,9 @@ def test_success_sends_the_request_and_the_idempotency_key(gserver):
     assert seen.metadata["idempotency-key"] == "i-1:3" and seen.metadata["x-tenant"] == "t1"
     assert seen.request["idempotency_key"] == "i-1:3" and seen.request["attempt"] == "1"
     assert seen.request["context"] == {"c": [1.0, 2.0]} and seen.request["instance"] == "i-1"
+    # the W3C trace context as metadata, kept in the attempt's record (goflow.trace)
+    assert parse(seen.metadata["traceparent"])[0] == trace_id("i-1")
+    assert result.attempts[0].detail["traceparent"] == seen.metadata["traceparent"]
 
 
 def test_named_event_and_custom_method(gserver):
