@@ -14,7 +14,8 @@ from typing import Any
 from aiohttp import web
 
 from goflow.errors import (BlueprintNotFound, EventRefused, GoflowError, InstanceExists, InstanceFinished,
-                           InstanceNotFound, InvalidInput, RequestTimeout, RuntimeUnavailable)
+                           InstanceNotFound, InvalidInput, NotVisited, RequestTimeout, RuntimeUnavailable,
+                           WrongStatus)
 
 __all__ = ["BadRequest", "status_for", "error_body", "dumps", "json_response", "error_response",
            "errors_middleware"]
@@ -24,7 +25,7 @@ log = logging.getLogger("goflow.http_api")
 _STATUS: list[tuple[type, int]] = [
     (InvalidInput, 400),
     (InstanceNotFound, 404), (BlueprintNotFound, 404),
-    (EventRefused, 409), (InstanceFinished, 409), (InstanceExists, 409),
+    (EventRefused, 409), (InstanceFinished, 409), (InstanceExists, 409), (WrongStatus, 409), (NotVisited, 409),
     (RuntimeUnavailable, 503), (RequestTimeout, 503),
 ]
 _CONTEXT = ("instance_id", "state", "event", "accepted", "status", "project", "activity", "version")

@@ -4,8 +4,10 @@
     POST /instances/{id}/events            {event, data?, event_id?}   -> 200 {id, state, status, duplicate}
     GET  /instances/{id}                   status
     GET  /instances/{id}/history           {id, history: [...]}
-    GET  /instances?blueprint=&status=&limit=&offset=   {instances: [...], limit, offset}
-    POST /instances/{id}/pause|resume|terminate
+    GET  /instances?blueprint=&status=&end_state=&limit=&offset=   {instances: [...], limit, offset}
+    POST /instances/{id}/pause|resume|terminate    terminate: {reason?, force?}
+    POST /instances/{id}/retry                        (SPEC §8; recorded as asked by "api")
+    POST /instances/{id}/rewind            {to}
     GET  /health                           (no token)
     GET  /openapi.json                     the OpenAPI 3.1 document of all this (no token)
     GET  /metrics                          Prometheus text format (docs/metrics.md)
@@ -94,9 +96,11 @@ async def list_instances(request: web.Request) -> web.Response:
     status = q.get("status")
     if status is not None and status not in STATUSES + ("quarantined",):
         raise BadRequest(f"'status' must be one of {', '.join(STATUSES + ('quarantined',))}")
+    end_state = req.name(q.get("end_state"), "end_state", required=False)
     limit = req.integer(q.get("limit", "100"), "limit", 1, 1000)
     offset = req.integer(q.get("offset", "0"), "offset", 0, MAX_INT)
-    rows = await request.app[BRIDGE].call(lambda eng: eng.list(blueprint, status, limit=limit, offset=offset))
+    rows = await request.app[BRIDGE].call(lambda eng: eng.list(blueprint, status, limit=limit, offset=offset,
+                                                               end_state=end_state))
     return json_response({"instances": rows, "limit": limit, "offset": offset})
 
 
@@ -105,13 +109,22 @@ def _management(op: str):
         iid = req.name(request.match_info["id"], "id")
         body = await req.read_body(request, required=False)
         if op == "terminate":
-            req.known(body, ("reason",))
-            reason = body.get("reason")
+            req.known(body, ("reason", "force"))
+            reason, force = body.get("reason"), body.get("force", False)
             if reason is not None and not isinstance(reason, str):
                 raise BadRequest("'reason' must be a string")
+            if not isinstance(force, bool):
+                raise BadRequest("'force' must be true or false")
             if reason is not None:
                 req.bounded(reason, "reason", request.app[LIMITS])
-            res = await request.app[BRIDGE].call(lambda eng: eng.terminate(iid, reason))
+            res = await request.app[BRIDGE].call(lambda eng: eng.terminate(iid, reason, force=force))
+        elif op == "retry":
+            req.known(body, ())
+            res = await request.app[BRIDGE].call(lambda eng: eng.retry(iid, by="api"))
+        elif op == "rewind":
+            req.known(body, ("to",))
+            target = req.name(body.get("to"), "to")
+            res = await request.app[BRIDGE].call(lambda eng: eng.rewind(iid, target, by="api"))
         else:
             req.known(body, ())
             res = await request.app[BRIDGE].call(lambda eng: getattr(eng, op)(iid))
@@ -159,7 +172,7 @@ def make_app(bridge: EngineBridge, guard: Guard, *, event_bytes: int = LimitsSec
     app.router.add_post("/instances/{id}/events", send_event)
     app.router.add_get("/instances/{id}", get_status)
     app.router.add_get("/instances/{id}/history", get_history)
-    for op in ("pause", "resume", "terminate"):
+    for op in ("pause", "resume", "terminate", "retry", "rewind"):
         app.router.add_post(f"/instances/{{id}}/{op}", _management(op))
     app.router.add_get("/health", health)
     app.router.add_get("/metrics", get_metrics)

@@ -34,10 +34,10 @@ GATE = {
 }
 
 
-def async_flow(url: str) -> dict:
+def async_flow(url: str, activity: str = "charge") -> dict:
     """init -start/charge (async)-> charging; success -> done; error -> failed_charge."""
     return {
-        "project": PROJECT, "activity": "charge", "states": ["charging", "failed_charge"],
+        "project": PROJECT, "activity": activity, "states": ["charging", "failed_charge"],
         "actions": [{"name": "charge", "type": "async", "timeout": 30}],
         "transitions": [
             {"current": "init", "event": "start", "action": "charge", "next": "charging"},
@@ -108,10 +108,15 @@ class AsyncWorker:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/charge"
 
+    def at(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}/{path}"
+
     def _serve(self) -> None:
         asyncio.set_event_loop(self.loop)
         app = web.Application()
         app.router.add_post("/charge", self._charge)
+        app.router.add_post("/now", self._now)
+        app.router.add_post("/later", self._later)
         self._runner = web.AppRunner(app, access_log=None)
         self.loop.run_until_complete(self._runner.setup())
         self.loop.run_until_complete(web.TCPSite(self._runner, "127.0.0.1", self.port).start())
@@ -125,6 +130,19 @@ class AsyncWorker:
         self.calls.append({"body": body, "key": request.headers.get("Idempotency-Key")})
         self.loop.create_task(self._call_back(body))
         return web.json_response({"accepted": True}, status=202)
+
+    async def _now(self, request: web.Request) -> web.Response:
+        """SPEC §8: a 2xx naming an event (``success`` too) is the outcome at once."""
+        body = await request.json()
+        self.calls.append({"body": body, "key": request.headers.get("Idempotency-Key")})
+        return web.json_response({"event": "success", "paid": body["input"].get("amount")})
+
+    async def _later(self, request: web.Request) -> web.Response:
+        """SPEC §8: a 2xx naming no event means accepted; the outcome is called back later."""
+        body = await request.json()
+        self.calls.append({"body": body, "key": request.headers.get("Idempotency-Key")})
+        self.loop.create_task(self._call_back(body))
+        return web.json_response({"queued": True}, status=200)
 
     async def _call_back(self, body: dict) -> None:
         await asyncio.sleep(self.delay)

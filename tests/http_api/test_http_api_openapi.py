@@ -26,7 +26,8 @@ def test_the_document_is_served_as_kept_in_the_repository(stack, api):
     assert served == {("POST", "/instances"), ("GET", "/instances"), ("GET", "/instances/{id}"),
                       ("POST", "/instances/{id}/events"), ("GET", "/instances/{id}/history"),
                       ("POST", "/instances/{id}/pause"), ("POST", "/instances/{id}/resume"),
-                      ("POST", "/instances/{id}/terminate"), ("GET", "/health"), ("GET", "/openapi.json")}
+                      ("POST", "/instances/{id}/terminate"), ("POST", "/instances/{id}/retry"),
+                      ("POST", "/instances/{id}/rewind"), ("GET", "/health"), ("GET", "/openapi.json")}
 
 
 def test_schemathesis_finds_nothing(stack, tmp_path):
