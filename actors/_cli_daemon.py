@@ -88,6 +88,13 @@ def start(config_path, data_dir, port, foreground, allow_remote, as_json) -> Non
         if api.port == port or port_open(api.port, api.address):
             raise GoflowError(f"port {api.port} for the HTTP API (api.port) is already in use on "
                               f"{client_address(api.address)}; choose another (api.port, GOFLOW_API_PORT)")
+    rpc = cfg.grpc if cfg.grpc.enabled else None
+    if rpc is not None:
+        from .grpc_server import check_address as check_grpc_address
+        check_grpc_address(rpc.address, rpc.allow_remote)
+        if rpc.port in (port, api.port if api else None) or port_open(rpc.port, rpc.address):
+            raise GoflowError(f"port {rpc.port} for the gRPC API (grpc.port) is already in use on "
+                              f"{client_address(rpc.address)}; choose another (grpc.port, GOFLOW_GRPC_PORT)")
     _check_data_dir(cfg.data_dir)
     blueprints = load_documents([cfg.daemon.blueprints], cfg) if cfg.daemon.blueprints else []
     if info is not None and not alive:
@@ -103,16 +110,39 @@ def start(config_path, data_dir, port, foreground, allow_remote, as_json) -> Non
     finally:
         eng.close()
     api_url = _start_api(cfg, pids) if api is not None else None
+    grpc_target = _start_grpc(cfg, pids) if rpc is not None else None
     summary = {"pid": pids.get("admin"), "port": port, "address": address, "data_dir": cfg.data_dir,
                "shards": cfg.shards, "log_file": cfg.log_file, "pids": pids, "recovered": eng.recovered,
-               "blueprints": [f"{b.project}/{b.activity}@{b.version}" for b in blueprints], "api": api_url}
+               "blueprints": [f"{b.project}/{b.activity}@{b.version}" for b in blueprints], "api": api_url,
+               "grpc": grpc_target}
     exposure = "loopback only" if is_loopback(address) else "EXPOSED beyond this machine"
-    api_text = f"; HTTP API on {api_url}" if api_url else ""
+    api_text = (f"; HTTP API on {api_url}" if api_url else "") + (f"; gRPC API on {grpc_target}" if grpc_target else "")
     emit(summary, as_json, f"goflow daemon started: pid {summary['pid']} on {address}:{port} ({exposure}), "
                            f"{cfg.shards} shard(s), {eng.recovered} instance(s) recovered, data "
                            f"{cfg.data_dir}, log {cfg.log_file}{api_text}")
     if foreground:
         _stay(cfg, pids)
+
+
+def _start_grpc(cfg: Config, pids: dict) -> str:
+    """grpc.enabled: the gRPC API as a detached process, like :func:`_start_api`."""
+    from . import grpc_server
+    from .daemon import add_process, stop
+    from .system import client_address
+    rpc = cfg.grpc
+    try:
+        pid = grpc_server.spawn(cfg.daemon.port, rpc.port, rpc.address, data_dir=cfg.data_dir,
+                                log_path=cfg.log_file, event_bytes=cfg.limits.event_bytes,
+                                watch_pid=pids.get("admin"), allow_remote=rpc.allow_remote, tls_cert=rpc.tls_cert,
+                                tls_key=rpc.tls_key, window_ms=cfg.api.batch_window_ms,
+                                log_level=cfg.logging.level, log_format=cfg.logging.format)
+    except GoflowError as exc:
+        stop(cfg.data_dir, cfg.daemon.port, cfg.daemon.address, cfg.daemon.stop_timeout)
+        raise GoflowError(f"{exc}; the daemon was stopped again") from None
+    target = f"{client_address(rpc.address)}:{rpc.port}" + (" (TLS)" if rpc.tls_cert else "")
+    pids["grpc"] = pid
+    add_process(cfg.data_dir, "grpc", pid, grpc=target)
+    return target
 
 
 def _start_api(cfg: Config, pids: dict) -> str:
@@ -206,6 +236,8 @@ def status_cmd(config_path, data_dir, port, as_json) -> None:
             out["pids"] = eng.pids()
             if (info or {}).get("pids", {}).get("api"):       # the HTTP API, started by `daemon start`
                 out["pids"]["api"], out["api"] = info["pids"]["api"], info.get("api")
+            if (info or {}).get("pids", {}).get("grpc"):      # the gRPC API, started by `daemon start`
+                out["pids"]["grpc"], out["grpc"] = info["pids"]["grpc"], info.get("grpc")
             out["pid"] = out["pids"].get("admin")
             for (_p, _a, _v, status), n in eng.counts().items():
                 out["instances"][status] = out["instances"].get(status, 0) + n

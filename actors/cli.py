@@ -28,6 +28,8 @@ RUNTIME_COMMANDS: dict[str, str] = {
     "wait": "actors._cli_recover:wait",
     # the HTTP/JSON API in front of the daemon
     "api": "actors._cli_api:api",
+    # the gRPC API (goflow.engine.v1.Engine) in front of the daemon
+    "grpc": "actors._cli_grpc:grpc_command",
     # one-shot embedded run
     "run": "actors._cli_run:run",
 }

@@ -150,11 +150,14 @@ def add_process(data_dir: str, name: str, pid: int, **fields) -> None:
     write_atomic(os.path.join(data_dir, INFO_FILE), json.dumps(info, indent=2) + "\n")
 
 
-def _stop_api(pid: int | None) -> None:
-    """SIGTERM the daemon's HTTP API process, if ``pid`` is still that process (not a reused pid)."""
+FRONT_ENDS = {"api": b"actors.http_api", "grpc": b"actors.grpc_server"}   # daemon.json name -> module
+
+
+def _stop_api(pid: int | None, module: bytes = FRONT_ENDS["api"]) -> None:
+    """SIGTERM the daemon's HTTP (or gRPC) API process, if ``pid`` is still that process (not a reused pid)."""
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as f:
-            if b"actors.http_api" not in f.read():
+            if module not in f.read():
                 return
         os.kill(pid, signal.SIGTERM)
     except (OSError, TypeError):
@@ -180,11 +183,12 @@ def stop(data_dir: str | None, port: int, address: str = LOOPBACK,
     if info and info.get("pid"):
         pids.setdefault("admin", info["pid"])
     if not port_open(port, address):
-        if pids.get("api") and pid_alive(pids["api"]):
-            _stop_api(pids["api"])      # the daemon is gone; its HTTP API goes too
-            deadline = time.monotonic() + 5
-            while pid_alive(pids["api"]) and time.monotonic() < deadline:
-                time.sleep(0.05)
+        for name, module in FRONT_ENDS.items():
+            if pids.get(name) and pid_alive(pids[name]):
+                _stop_api(pids[name], module)   # the daemon is gone; its HTTP/gRPC API goes too
+                deadline = time.monotonic() + 5
+                while pid_alive(pids[name]) and time.monotonic() < deadline:
+                    time.sleep(0.05)
         alive = {k: v for k, v in pids.items() if pid_alive(v)}
         if info is not None and not alive:
             remove_pid_files(data_dir)
@@ -197,8 +201,9 @@ def stop(data_dir: str | None, port: int, address: str = LOOPBACK,
                 f"{data_dir} are alive ({', '.join(f'{k}={v}' for k, v in sorted(alive.items()))}); "
                 f"is the port right? (kill -TERM {alive.get('admin', next(iter(alive.values())))})")
         raise RuntimeUnavailable(f"no GoFlow daemon is running on {client_address(address)}:{port}")
-    if pids.get("api"):
-        _stop_api(pids["api"])          # first: no request reaches a daemon that is going away
+    for name, module in FRONT_ENDS.items():
+        if pids.get(name):
+            _stop_api(pids[name], module)   # first: no request reaches a daemon that is going away
     stop_daemon(port, address)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

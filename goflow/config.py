@@ -25,8 +25,9 @@ from ._sourcemap import MAX_BYTES
 from .errors import ConfigError
 
 __all__ = [
-    "Config", "EngineSection", "DaemonSection", "ApiSection", "WorkersSection", "RetrySection", "LimitsSection",
-    "LoggingSection", "MetricsSection", "SCHEMA", "ENV_PREFIX", "CONFIG_ENV", "DEFAULT_PORT", "DEFAULT_API_PORT", "LOOPBACK",
+    "Config", "EngineSection", "DaemonSection", "ApiSection", "GrpcSection", "WorkersSection", "RetrySection",
+    "LimitsSection", "LoggingSection", "MetricsSection", "SCHEMA", "ENV_PREFIX", "CONFIG_ENV", "DEFAULT_PORT",
+    "DEFAULT_API_PORT", "DEFAULT_GRPC_PORT", "LOOPBACK",
     "load_config", "is_loopback", "option_key", "cpu_shards",
 ]
 
@@ -34,6 +35,7 @@ ENV_PREFIX = "GOFLOW_"
 CONFIG_ENV = "GOFLOW_CONFIG"
 DEFAULT_PORT = 7531
 DEFAULT_API_PORT = 7532
+DEFAULT_GRPC_PORT = 7533
 LOOPBACK = "127.0.0.1"
 SYNCHRONOUS = ("off", "normal", "full", "extra")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -90,6 +92,16 @@ class ApiSection:
 
 
 @dataclass(frozen=True)
+class GrpcSection:
+    enabled: bool = False              # `goflow daemon start` also starts the gRPC API (docs/grpc.md)
+    port: int = DEFAULT_GRPC_PORT      # the gRPC API's port (`goflow grpc --port`)
+    address: str = LOOPBACK            # the address it binds; non-loopback needs allow_remote
+    allow_remote: bool = False         # accept a non-loopback address (set tls_cert/tls_key too!)
+    tls_cert: str = ""                 # PEM certificate: serve TLS ("" = plaintext)
+    tls_key: str = ""                  # its PEM private key (both or neither)
+
+
+@dataclass(frozen=True)
 class WorkersSection:
     http_transport: str = "aiohttp"    # HTTP client of the worker proxies: aiohttp | httpx | httpx-aiohttp
     python_modules: str = ""           # comma-separated modules python:// may call ("" = any module)
@@ -134,8 +146,8 @@ class LoggingSection:
     format: str = "kv"                 # kv: one key=value line per event; text: plain
 
 
-_SECTIONS = {"engine": EngineSection, "daemon": DaemonSection, "api": ApiSection, "workers": WorkersSection,
-             "retry": RetrySection, "limits": LimitsSection, "logging": LoggingSection,
+_SECTIONS = {"engine": EngineSection, "daemon": DaemonSection, "api": ApiSection, "grpc": GrpcSection,
+             "workers": WorkersSection, "retry": RetrySection, "limits": LimitsSection, "logging": LoggingSection,
              "metrics": MetricsSection}
 
 
@@ -179,6 +191,8 @@ _CHECKS: dict[str, Callable[[Any], str | None]] = {
     "api.port": lambda v: None if 1 <= v <= 65535 else "must be a TCP port, 1 to 65535",
     "api.address": _address,
     "api.batch_window_ms": lambda v: None if 0 <= v <= 1000 else "must be between 0 and 1000",
+    "grpc.port": lambda v: None if 1 <= v <= 65535 else "must be a TCP port, 1 to 65535",
+    "grpc.address": _address,
     "workers.http_transport": _choice(HTTP_TRANSPORTS),
     "workers.python_modules": _modules,
     "retry.retry_delay": _positive(0),
@@ -252,6 +266,7 @@ class Config:
     engine: EngineSection = field(default_factory=EngineSection)
     daemon: DaemonSection = field(default_factory=DaemonSection)
     api: ApiSection = field(default_factory=ApiSection)
+    grpc: GrpcSection = field(default_factory=GrpcSection)
     workers: WorkersSection = field(default_factory=WorkersSection)
     retry: RetrySection = field(default_factory=RetrySection)
     limits: LimitsSection = field(default_factory=LimitsSection)

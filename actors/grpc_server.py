@@ -1,0 +1,212 @@
+"""The gRPC API process: the Engine service of :mod:`actors.grpc_service` plus the standard health
+(``grpc.health.v1``) and reflection services, over the engine bridge of :mod:`actors.bridge`, in the
+foreground (``goflow grpc``) or as the detached process that ``goflow daemon start`` runs when
+``grpc.enabled`` is true:
+
+    python -m actors.grpc_server --daemon-port 7531 --data-dir DIR [--port 7533] [--address 127.0.0.1]
+        [--allow-remote] [--tls-cert PEM --tls-key PEM]
+
+docs/grpc.md describes the service, its errors and its security.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from typing import Callable
+
+import click
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from goflow.auth import ensure_token
+from goflow.config import DEFAULT_GRPC_PORT, LOOPBACK, LimitsSection, LoggingSection, is_loopback
+from goflow.errors import GoflowError, RuntimeUnavailable
+from goflow.proto import engine_pb2, engine_pb2_grpc
+
+from .bridge import DEFAULT_WINDOW, MAX_BATCH, REQUEST_TIMEOUT, EngineBridge, EventBatcher
+from .grpc_service import WATCH_INTERVAL, EngineService
+from .http_requests import Limits
+
+__all__ = ["serve", "run", "spawn", "check_address", "server_credentials", "SERVICE", "main"]
+
+log = logging.getLogger("goflow.grpc_api")
+SERVICE = engine_pb2.DESCRIPTOR.services_by_name["Engine"].full_name      # goflow.engine.v1.Engine
+
+
+def check_address(address: str, allow_remote: bool) -> None:
+    if not is_loopback(address) and not allow_remote:
+        raise GoflowError(f"grpc.address {address} is not a loopback address; the gRPC API would be reachable "
+                          f"from other machines: pass --allow-remote to accept that (and set grpc.tls_cert and "
+                          f"grpc.tls_key, or the token crosses the network in clear)")
+
+
+def server_credentials(cert: str | None, key: str | None) -> grpc.ServerCredentials | None:
+    """TLS credentials of ``grpc.tls_cert`` and ``grpc.tls_key`` (PEM files), or None for neither."""
+    if not cert and not key:
+        return None
+    if not cert or not key:
+        raise GoflowError("grpc.tls_cert and grpc.tls_key go together: set both (PEM files) or neither")
+    try:
+        with open(cert, "rb") as c, open(key, "rb") as k:
+            return grpc.ssl_server_credentials([(k.read(), c.read())])
+    except OSError as exc:
+        raise GoflowError(f"cannot load the gRPC API's TLS certificate {cert} and key {key}: "
+                          f"{exc.strerror or exc}") from None
+
+
+async def serve(daemon_port: int, port: int, address: str = LOOPBACK, *, data_dir: str,
+                tls_cert: str | None = None, tls_key: str | None = None, event_bytes: int = LimitsSection.event_bytes,
+                window: float = DEFAULT_WINDOW, max_batch: int = MAX_BATCH, stop: asyncio.Event | None = None,
+                watch_pid: int | None = None, ready: Callable[[int], None] | None = None,
+                timeout: float = REQUEST_TIMEOUT, watch_interval: float = WATCH_INTERVAL) -> None:
+    """Serve until ``stop`` is set (or the process ``watch_pid`` is gone). Writes the token into
+    ``data_dir`` the first time, then attaches to the daemon (:class:`RuntimeUnavailable` when none
+    answers). ``port`` 0 picks a free port; ``ready(port)`` is called once it listens."""
+    from .daemon import pid_alive
+    creds = server_credentials(tls_cert, tls_key)
+    token = ensure_token(data_dir)
+    limits = Limits(event_bytes)
+    bridge = EngineBridge(daemon_port, timeout)
+    loop = asyncio.get_running_loop()
+    try:
+        await loop.run_in_executor(None, bridge.connect_now)
+        batcher = EventBatcher(bridge, window, max_batch)
+        server = grpc.aio.server(options=[("grpc.max_receive_message_length", limits.body_bytes),
+                                          ("grpc.so_reuseport", 0)])
+        engine_pb2_grpc.add_EngineServicer_to_server(EngineService(bridge, batcher, token, limits,
+                                                                   watch_interval), server)
+        checker = health.aio.HealthServicer() if hasattr(health, "aio") else health.HealthServicer()
+        health_pb2_grpc.add_HealthServicer_to_server(checker, server)
+        reflection.enable_server_reflection((SERVICE, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
+        where = f"{address}:{port}" if ":" not in address else f"[{address}]:{port}"
+        try:
+            bound = server.add_secure_port(where, creds) if creds else server.add_insecure_port(where)
+        except RuntimeError as exc:
+            raise GoflowError(f"cannot listen on {where} for the gRPC API: {exc}") from None
+        if not bound:
+            raise GoflowError(f"cannot listen on {where} for the gRPC API (in use?)")
+        await server.start()
+        batcher.start()
+        await _set(checker, "", health_pb2.HealthCheckResponse.SERVING)
+        await _set(checker, SERVICE, health_pb2.HealthCheckResponse.SERVING)
+        log.info("grpc_api.started address=%s port=%s daemon_port=%s tls=%s", address, bound, daemon_port,
+                 creds is not None)
+        try:
+            if ready is not None:
+                ready(bound)
+            stop = stop or asyncio.Event()
+            while not stop.is_set():
+                if watch_pid is not None and not pid_alive(watch_pid):
+                    log.warning("grpc_api.daemon_gone pid=%s", watch_pid)
+                    break
+                try:
+                    await asyncio.wait_for(stop.wait(), 0.5)
+                except asyncio.TimeoutError:
+                    pass
+        finally:
+            await _set(checker, "", health_pb2.HealthCheckResponse.NOT_SERVING)
+            await server.stop(1.0)
+            await batcher.stop()
+            log.info("grpc_api.stopped port=%s", bound)
+    finally:
+        await loop.run_in_executor(None, bridge.close)
+
+
+async def _set(checker, service: str, status) -> None:
+    result = checker.set(service, status)
+    if asyncio.iscoroutine(result):
+        await result
+
+
+def run(daemon_port: int, port: int, address: str = LOOPBACK, **kw) -> None:
+    """Serve in the foreground until SIGINT or SIGTERM."""
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await serve(daemon_port, port, address, stop=stop, **kw)
+    asyncio.run(main())
+
+
+def spawn(daemon_port: int, port: int, address: str, *, data_dir: str, log_path: str | None, event_bytes: int,
+          watch_pid: int | None = None, allow_remote: bool = False, tls_cert: str | None = None,
+          tls_key: str | None = None, window_ms: float = DEFAULT_WINDOW * 1000,
+          log_level: str = LoggingSection.level, log_format: str = LoggingSection.format, timeout: float = 15.0,
+          env: dict | None = None) -> int:
+    """Start the gRPC API as a detached process (its streams on ``log_path``); return its pid once it
+    listens. With ``watch_pid`` it exits when that process (the daemon's admin) does."""
+    from .system import port_open
+    cmd = [sys.executable, "-m", "actors.grpc_server", "--daemon-port", str(daemon_port), "--port", str(port),
+           "--address", address, "--data-dir", os.path.abspath(data_dir), "--event-bytes", str(event_bytes),
+           "--window-ms", str(window_ms), "--log-level", log_level, "--log-format", log_format]
+    if watch_pid:
+        cmd += ["--watch-pid", str(watch_pid)]
+    if allow_remote:
+        cmd.append("--allow-remote")
+    for option, path in (("--tls-cert", tls_cert), ("--tls-key", tls_key)):
+        if path:
+            cmd += [option, os.path.abspath(path)]
+    out = open(log_path, "ab") if log_path else subprocess.DEVNULL
+    try:
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=out, env=env,
+                                close_fds=True, start_new_session=True)
+    finally:
+        if log_path:
+            out.close()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeUnavailable(f"the gRPC API did not start on {address}:{port} (exit status "
+                                     f"{proc.returncode}; see {log_path or 'its output'})")
+        if port_open(port, address, 0.2):
+            return proc.pid
+        time.sleep(0.05)
+    proc.kill()
+    proc.wait()
+    raise RuntimeUnavailable(f"the gRPC API did not listen on {address}:{port} within {timeout:g}s")
+
+
+@click.command(name="python -m actors.grpc_server", context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--daemon-port", type=int, required=True, help="The daemon's admin port.")
+@click.option("--port", type=int, default=DEFAULT_GRPC_PORT, show_default=True, help="The gRPC API's port.")
+@click.option("--address", default=LOOPBACK, show_default=True, help="The address it binds.")
+@click.option("--data-dir", required=True, type=click.Path(file_okay=False),
+              help="The daemon's data directory (its api.token).")
+@click.option("--allow-remote", is_flag=True, help="Accept a non-loopback --address.")
+@click.option("--tls-cert", default=None, help="grpc.tls_cert: the server certificate (PEM).")
+@click.option("--tls-key", default=None, help="grpc.tls_key: its private key (PEM).")
+@click.option("--event-bytes", type=int, default=LimitsSection.event_bytes, show_default=True,
+              help="limits.event_bytes.")
+@click.option("--window-ms", type=float, default=DEFAULT_WINDOW * 1000, show_default=True,
+              help="How long an event batch stays open after its first event.")
+@click.option("--watch-pid", type=int, default=None, help="Exit when this process (the daemon's admin) does.")
+@click.option("--log-level", default=LoggingSection.level, show_default=True)
+@click.option("--log-format", default=LoggingSection.format, show_default=True)
+@click.option("--log-file", default=None)
+def main(daemon_port, port, address, data_dir, allow_remote, tls_cert, tls_key, event_bytes, window_ms,
+         watch_pid, log_level, log_format, log_file) -> None:
+    """The detached gRPC API process that ``goflow daemon start`` runs (``goflow grpc`` is the
+    foreground command)."""
+    import logging.config
+    from goflow.logs import logging_dict
+    logging.config.dictConfig(logging_dict(log_level, log_format, log_file))
+    try:
+        check_address(address, allow_remote)
+        if not is_loopback(address):
+            log.warning("grpc_api.exposed address=%s port=%s", address, port)
+        run(daemon_port, port, address, data_dir=data_dir, tls_cert=tls_cert, tls_key=tls_key,
+            event_bytes=event_bytes, window=window_ms / 1000, watch_pid=watch_pid)
+    except GoflowError as exc:
+        log.error("grpc_api.failed error=%s", " ".join(str(exc).split()))
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
