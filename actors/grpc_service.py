@@ -4,8 +4,8 @@ and the status-code mapping of docs/grpc.md. The process around it is :mod:`acto
 
 Errors: a refused event is FAILED_PRECONDITION (its message names the state and the events accepted),
 a finished instance FAILED_PRECONDITION, an unknown instance or blueprint NOT_FOUND, an existing id
-ALREADY_EXISTS, a bad id, name or data INVALID_ARGUMENT, data over ``limits.event_bytes``
-RESOURCE_EXHAUSTED, no or a wrong token UNAUTHENTICATED, a daemon that does not answer UNAVAILABLE.
+ALREADY_EXISTS, a retry or rewind that does not apply FAILED_PRECONDITION, a bad id, name or data
+INVALID_ARGUMENT, data over ``limits.event_bytes`` or a full postponed queue RESOURCE_EXHAUSTED, no or a wrong token UNAUTHENTICATED, a daemon that does not answer UNAVAILABLE.
 """
 from __future__ import annotations
 
@@ -20,7 +20,8 @@ from google.protobuf import json_format, struct_pb2
 
 from goflow.auth import matches
 from goflow.errors import (BlueprintNotFound, EventRefused, GoflowError, InstanceExists, InstanceFinished,
-                           InstanceNotFound, InvalidInput, RequestTimeout, RuntimeUnavailable)
+                           InstanceNotFound, InvalidInput, NotVisited, QueueFull, RequestTimeout, RuntimeUnavailable,
+                           WrongStatus)
 from goflow.fsm import FINAL_STATUSES, STATUSES
 from goflow.proto import engine_pb2, engine_pb2_grpc
 from goflow.transports.grpc import to_struct
@@ -39,7 +40,9 @@ MAX_INT = 2**31 - 1
 _CODES: list[tuple[type, grpc.StatusCode]] = [
     (InvalidInput, grpc.StatusCode.INVALID_ARGUMENT),
     (InstanceNotFound, grpc.StatusCode.NOT_FOUND), (BlueprintNotFound, grpc.StatusCode.NOT_FOUND),
+    (QueueFull, grpc.StatusCode.RESOURCE_EXHAUSTED),
     (EventRefused, grpc.StatusCode.FAILED_PRECONDITION), (InstanceFinished, grpc.StatusCode.FAILED_PRECONDITION),
+    (WrongStatus, grpc.StatusCode.FAILED_PRECONDITION), (NotVisited, grpc.StatusCode.FAILED_PRECONDITION),
     (InstanceExists, grpc.StatusCode.ALREADY_EXISTS),
     (RuntimeUnavailable, grpc.StatusCode.UNAVAILABLE), (RequestTimeout, grpc.StatusCode.UNAVAILABLE),
 ]
@@ -195,9 +198,9 @@ class EngineService(engine_pb2_grpc.EngineServicer):
         records = await self.bridge.call(lambda eng: eng.history(iid, limit=limit))
         return engine_pb2.GetHistoryResponse(id=iid, history=[_record(i, r) for i, r in enumerate(records)])
 
-    async def _manage(self, iid: str, op: str, *args) -> engine_pb2.ManageResponse:
+    async def _manage(self, iid: str, op: str, *args, **kwargs) -> engine_pb2.ManageResponse:
         iid = req.name(iid, "instance_id")
-        res = await self.bridge.call(lambda eng: getattr(eng, op)(iid, *args))
+        res = await self.bridge.call(lambda eng: getattr(eng, op)(iid, *args, **kwargs))
         return engine_pb2.ManageResponse(id=iid, result=to_struct(res if isinstance(res, dict) else {"result": res}))
 
     @authenticated
@@ -211,24 +214,16 @@ class EngineService(engine_pb2_grpc.EngineServicer):
     @authenticated
     async def TerminateInstance(self, request, context):
         reason = req.bounded(request.reason, "reason", self.limits) if request.reason else None
-        return await self._manage(request.instance_id, "terminate", reason)
-
-    async def _missing(self, context, op: str, *args):
-        engine_has = await self.bridge.call(lambda eng: hasattr(eng, op))
-        if not engine_has:
-            await context.abort(grpc.StatusCode.UNIMPLEMENTED,
-                                f"this engine has no {op} operation yet (SPEC §8); nothing was changed")
+        return await self._manage(request.instance_id, "terminate", reason, force=request.force)
 
     @authenticated
     async def RetryInstance(self, request, context):
-        await self._missing(context, "retry")
-        return await self._manage(request.instance_id, "retry")
+        return await self._manage(request.instance_id, "retry", by="api")
 
     @authenticated
     async def RewindInstance(self, request, context):
-        await self._missing(context, "rewind")
         state = req.name(request.state, "state")
-        return await self._manage(request.instance_id, "rewind", state)
+        return await self._manage(request.instance_id, "rewind", state, by="api")
 
     @authenticated
     async def WatchInstance(self, request, context):

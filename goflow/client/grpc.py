@@ -137,9 +137,9 @@ class EngineClient:
     def resume(self, instance_id: str) -> dict:
         return self._manage("ResumeInstance", pb.InstanceRequest(instance_id=instance_id))
 
-    def terminate(self, instance_id: str, reason: str | None = None) -> dict:
+    def terminate(self, instance_id: str, reason: str | None = None, *, force: bool = False) -> dict:
         return self._manage("TerminateInstance", pb.TerminateInstanceRequest(instance_id=instance_id,
-                                                                             reason=reason or ""))
+                                                                             reason=reason or "", force=force))
 
     def retry(self, instance_id: str) -> dict:
         return self._manage("RetryInstance", pb.InstanceRequest(instance_id=instance_id))

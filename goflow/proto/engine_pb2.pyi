@@ -56,12 +56,14 @@ class InstanceRequest(_message.Message):
     def __init__(self, instance_id: _Optional[str] = ...) -> None: ...
 
 class TerminateInstanceRequest(_message.Message):
-    __slots__ = ("instance_id", "reason")
+    __slots__ = ("instance_id", "reason", "force")
     INSTANCE_ID_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
+    FORCE_FIELD_NUMBER: _ClassVar[int]
     instance_id: str
     reason: str
-    def __init__(self, instance_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+    force: bool
+    def __init__(self, instance_id: _Optional[str] = ..., reason: _Optional[str] = ..., force: _Optional[bool] = ...) -> None: ...
 
 class RewindInstanceRequest(_message.Message):
     __slots__ = ("instance_id", "state")

@@ -145,13 +145,15 @@ class EngineServicer:
         raise NotImplementedError('Method not implemented!')
 
     def RetryInstance(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Run the step a failed instance failed in again (FAILED_PRECONDITION when it is not failed in a step).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def RewindInstance(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Move a failed, terminated or waiting instance back to a state it visited and deliver `start` there.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')

@@ -125,12 +125,18 @@ def test_pause_resume_terminate_retry_rewind(stack, stub):
     call(stack, stub.TerminateInstance, pb.TerminateInstanceRequest(instance_id=iid, reason="test"))
     inst = call(stack, stub.GetInstance, pb.InstanceRequest(instance_id=iid))
     assert (inst.status, inst.reason) == ("terminated", "test")
-    for method, request in ((stub.RetryInstance, pb.InstanceRequest(instance_id=iid)),
-                            (stub.RewindInstance, pb.RewindInstanceRequest(instance_id=iid, state="waiting"))):
-        from actors import Engine
-        if not hasattr(Engine, "retry" if method is stub.RetryInstance else "rewind"):
-            details = refused(stack, method, request, grpc.StatusCode.UNIMPLEMENTED)
-            assert "nothing was changed" in details
+    details = refused(stack, stub.RetryInstance, pb.InstanceRequest(instance_id=iid),
+                      grpc.StatusCode.FAILED_PRECONDITION)
+    assert "cannot retry" in details and "terminated" in details
+    refused(stack, stub.RewindInstance, pb.RewindInstanceRequest(instance_id=iid, state="nowhere"),
+            grpc.StatusCode.FAILED_PRECONDITION)
+    refused(stack, stub.RewindInstance, pb.RewindInstanceRequest(instance_id=iid), grpc.StatusCode.INVALID_ARGUMENT)
+    res = call(stack, stub.RewindInstance, pb.RewindInstanceRequest(instance_id=iid, state="waiting"))
+    assert res.id == iid
+    inst = call(stack, stub.GetInstance, pb.InstanceRequest(instance_id=iid))
+    assert (inst.status, inst.state) == ("waiting", "waiting")
+    call(stack, stub.TerminateInstance, pb.TerminateInstanceRequest(instance_id=iid, force=True))
+    assert call(stack, stub.GetInstance, pb.InstanceRequest(instance_id=iid)).status == "terminated"
 
 
 def test_error_mapping(stack, stub):
