@@ -80,7 +80,8 @@ def _instance(view: dict) -> engine_pb2.Instance:
         id=view.get("id") or "", project=view.get("project") or "", activity=view.get("activity") or "",
         version=view.get("version") or 0, status=view.get("status") or "", state=view.get("state") or "",
         step=view.get("step") or 0, reason=view.get("reason") or "", created=view.get("created") or 0.0,
-        updated=view.get("updated") or 0.0)
+        updated=view.get("updated") or 0.0, result=view.get("result") or "",
+        postponed=[str(e) for e in view.get("postponed") or ()], visited=[str(v) for v in view.get("visited") or ()])
     for name in ("context", "input", "pending"):
         value = view.get(name)
         if isinstance(value, dict):
@@ -188,7 +189,9 @@ class EngineService(engine_pb2_grpc.EngineServicer):
             raise BadRequest(f"'status' must be one of {', '.join(STATUSES + ('quarantined',))}")
         limit = req.integer(request.limit or 100, "limit", 1, 1000)
         offset = req.integer(request.offset, "offset", 0, MAX_INT)
-        rows = await self.bridge.call(lambda eng: eng.list(blueprint, status, limit=limit, offset=offset))
+        end_state = req.name(request.end_state or None, "end_state", required=False)
+        rows = await self.bridge.call(lambda eng: eng.list(blueprint, status, limit=limit, offset=offset,
+                                                           end_state=end_state))
         return engine_pb2.ListInstancesResponse(instances=[_instance(r) for r in rows], limit=limit, offset=offset)
 
     @authenticated

@@ -63,7 +63,8 @@ def instance_dict(msg: pb.Instance) -> dict:
     return {"id": msg.id, "project": msg.project, "activity": msg.activity, "version": msg.version,
             "status": msg.status, "state": msg.state, "context": _dict(msg, "context"),
             "input": _dict(msg, "input"), "step": msg.step, "reason": msg.reason or None,
-            "created": msg.created, "updated": msg.updated, "pending": _dict(msg, "pending")}
+            "created": msg.created, "updated": msg.updated, "pending": _dict(msg, "pending"),
+            "result": msg.result or None, "postponed": list(msg.postponed), "visited": list(msg.visited)}
 
 
 def record_dict(msg: pb.HistoryRecord) -> dict:
@@ -118,9 +119,10 @@ class EngineClient:
         return instance_dict(self._call("GetInstance", pb.InstanceRequest(instance_id=instance_id)))
 
     def list(self, blueprint: str | None = None, status: str | None = None, *, limit: int = 100,
-             offset: int = 0) -> list[dict]:
+             offset: int = 0, end_state: str | None = None) -> list[dict]:
         reply = self._call("ListInstances", pb.ListInstancesRequest(blueprint=blueprint or "", status=status or "",
-                                                                     limit=limit, offset=offset))
+                                                                     limit=limit, offset=offset,
+                                                                     end_state=end_state or ""))
         return [instance_dict(m) for m in reply.instances]
 
     def history(self, instance_id: str, limit: int | None = None) -> list[dict]:

@@ -82,7 +82,7 @@ class ManageResponse(_message.Message):
     def __init__(self, id: _Optional[str] = ..., result: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
 
 class Instance(_message.Message):
-    __slots__ = ("id", "project", "activity", "version", "status", "state", "context", "input", "step", "reason", "created", "updated", "pending")
+    __slots__ = ("id", "project", "activity", "version", "status", "state", "context", "input", "step", "reason", "created", "updated", "pending", "result", "postponed", "visited")
     ID_FIELD_NUMBER: _ClassVar[int]
     PROJECT_FIELD_NUMBER: _ClassVar[int]
     ACTIVITY_FIELD_NUMBER: _ClassVar[int]
@@ -96,6 +96,9 @@ class Instance(_message.Message):
     CREATED_FIELD_NUMBER: _ClassVar[int]
     UPDATED_FIELD_NUMBER: _ClassVar[int]
     PENDING_FIELD_NUMBER: _ClassVar[int]
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    POSTPONED_FIELD_NUMBER: _ClassVar[int]
+    VISITED_FIELD_NUMBER: _ClassVar[int]
     id: str
     project: str
     activity: str
@@ -109,19 +112,24 @@ class Instance(_message.Message):
     created: float
     updated: float
     pending: _struct_pb2.Struct
-    def __init__(self, id: _Optional[str] = ..., project: _Optional[str] = ..., activity: _Optional[str] = ..., version: _Optional[int] = ..., status: _Optional[str] = ..., state: _Optional[str] = ..., context: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., input: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., step: _Optional[int] = ..., reason: _Optional[str] = ..., created: _Optional[float] = ..., updated: _Optional[float] = ..., pending: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
+    result: str
+    postponed: _containers.RepeatedScalarFieldContainer[str]
+    visited: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, id: _Optional[str] = ..., project: _Optional[str] = ..., activity: _Optional[str] = ..., version: _Optional[int] = ..., status: _Optional[str] = ..., state: _Optional[str] = ..., context: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., input: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., step: _Optional[int] = ..., reason: _Optional[str] = ..., created: _Optional[float] = ..., updated: _Optional[float] = ..., pending: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., result: _Optional[str] = ..., postponed: _Optional[_Iterable[str]] = ..., visited: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class ListInstancesRequest(_message.Message):
-    __slots__ = ("blueprint", "status", "limit", "offset")
+    __slots__ = ("blueprint", "status", "limit", "offset", "end_state")
     BLUEPRINT_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     LIMIT_FIELD_NUMBER: _ClassVar[int]
     OFFSET_FIELD_NUMBER: _ClassVar[int]
+    END_STATE_FIELD_NUMBER: _ClassVar[int]
     blueprint: str
     status: str
     limit: int
     offset: int
-    def __init__(self, blueprint: _Optional[str] = ..., status: _Optional[str] = ..., limit: _Optional[int] = ..., offset: _Optional[int] = ...) -> None: ...
+    end_state: str
+    def __init__(self, blueprint: _Optional[str] = ..., status: _Optional[str] = ..., limit: _Optional[int] = ..., offset: _Optional[int] = ..., end_state: _Optional[str] = ...) -> None: ...
 
 class ListInstancesResponse(_message.Message):
     __slots__ = ("instances", "limit", "offset")

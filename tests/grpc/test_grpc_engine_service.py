@@ -134,7 +134,7 @@ def test_pause_resume_terminate_retry_rewind(stack, stub):
     res = call(stack, stub.RewindInstance, pb.RewindInstanceRequest(instance_id=iid, state="waiting"))
     assert res.id == iid
     inst = call(stack, stub.GetInstance, pb.InstanceRequest(instance_id=iid))
-    assert (inst.status, inst.state) == ("waiting", "waiting")
+    assert (inst.status, inst.state) == ("waiting", "waiting") and "waiting" in inst.visited
     call(stack, stub.TerminateInstance, pb.TerminateInstanceRequest(instance_id=iid, force=True))
     assert call(stack, stub.GetInstance, pb.InstanceRequest(instance_id=iid)).status == "terminated"
 
@@ -159,6 +159,9 @@ def test_error_mapping(stack, stub):
     json_format.ParseDict({"blob": "x" * 100_000}, huge.data)          # over the message bound itself
     refused(stack, stub.SendEvent, huge, grpc.StatusCode.RESOURCE_EXHAUSTED)
     call(stack, stub.SendEvent, pb.SendEventRequest(instance_id=iid, event="go"))
+    assert call(stack, stub.GetInstance, pb.InstanceRequest(instance_id=iid)).result == "done"
+    ended = call(stack, stub.ListInstances, pb.ListInstancesRequest(blueprint=G, end_state="done", limit=1000))
+    assert iid in {r.id for r in ended.instances} and all(r.status == "completed" for r in ended.instances)
     details = refused(stack, stub.SendEvent, pb.SendEventRequest(instance_id=iid, event="go"),
                       grpc.StatusCode.FAILED_PRECONDITION)
     assert "completed" in details
