@@ -7,7 +7,7 @@ from goflow.config import is_loopback
 
 from ._cli_shared import config_option, load, one_line_errors
 
-__all__ = ["api"]
+__all__ = ["api", "console"]
 
 
 @click.command()
@@ -63,3 +63,30 @@ def api(config_path, port, address, daemon_port, data_dir, allow_remote, tls_cer
     http_api.run(cfg.daemon.port, a.port, a.address, data_dir=cfg.data_dir, tls_cert=a.tls_cert or None,
                  tls_key=a.tls_key or None, event_bytes=cfg.limits.event_bytes,
                  window=a.batch_window_ms / 1000, ready=ready)
+
+
+@click.command()
+@config_option
+@click.option("--data-dir", type=click.Path(file_okay=False), default=None,
+              help="The daemon's data directory, where the API token is (default: engine.data_dir).")
+@one_line_errors
+def console(config_path, data_dir) -> None:
+    """Print the console's link with the token: http://127.0.0.1:7532/ui/?token=... (docs/console.md).
+
+    Opening it once swaps the token for a session cookie. The API serving it is the running
+    daemon's (its URL in daemon.json), else api.address and api.port of the configuration."""
+    from goflow.auth import client_token
+
+    from .daemon import read_info
+    cfg = load(config_path, engine_data_dir=data_dir)
+    token = client_token(cfg.data_dir)
+    if not token:
+        raise click.ClickException(f"no API token in {cfg.data_dir} (api.token) nor GOFLOW_TOKEN: start the "
+                                   f"HTTP API once (`goflow api`, or api.enabled with `goflow daemon start`)")
+    url = ((read_info(cfg.data_dir) or {}).get("api") or "").rstrip("/")
+    if not url:
+        a = cfg.api
+        host = "127.0.0.1" if a.address in ("0.0.0.0", "::", "") else a.address
+        host = f"[{host}]" if ":" in host else host
+        url = f"{'https' if a.tls_cert else 'http'}://{host}:{a.port}"
+    click.echo(f"{url}/ui/?token={token}")

@@ -28,6 +28,7 @@ RUNTIME_COMMANDS: dict[str, str] = {
     "wait": "actors._cli_recover:wait",
     # the HTTP/JSON API in front of the daemon
     "api": "actors._cli_api:api",
+    "console": "actors._cli_api:console",
     # the gRPC API (goflow.engine.v1.Engine) in front of the daemon
     "grpc": "actors._cli_grpc:grpc_command",
     # one-shot embedded run

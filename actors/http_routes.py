@@ -151,7 +151,8 @@ def openapi_document() -> bytes:
 
 
 def make_app(bridge: EngineBridge, guard: Guard, *, event_bytes: int = LimitsSection.event_bytes,
-             window: float = DEFAULT_WINDOW, max_batch: int = MAX_BATCH, data_dir: str = "") -> web.Application:
+             window: float = DEFAULT_WINDOW, max_batch: int = MAX_BATCH, data_dir: str = "",
+             console: bool = True) -> web.Application:
     """The aiohttp application over ``bridge``, behind ``guard``; ``data_dir`` is the daemon's (its
     metrics samples, its blueprint catalog)."""
     limits = Limits(event_bytes)
@@ -182,4 +183,7 @@ def make_app(bridge: EngineBridge, guard: Guard, *, event_bytes: int = LimitsSec
         return web.Response(body=spec, content_type="application/json")
 
     app.router.add_get("/openapi.json", openapi)
+    if console:
+        from . import console as ui
+        ui.setup(app, guard.token, tls=guard.tls)
     return app

@@ -10,6 +10,9 @@ in this order, before any handler runs:
    paths ``/health`` and ``/openapi.json``: else 401 ``Unauthorized``;
 4. a POST with a body (or with any ``Content-Type``) says ``application/json``: else 415
    ``UnsupportedMediaType`` — a no-cors ``text/plain`` form post never reaches a handler.
+
+The console's paths (``/ui``, ``/ui/...``) pass checks 1 and 2 here; instead of 3 and 4 the console
+checks its own session cookie, the ``Origin`` of every POST and a form field (:mod:`actors.console.session`).
 """
 from __future__ import annotations
 
@@ -20,6 +23,7 @@ from aiohttp import web
 
 from goflow.auth import matches
 
+from .console.session import is_console
 from .http_errors import BadRequest
 
 __all__ = ["OPEN_PATHS", "Guard", "split_host"]
@@ -101,7 +105,7 @@ class Guard:
                              403, "ForbiddenOrigin")
 
     def check_token(self, request: web.Request) -> None:
-        if request.path in OPEN_PATHS:
+        if request.path in OPEN_PATHS or is_console(request.path):
             return
         scheme, _sep, given = request.headers.get("Authorization", "").strip().partition(" ")
         if scheme.lower() != "bearer" or not given.strip():
@@ -112,7 +116,7 @@ class Guard:
 
     @staticmethod
     def check_content_type(request: web.Request) -> None:
-        if request.method != "POST":
+        if request.method != "POST" or is_console(request.path):
             return
         declared = request.headers.get("Content-Type")
         if declared is None and not request.body_exists:
