@@ -21,6 +21,8 @@ CONTENDERS = {
     "goflow-daemon": lambda cfg: _goflow().run_http(cfg, "daemon"),
     "goflow-daemon-nometrics": lambda cfg: _goflow().run_http(dict(cfg, metrics=False), "daemon"),
     "dbos": lambda cfg: _direct().run_dbos(cfg),
+    "limit-grpc": lambda cfg: _grpc_direct().run_limit_grpc(cfg),              # benchmarks.grpc_bench
+    "goflow-daemon-grpc": lambda cfg: _goflow().run_http(cfg, "daemon"),      # cfg["url"]: grpc://...
     "engine-embedded": lambda cfg: _goflow().run_engine_only(cfg, "embedded"),
     "engine-daemon": lambda cfg: _goflow().run_engine_only(cfg, "daemon"),
     "engine-daemon-nometrics": lambda cfg: _goflow().run_engine_only(dict(cfg, metrics=False), "daemon"),
@@ -32,6 +34,11 @@ CONTENDERS = {
 
 def _direct():
     from . import _direct as m
+    return m
+
+
+def _grpc_direct():
+    from . import _grpc_direct as m
     return m
 
 
