@@ -66,13 +66,15 @@ SPEC §8, as decided here:
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
-from typing import Any, Mapping, Union
+from dataclasses import replace
 
 from .errors import EventRefused, InstanceFinished, NotVisited, QueueFull, WrongStatus
 from .history import Record
-from .model import (ASYNC, CANCEL, CONTINUE, DONE, ERROR, INIT, START, SUCCESS, TIMEOUT, Blueprint,
-                    Transition)
+from .fsm_data import (COMPLETED, DELAYED, EVENT_ID_WINDOW, FAILED, FINAL_STATUSES, PAUSED, POSTPONED_LIMIT,
+                       RUNNING, STATUSES, TERMINATED, WAITING, CallWorker, CancelTimer, Command, Finished,
+                       HookOutcome, Input, Instance, Outcome, Pause, Pending, Reaction, Resume, Retry, Rewind,
+                       Signal, StartTimer, Terminate, TimerFired, new_instance)
+from .model import ASYNC, CANCEL, CONTINUE, DONE, ERROR, INIT, START, SUCCESS, TIMEOUT, Blueprint, Transition
 
 __all__ = [
     "RUNNING", "WAITING", "DELAYED", "PAUSED", "COMPLETED", "FAILED", "TERMINATED",
@@ -84,205 +86,11 @@ __all__ = [
     "Reaction", "react",
 ]
 
-RUNNING, WAITING, DELAYED, PAUSED = "running", "waiting", "delayed", "paused"
-COMPLETED, FAILED, TERMINATED = "completed", "failed", "terminated"
-STATUSES = (RUNNING, WAITING, DELAYED, PAUSED, COMPLETED, FAILED, TERMINATED)
-FINAL_STATUSES = frozenset({COMPLETED, FAILED, TERMINATED})
-EVENT_ID_WINDOW = 256   # recent outside event ids kept for de-duplication
 MAX_CHAIN = 10_000      # bound on transitions applied for one input (continue chains)
-POSTPONED_LIMIT = 100   # default bound of an instance's postponed queue (limits.postponed)
 REWINDABLE = frozenset({FAILED, TERMINATED, WAITING})
 
 SYNC_STEP, ASYNC_STEP, DELAY_STEP = "sync", "async", "delay"
 WORKER_OUTCOMES = frozenset({SUCCESS, ERROR, TIMEOUT})
-
-
-# --------------------------------------------------------------------------------------------- state
-@dataclass(frozen=True, slots=True)
-class Pending:
-    """The step an instance waits on: a worker call, an accepted async call, or a delay timer."""
-
-    step: int
-    action: str
-    kind: str                   # "sync" | "async" | "delay"
-    since: float
-    due: float | None = None    # delay: when it fires; async: the timeout deadline
-    accepted: bool = False      # async: the worker accepted the call
-    enter: bool = False         # delay of a continue: insert ``start`` when it fires
-
-
-@dataclass(frozen=True, slots=True)
-class Instance:
-    id: str
-    project: str
-    activity: str
-    version: int
-    state: str = INIT
-    status: str = WAITING
-    input: Mapping[str, Any] = field(default_factory=dict)    # the input document, as given
-    context: Mapping[str, Any] = field(default_factory=dict)  # input + each action's last output
-    step: int = 0               # sequence number of the last step begun
-    pending: Pending | None = None
-    hook_step: int | None = None  # completion hook in flight
-    inbox: tuple = ()           # inputs held while paused
-    event_ids: tuple[str, ...] = ()
-    reason: str | None = None
-    created: float = 0.0
-    updated: float = 0.0
-    postponed: tuple = ()       # outside events (Signal) kept until the state can take them
-    result: str | None = None   # the end state it ended in (done, or a state of the blueprint's end)
-    visited: tuple[str, ...] = ()   # every state it has entered, in first-entry order (init implied)
-    failed_action: str | None = None  # the action of the step whose outcome failed it (for retry)
-
-    @property
-    def finished(self) -> bool:
-        return self.status in FINAL_STATUSES
-
-    @property
-    def blueprint_key(self) -> tuple[str, str, int]:
-        return (self.project, self.activity, self.version)
-
-
-def new_instance(blueprint: Blueprint, instance_id: str, input: Mapping[str, Any] | None, now: float) -> Instance:
-    """A new instance of ``blueprint`` in ``init``, its context the input document."""
-    return Instance(id=instance_id, project=blueprint.project, activity=blueprint.activity,
-                    version=blueprint.version, input=dict(input or {}), context=dict(input or {}),
-                    created=now, updated=now)
-
-
-# -------------------------------------------------------------------------------------------- inputs
-# Each input pickles as its fields (``__reduce__``): the runtime sends inputs between processes by the
-# thousand, and the default pickling of a frozen slots dataclass costs several times as much.
-@dataclass(frozen=True, slots=True)
-class Signal:
-    """An event from outside (code, CLI, HTTP): ``start``, an async outcome, or a user event."""
-
-    name: str
-    data: Any = None
-    event_id: str | None = None
-
-    def __reduce__(self):
-        return (Signal, (self.name, self.data, self.event_id))
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """The outcome of worker step ``step``: ``success``, a worker-named event, ``error`` or ``timeout``."""
-
-    step: int
-    event: str
-    output: Any = None
-    accepted: bool = False      # an async call's answer meaning "accepted: the outcome comes later"
-
-    def __reduce__(self):
-        return (Outcome, (self.step, self.event, self.output, self.accepted))
-
-
-@dataclass(frozen=True, slots=True)
-class TimerFired:
-    step: int
-
-    def __reduce__(self):
-        return (TimerFired, (self.step,))
-
-
-@dataclass(frozen=True, slots=True)
-class HookOutcome:
-    step: int
-    event: str
-
-    def __reduce__(self):
-        return (HookOutcome, (self.step, self.event))
-
-
-@dataclass(frozen=True, slots=True)
-class Pause:
-    def __reduce__(self):
-        return (Pause, ())
-
-
-@dataclass(frozen=True, slots=True)
-class Resume:
-    def __reduce__(self):
-        return (Resume, ())
-
-
-@dataclass(frozen=True, slots=True)
-class Terminate:
-    reason: str = "terminated"
-    force: bool = False         # terminate at once, without delivering ``cancel``
-
-    def __reduce__(self):
-        return (Terminate, (self.reason, self.force))
-
-
-@dataclass(frozen=True, slots=True)
-class Retry:
-    """Run the step a failed instance failed in again; ``by`` says who asked (api, cli, code)."""
-
-    by: str = "code"
-
-    def __reduce__(self):
-        return (Retry, (self.by,))
-
-
-@dataclass(frozen=True, slots=True)
-class Rewind:
-    """Move a failed, terminated or waiting instance back to ``state`` (one it has visited) and
-    deliver ``start`` there; ``by`` says who asked."""
-
-    state: str
-    by: str = "code"
-
-    def __reduce__(self):
-        return (Rewind, (self.state, self.by))
-
-
-Input = Union[Signal, Outcome, TimerFired, HookOutcome, Pause, Resume, Terminate, Retry, Rewind]
-
-
-# ------------------------------------------------------------------------------------------ commands
-@dataclass(frozen=True, slots=True)
-class CallWorker:
-    """Call the workers of ``action`` for step ``step``; ``mode`` is sync, async or hook."""
-
-    instance: str
-    step: int
-    action: str
-    state: str
-    mode: str = SYNC_STEP
-
-
-@dataclass(frozen=True, slots=True)
-class StartTimer:
-    instance: str
-    step: int
-    due: float
-
-
-@dataclass(frozen=True, slots=True)
-class CancelTimer:
-    instance: str
-    step: int
-
-
-@dataclass(frozen=True, slots=True)
-class Finished:
-    instance: str
-    status: str
-    state: str
-    reason: str | None = None
-
-
-Command = Union[CallWorker, StartTimer, CancelTimer, Finished]
-
-
-@dataclass(frozen=True, slots=True)
-class Reaction:
-    instance: Instance
-    commands: tuple = ()
-    records: tuple = ()
-    duplicate: bool = False     # a Signal whose event_id was seen before: acknowledged, not applied
 
 
 # ----------------------------------------------------------------------------------------- the core
