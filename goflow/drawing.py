@@ -95,7 +95,7 @@ def graphviz_svg(bp: Blueprint, current=None, visited=(), taken=()) -> str | Non
 
 
 # ------------------------------------------------------------------------------------- built-in
-COL, ROW, BOX_H, CHAR_W, PAD = 190, 74, 30, 7.2, 40
+ROW, BOX_H, CHAR_W, LABEL_W, PAD, TOP = 78, 30, 7.2, 5.6, 40, 64
 
 
 def _layers(bp: Blueprint, states: list[str]) -> dict[str, int]:
@@ -138,7 +138,6 @@ def _layers(bp: Blueprint, states: list[str]) -> dict[str, int]:
     last = max(layer.values(), default=0)
     for s in states:
         if s not in layer:
-            last += 0
             layer[s] = last + 1
     return layer
 
@@ -167,13 +166,23 @@ def builtin_svg(bp: Blueprint, current=None, visited=(), taken=()) -> str:
             for i, s in enumerate(col):
                 row[s] = i
     width = {s: max(60.0, len(_visible(s)) * CHAR_W + 24) for s in states}
-    pos = {s: (PAD + 30 + layer[s] * COL, PAD + row[s] * ROW) for s in states}
-    w = PAD * 2 + 30 + (max(columns) + 1) * COL
-    h = PAD * 2 + max(len(c) for c in columns.values()) * ROW
+    # each column as wide as its widest box, then a gap as wide as the longest label leaving it
+    gap = {c: 70.0 for c in columns}
+    for t in _edges(bp):
+        if t.current != t.next:
+            c = layer[t.current]
+            gap[c] = max(gap[c], len(_visible(edge_label(t))) * LABEL_W + 40)
+    left, x = {}, PAD + 30.0
+    for c in sorted(columns):
+        left[c] = x
+        x += max(width[s] for s in columns[c]) + gap[c]
+    pos = {s: (left[layer[s]], TOP + row[s] * ROW) for s in states}
+    w = x + PAD
+    h = TOP + PAD + max(len(c) for c in columns.values()) * ROW
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="fsm builtin" width="{w:.0f}" height="{h:.0f}" '
            f'viewBox="0 0 {w:.0f} {h:.0f}" role="img">',
-           '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" '
-           'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z"/></marker></defs>']
+           '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerUnits="userSpaceOnUse" '
+           'markerWidth="9" markerHeight="9" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z"/></marker></defs>']
     ix, iy = pos[INIT]
     out.append(f'<g class="start"><circle cx="{ix - 26:.1f}" cy="{iy + BOX_H / 2:.1f}" r="5"/>'
                f'<line x1="{ix - 21:.1f}" y1="{iy + BOX_H / 2:.1f}" x2="{ix:.1f}" y2="{iy + BOX_H / 2:.1f}" '
@@ -197,10 +206,10 @@ def builtin_svg(bp: Blueprint, current=None, visited=(), taken=()) -> str:
             else:
                 sx, sy = x1, y1 + BOX_H / 2 + 6
                 ex, ey = x2 + width[t.next], y2 + BOX_H / 2 + 6
-            bend = (18 * k) * (1 if forward else -1) + (0 if forward else -30)
+            bend = (18 * k) * (1 if forward else -1) + (0 if forward else -24)
             mx, my = (sx + ex) / 2, (sy + ey) / 2 - bend
             d = f"M{sx:.1f},{sy:.1f} Q{mx:.1f},{my:.1f} {ex:.1f},{ey:.1f}"
-            lx, ly = mx, (sy + ey) / 2 - bend / 2 - 4
+            lx, ly = mx, (sy + ey) / 2 - bend / 2 + (-4 if forward else 12)
         out.append(f'<g id="e{i}" class="{cls}"><path d="{d}" fill="none" marker-end="url(#arrow)"/>'
                    f'<text x="{lx:.1f}" y="{ly:.1f}" text-anchor="middle">{label}</text></g>')
     for s in states:

@@ -40,7 +40,9 @@ class Console:
                                                   **ctx)
         return web.Response(text=page, status=status, content_type="text/html", charset="utf-8",
                             headers={"Content-Security-Policy": CSP, "X-Frame-Options": "DENY",
-                                     "Referrer-Policy": "no-referrer", "Cache-Control": "no-store",
+                                     # same-origin, not no-referrer: with no-referrer Chromium sends
+                                     # "Origin: null" on the forms' POSTs, which the guard refuses
+                                     "Referrer-Policy": "same-origin", "Cache-Control": "no-store",
                                      "X-Content-Type-Options": "nosniff"})
 
     def error(self, exc: BaseException, title: str, status: int | None = None) -> web.Response:
@@ -186,6 +188,8 @@ def _timeline(history: list[dict]) -> list[dict]:
             last[r.get("step")] = r.get("endpoint")
             detail = r.get("detail") if isinstance(r.get("detail"), dict) else {}
             r["traceparent"] = detail.get("traceparent")
+            outcome = str(r.get("outcome") or "")
+            r["ok"] = outcome.startswith("2") or outcome == "OK"
         else:
             r["kind"] = r.get("outcome") or ""
         out.append(r)

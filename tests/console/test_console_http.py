@@ -94,7 +94,7 @@ def test_instance_page_shows_everything_and_actions_work(stack, api):
         page = c.get(f"/ui/instances/{iid}").text
         assert 'id="status">waiting' in page and "<svg" in page and 'class="node state current' in page
         assert "<details" in page and "amount" in page
-        assert page.count('class="rec retry"') == 1 and page.count('class="rec fallback"') == 1
+        assert page.count('class="rec retry') == 1 and page.count('class="rec fallback') == 1
         assert "traceparent <code>00-" in page and "/fail" in page and "/ok" in page
         csrf = csrf_of(page)
         # bad JSON: the error, nothing changed
