@@ -15,10 +15,8 @@ __all__ = ["run_limit_grpc"]
 
 def run_limit_grpc(cfg: dict) -> dict:
     import grpc
-    from google.protobuf import json_format
-
     from goflow.proto import worker_pb2
-    from goflow.transports.grpc import parse_endpoint, perform_request
+    from goflow.transports.grpc import from_struct, parse_endpoint, perform_request
 
     async def main() -> dict:
         target = parse_endpoint(f"{cfg['url']}/x")[0]
@@ -32,7 +30,7 @@ def run_limit_grpc(cfg: dict) -> dict:
                     rpc = calls[method] = channel.unary_unary(method)
                 raw = await rpc(perform_request(json.loads(body)).SerializeToString(), timeout=TIMEOUT,
                                 metadata=(("idempotency-key", hdrs["Idempotency-Key"]),))
-                return json_format.MessageToDict(worker_pb2.PerformResponse.FromString(raw).output)
+                return from_struct(worker_pb2.PerformResponse.FromString(raw).output)
 
             return await _workload(cfg, call, "limit")
 

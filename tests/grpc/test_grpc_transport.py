@@ -211,3 +211,13 @@ def test_grpcs_with_the_workers_ca_and_client_certificate(tmp_path):
     assert [r.outcome for r in missing.attempts] == ["bad-endpoint"]
     unknown = run(request(), [worker("grpcs://127.0.0.1:1", tls=(("cafile", "x"),))])
     assert [r.outcome for r in unknown.attempts] == ["bad-endpoint"]
+
+
+def test_struct_round_trip_keeps_json_values():
+    from goflow.transports.grpc import from_struct, to_struct
+    doc = {"i": 3, "f": 2.5, "neg": -7, "t": True, "n": None, "s": "x", "l": [1, "a", [False, None], {"k": 1.0}],
+           "big": 2**60, "o": {}}
+    back = from_struct(to_struct(doc))
+    assert back == {**doc, "big": float(2**60)}          # past 2**53 a double is not an exact integer
+    assert type(back["i"]) is int and type(back["f"]) is float and type(back["l"][3]["k"]) is int
+    assert from_struct(to_struct({"b": b"raw", "t": (1, 2)})) == {"b": "raw", "t": [1, 2]}
