@@ -75,7 +75,7 @@ def to_struct(value: Any) -> struct_pb2.Struct:
     out = struct_pb2.Struct()
     if value is None:
         return out
-    if not isinstance(value, Mapping):
+    if type(value) is not dict and not isinstance(value, Mapping):
         value = {"value": value}
     try:
         out.update(value)
@@ -157,7 +157,32 @@ class GrpcTransport:
         self.max_body_bytes = max_body_bytes
         self._channels: dict[tuple, grpc.aio.Channel] = {}
         self._loops: dict[asyncio.AbstractEventLoop, set[tuple]] = {}
+        self._routes: dict[tuple, tuple] = {}         # (endpoint, tls) -> (shown, target, method, tls, options)
+        self._rpcs: dict[tuple, Any] = {}             # channel key + method -> its multi-callable
         self._lock = threading.Lock()
+
+    def _route(self, worker: Worker) -> tuple:
+        """What a worker's endpoint and tls options say, parsed once (ValueError when malformed)."""
+        route = self._routes.get((worker.endpoint, worker.tls))
+        if route is None:
+            target, method, tls = parse_endpoint(worker.endpoint)
+            options = _tls_options(worker)
+            if options and not tls:
+                raise ValueError("tls options are for grpcs:// endpoints")
+            route = (safe_endpoint(worker.endpoint), target, method, tls, options)
+            if len(self._routes) > 10_000:            # endpoints come from blueprints: bound the cache
+                self._routes.clear()
+            self._routes[(worker.endpoint, worker.tls)] = route
+        return route
+
+    def _rpc(self, target: str, method: str, tls: bool, options: tuple[tuple[str, str], ...]):
+        """The multi-callable of ``method`` on this loop's channel to ``target`` (both made once)."""
+        key = (asyncio.get_running_loop(), target, tls, options, method)
+        rpc = self._rpcs.get(key)
+        if rpc is None:
+            # no (de)serializers: bytes in, bytes out, bounded here
+            rpc = self._rpcs[key] = self._channel(target, tls, options).unary_unary(method)
+        return rpc
 
     def _channel(self, target: str, tls: bool, options: tuple[tuple[str, str], ...]) -> grpc.aio.Channel:
         loop = asyncio.get_running_loop()
@@ -170,6 +195,8 @@ class GrpcTransport:
                 log.warning("gRPC channels of a closed event loop were not closed (call aclose())")
                 for k in self._loops.pop(dead):
                     self._channels.pop(k, None)
+                for k in [k for k in self._rpcs if k[0] is dead]:
+                    del self._rpcs[k]
         # Room for the message framing over the body bound: the bound itself is checked on the bytes.
         args = [("grpc.max_receive_message_length", self.max_body_bytes + 1024),
                 ("grpc.max_send_message_length", -1), ("grpc.enable_retries", 0),
@@ -190,22 +217,18 @@ class GrpcTransport:
         return channel
 
     async def call(self, request: dict, worker: Worker, timeout: float) -> Response:
-        endpoint = safe_endpoint(worker.endpoint)
         try:
-            target, method, tls = parse_endpoint(worker.endpoint)
-            options = _tls_options(worker)
-            if options and not tls:
-                raise ValueError("tls options are for grpcs:// endpoints")
-            channel = self._channel(target, tls, options)
+            endpoint, target, method, tls, options = self._route(worker)
+            rpc = self._rpc(target, method, tls, options)
             message = perform_request(request).SerializeToString()
         except ValueError as exc:
-            raise WorkerFailed(endpoint, f"bad endpoint: {exc}", retryable=False, outcome="bad-endpoint") from None
+            raise WorkerFailed(safe_endpoint(worker.endpoint), f"bad endpoint: {exc}", retryable=False,
+                               outcome="bad-endpoint") from None
         metadata = {name.lower(): value for name, value in worker.headers}
         metadata["idempotency-key"] = idempotency_key(request)
         traceparent = trace.CURRENT.get()
         if traceparent is not None:             # W3C trace context of this attempt (goflow.trace)
             metadata["traceparent"] = traceparent
-        rpc = channel.unary_unary(method)     # no (de)serializers: bytes in, bytes out, bounded here
         try:
             raw = await rpc(message, timeout=timeout, metadata=tuple(metadata.items()))
         except grpc.aio.AioRpcError as exc:
@@ -243,6 +266,8 @@ class GrpcTransport:
         with self._lock:
             keys = self._loops.pop(loop, set())
             channels = [self._channels.pop(k) for k in keys if k in self._channels]
+            for key in [k for k in self._rpcs if k[0] is loop]:
+                del self._rpcs[key]
         for channel in channels:
             await channel.close()
 
