@@ -31,6 +31,8 @@ COMMANDS: dict[str, str] = {
     # blueprints
     "validate": "goflow._cli_blueprints:validate",
     "graph": "goflow._cli_blueprints:graph",
+    # the store's schema
+    "store": "goflow._cli_store:store",
     # runtime commands (daemon, start, send, status, run, ...) are registered here as they land.
 }
 

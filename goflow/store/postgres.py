@@ -1,0 +1,318 @@
+"""The PostgreSQL store: every shard's instances and history in one database, as rows keyed by
+shard number, written by one connection per host process.
+
+Same contract as :class:`goflow.store.SQLiteStore` (see ``docs/store.md``): a batch is ONE
+transaction, all or nothing. While the server is unavailable (restarting, the connection dropped)
+every operation retries with backoff (:class:`goflow.store._pg.Retry`) and logs ``store-unavailable``;
+a commit whose outcome was lost with the connection is resolved by the batch id its transaction
+wrote into the shard's row of ``goflow_shards`` -- it is never applied twice.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+import uuid
+from typing import Iterator, Sequence
+
+from ..errors import InstanceNotFound, StoreError
+from ..history import Record
+from ._pg import LOCK_CLASS, Retry, Unavailable, check_schema, connect, errors_as_store_error, redact
+from .base import QUARANTINED, Change, CountKey, InstanceStore, StoredInstance, Summary
+
+__all__ = ["PostgresStore", "SYNCHRONOUS_COMMIT"]
+
+log = logging.getLogger("goflow.store")
+
+SYNCHRONOUS_COMMIT = ("on", "off", "local", "remote_write", "remote_apply")
+_NOT_RECOVERED_SET = frozenset({"completed", "failed", "terminated", "quarantined"})
+_CHUNK = 2000
+
+_COLUMNS = "id, project, activity, version, status, state, snapshot, created, updated, reason"
+_SUMMARY_COLUMNS = "id, project, activity, version, status, state, created, updated, reason"
+_HISTORY_COLUMNS = "time, state, event, action, next, step, attempt, endpoint, outcome, latency, detail"
+
+# One statement per table, the batch as arrays (unnest): measured faster than executemany (pipelined)
+# and than COPY into a staging table -- see docs/store.md.
+_UPSERT = (
+    "INSERT INTO goflow_instances (shard, id, project, activity, version, status, state, snapshot,"
+    " created, updated, reason, live)"
+    " SELECT %s, * FROM unnest(%s::text[], %s::text[], %s::text[], %s::bigint[], %s::text[], %s::text[],"
+    " %s::bytea[], %s::float8[], %s::float8[], %s::text[], %s::bool[])"
+    " ON CONFLICT (shard, id) DO UPDATE SET project = excluded.project, activity = excluded.activity,"
+    " version = excluded.version, status = excluded.status, state = excluded.state,"
+    " snapshot = excluded.snapshot, updated = excluded.updated, reason = excluded.reason,"
+    " live = excluded.live"
+)
+_APPEND = (
+    "INSERT INTO goflow_history (shard, instance_id, time, state, event, action, next, step, attempt,"
+    " endpoint, outcome, latency, detail)"
+    " SELECT %s, i, t, s, e, a, n, st, at, ep, o, l, d FROM unnest(%s::text[], %s::float8[], %s::text[],"
+    " %s::text[], %s::text[], %s::text[], %s::bigint[], %s::bigint[], %s::text[], %s::text[], %s::float8[],"
+    " %s::text[]) WITH ORDINALITY AS r(i, t, s, e, a, n, st, at, ep, o, l, d, k) ORDER BY k"
+)
+_APPEND_ONE = (
+    "INSERT INTO goflow_history (shard, instance_id, time, state, event, action, next, step, attempt,"
+    " endpoint, outcome, latency, detail) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+)
+
+_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+_loads = json.loads
+
+
+def _record(row: tuple) -> Record:
+    detail = row[10]
+    if detail is not None:
+        row = row[:10] + (_loads(detail),)
+    return Record(*row)
+
+
+class PostgresStore(InstanceStore):
+    """An :class:`InstanceStore` for shard ``shard`` in the PostgreSQL database at ``url``.
+
+    ``synchronous_commit="on"`` (default): a commit returns once the server has flushed it to its
+    WAL, so it survives a crash of the server and of its machine; ``"off"`` returns before the flush
+    (a server crash can lose the last ~0.6 s of commits, never half a batch). ``readonly=True``: for
+    queries while the writer runs (no writer lock). ``unavailable_for``: how long an operation
+    retries while the server is unavailable before it raises (``None``: forever; ``0``: no retry).
+    """
+
+    def __init__(self, url: str, shard: int = 0, *, readonly: bool = False, synchronous_commit: str = "on",
+                 connect_timeout: float = 10.0, lock_timeout: float = 10.0, unavailable_for: float | None = 300.0,
+                 retry: Retry | None = None):
+        if synchronous_commit not in SYNCHRONOUS_COMMIT:
+            raise ValueError(f"synchronous_commit must be one of {', '.join(SYNCHRONOUS_COMMIT)}, "
+                             f"not {synchronous_commit!r}")
+        if not isinstance(shard, int) or isinstance(shard, bool) or shard < 0:
+            raise ValueError(f"shard number must be an integer >= 0, not {shard!r}")
+        self.url, self.shard, self.readonly = url, shard, readonly
+        self.path = f"{redact(url)}#shard={shard}"       # what error messages name (no password)
+        self.synchronous_commit = synchronous_commit
+        self.connect_timeout, self.lock_timeout = connect_timeout, lock_timeout
+        self.retry = retry or Retry(give_up_after=unavailable_for)
+        self._lock = threading.RLock()
+        self._conn = None
+        self._closed = False
+        self._conn = self._connect(first=True)         # errors at open are not retried: say them now
+        log.debug("opened %s (synchronous_commit=%s, readonly=%s)", self.path, synchronous_commit, readonly)
+
+    def __repr__(self) -> str:
+        return f"PostgresStore({self.path!r}, readonly={self.readonly})"
+
+    # ------------------------------------------------------------------------------- connection
+    def _connect(self, first: bool = False):
+        conn = connect(self.url, what=f"connecting shard {self.shard}", connect_timeout=self.connect_timeout,
+                       synchronous_commit=self.synchronous_commit,
+                       application_name=f"goflow-shard-{self.shard}")
+        try:
+            if first:
+                check_schema(conn, self.path)
+            if not self.readonly:
+                with errors_as_store_error(self.path, "locking the shard for writing"):
+                    conn.execute("SELECT set_config('lock_timeout', %s, false)",
+                                 (f"{int(self.lock_timeout * 1000)}ms",))
+                    try:
+                        conn.execute("SELECT pg_advisory_lock(%s, %s)", (LOCK_CLASS, self.shard))
+                    except Exception as exc:
+                        from psycopg import errors as e
+                        if isinstance(exc, e.LockNotAvailable):
+                            raise StoreError(f"shard {self.shard} is already open for writing by another "
+                                             "connection (one writer per shard)", self.path) from None
+                        raise
+                    conn.execute("SELECT set_config('lock_timeout', '0', false)")
+                    conn.execute("INSERT INTO goflow_shards (shard) VALUES (%s) ON CONFLICT DO NOTHING",
+                                 (self.shard,))
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _run(self, what: str, work):
+        """``work(conn)`` under the lock, reconnecting and retrying while the server is unavailable."""
+        def attempt():
+            with self._lock:
+                if self._closed:
+                    raise StoreError("the store is closed", self.path)
+                if self._conn is None or self._conn.closed or self._conn.broken:
+                    self._drop()
+                    self._conn = self._connect()
+                try:
+                    with errors_as_store_error(self.path, what):
+                        return work(self._conn)
+                except Unavailable:
+                    self._drop()
+                    raise
+        return self.retry.run(attempt, self.path)
+
+    def _drop(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            except Exception:
+                pass
+            self._conn = None
+
+    # ------------------------------------------------------------------------------------ writing
+    def commit(self, changes: Sequence[Change]) -> None:
+        if not changes:
+            return
+        self._writable()
+        rows: dict[str, tuple] = {}  # the last change of each instance is the one stored
+        hist: list[tuple] = []
+        for c in changes:
+            iid = c.instance_id
+            self._check(c)
+            live = c.live if c.live is not None else c.status not in _NOT_RECOVERED_SET
+            rows[iid] = (iid, c.project, c.activity, c.version, c.status, c.state, c.snapshot,
+                         c.created, c.updated, c.reason, bool(live))
+            for r in c.records:
+                detail = r.detail
+                if detail is not None:
+                    try:
+                        detail = _dumps(detail)
+                    except (TypeError, ValueError) as exc:
+                        raise StoreError(f"history detail of instance {iid!r} cannot be stored as "
+                                         f"JSON: {exc}; nothing of this batch was committed",
+                                         self.path) from exc
+                hist.append((iid, r.time, r.state, r.event, r.action, r.next, r.step, r.attempt,
+                             r.endpoint, r.outcome, r.latency, detail))
+        row_cols = [list(col) for col in zip(*rows.values())]
+        hist_cols = [list(col) for col in zip(*hist)] if hist else None
+        batch = uuid.uuid4().hex
+        state = {"tried": False}
+
+        def work(conn):
+            if state["tried"]:   # a retry: did the lost attempt commit? (its id is in the shard's row)
+                row = conn.execute("SELECT last_batch FROM goflow_shards WHERE shard = %s",
+                                   (self.shard,)).fetchone()
+                if row is not None and row[0] == batch:
+                    log.warning("store %s: the batch %s committed before the connection was lost",
+                                self.path, batch)
+                    return
+            state["tried"] = True
+            with conn.pipeline(), conn.transaction():
+                conn.execute("UPDATE goflow_shards SET last_batch = %s, commits = commits + 1, updated = %s"
+                             " WHERE shard = %s", (batch, time.time(), self.shard))
+                conn.execute(_UPSERT, (self.shard, *row_cols))
+                if hist_cols is not None:
+                    conn.execute(_APPEND, (self.shard, *hist_cols))
+
+        self._run(f"committing a batch of {len(changes)} changes (nothing of it was committed)", work)
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("committed %s changes (%s instances, %s records) to %s",
+                      len(changes), len(rows), len(hist), self.path)
+
+    def _check(self, c: Change) -> None:
+        """Types PostgreSQL would otherwise coerce (a str into bytea): refuse the batch up front."""
+        problem = None
+        if not isinstance(c.snapshot, (bytes, bytearray, memoryview)):
+            problem = f"snapshot must be bytes, not {type(c.snapshot).__name__}"
+        elif not isinstance(c.version, int) or isinstance(c.version, bool):
+            problem = f"version must be an integer, not {c.version!r}"
+        else:
+            for name in ("instance_id", "project", "activity", "status", "state"):
+                if not isinstance(getattr(c, name), str):
+                    problem = f"{name} must be a string, not {getattr(c, name)!r}"
+                    break
+        if problem:
+            raise StoreError(f"committing a batch failed: instance {c.instance_id!r}: {problem} "
+                             "(nothing of it was committed)", self.path)
+
+    def quarantine(self, instance_id: str, reason: str, now: float | None = None) -> None:
+        self._writable()
+        when = time.time() if now is None else now
+
+        def work(conn):
+            with conn.transaction():
+                row = conn.execute("SELECT state, status FROM goflow_instances WHERE shard = %s AND id = %s"
+                                   " FOR UPDATE", (self.shard, instance_id)).fetchone()
+                if row is None:
+                    raise InstanceNotFound(instance_id)
+                conn.execute("UPDATE goflow_instances SET status = %s, reason = %s, live = false"
+                             " WHERE shard = %s AND id = %s", (QUARANTINED, reason, self.shard, instance_id))
+                conn.execute(_APPEND_ONE, (self.shard, instance_id, when, row[0], None, None, None, None,
+                                           None, None, QUARANTINED, None,
+                                           _dumps({"reason": reason, "status": row[1]})))
+                return row
+
+        row = self._run(f"quarantining instance {instance_id!r}", work)
+        log.warning("quarantined instance %s (was %s in state %s) in %s: %s",
+                    instance_id, row[1], row[0], self.path, reason)
+
+    # ------------------------------------------------------------------------------------ reading
+    def get(self, instance_id: str) -> StoredInstance | None:
+        row = self._one(f"SELECT {_COLUMNS} FROM goflow_instances WHERE shard = %s AND id = %s",
+                        (self.shard, instance_id), f"reading instance {instance_id!r}")
+        return None if row is None else StoredInstance(*row)
+
+    def exists(self, instance_id: str) -> bool:
+        return self._one("SELECT 1 FROM goflow_instances WHERE shard = %s AND id = %s",
+                         (self.shard, instance_id), f"looking up instance {instance_id!r}") is not None
+
+    def unfinished(self) -> Iterator[StoredInstance]:
+        sql = (f"SELECT {_COLUMNS} FROM goflow_instances WHERE shard = %s AND live AND id > %s"
+               f" ORDER BY id LIMIT {_CHUNK}")
+        after = ""
+        while True:
+            rows = self._all(sql, (self.shard, after), "listing unfinished instances")
+            for row in rows:
+                yield StoredInstance(*row)
+            if len(rows) < _CHUNK:
+                return
+            after = rows[-1][0]
+
+    def history(self, instance_id: str, limit: int | None = None, *, tail: bool = False) -> list[Record]:
+        order = "DESC" if tail else "ASC"
+        n = None if limit is None else max(int(limit), 0)
+        rows = self._all(f"SELECT {_HISTORY_COLUMNS} FROM goflow_history WHERE shard = %s AND instance_id = %s"
+                         f" ORDER BY seq {order} LIMIT %s", (self.shard, instance_id, n),
+                         f"reading the history of instance {instance_id!r}")
+        if tail:
+            rows.reverse()
+        return [_record(r) for r in rows]
+
+    def list(self, project: str | None = None, activity: str | None = None, status: str | None = None,
+             limit: int = 100, offset: int = 0) -> list[Summary]:
+        where, args = _filters(project=project, activity=activity, status=status)
+        rows = self._all(f"SELECT {_SUMMARY_COLUMNS} FROM goflow_instances WHERE shard = %s{where}"
+                         " ORDER BY created DESC, seq DESC LIMIT %s OFFSET %s",
+                         (self.shard, *args, int(limit), max(int(offset), 0)), "listing instances")
+        return [Summary(*r) for r in rows]
+
+    def counts(self, project: str | None = None, activity: str | None = None) -> dict[CountKey, int]:
+        where, args = _filters(project=project, activity=activity)
+        rows = self._all("SELECT project, activity, version, status, count(*) FROM goflow_instances"
+                         f" WHERE shard = %s{where} GROUP BY project, activity, version, status",
+                         (self.shard, *args), "counting instances")
+        return {(p, a, v, s): n for p, a, v, s, n in rows}
+
+    # --------------------------------------------------------------------------------- lifecycle
+    def close(self) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._drop()          # the writer's advisory lock goes with its session
+        log.debug("closed %s", self.path)
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    # ---------------------------------------------------------------------------------- helpers
+    def _writable(self) -> None:
+        if self.readonly:
+            raise StoreError("the store was opened read-only", self.path)
+
+    def _one(self, sql: str, args: tuple, what: str):
+        return self._run(what, lambda conn: conn.execute(sql, args).fetchone())
+
+    def _all(self, sql: str, args: tuple, what: str) -> list:
+        return self._run(what, lambda conn: conn.execute(sql, args).fetchall())
+
+
+def _filters(**given) -> tuple[str, tuple]:
+    """`` AND a = %s AND b = %s`` for the filters that are not None (column names are fixed here)."""
+    used = [(k, v) for k, v in given.items() if v is not None]
+    return "".join(f" AND {k} = %s" for k, _ in used), tuple(v for _, v in used)
