@@ -14,7 +14,7 @@ from goflow.errors import GoflowError, RuntimeUnavailable
 from goflow.files import private_dir
 
 from ._cli_shared import (config_option, connect, emit, json_option, load, load_documents, one_line_errors,
-                          port_option)
+                          port_option, store_url_option)
 
 __all__ = ["daemon", "deploy", "exposure_warning"]
 
@@ -58,18 +58,19 @@ def daemon() -> None:
 @daemon.command("start")
 @config_option
 @_data_option
+@store_url_option
 @port_option
 @click.option("--foreground", is_flag=True, help="Stay attached; stop the daemon on Ctrl-C or SIGTERM.")
 @click.option("--allow-remote", is_flag=True, default=None,
               help="Accept a non-loopback daemon.address (unauthenticated pickle: see docs/operations.md).")
 @json_option
 @one_line_errors
-def start(config_path, data_dir, port, foreground, allow_remote, as_json) -> None:
+def start(config_path, data_dir, store_url, port, foreground, allow_remote, as_json) -> None:
     """Start the daemon on 127.0.0.1 (unless configured) and deploy the configured blueprints."""
     from .daemon import remove_pid_files, start_daemon
     from .system import client_address, port_open
     cfg = load(config_path, engine_data_dir=data_dir, daemon_port=port,
-               daemon_allow_remote=allow_remote or None).for_engine(in_daemon=True)
+               daemon_allow_remote=allow_remote or None, store_url=store_url).for_engine(in_daemon=True)
     address, port = cfg.daemon.address, cfg.daemon.port
     if not is_loopback(address) and not cfg.daemon.allow_remote:
         raise GoflowError(f"daemon.address {address} is not a loopback address; anyone who reaches it can run "

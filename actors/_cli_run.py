@@ -21,7 +21,8 @@ import click
 
 from goflow.errors import GoflowError, InstanceNotFound
 
-from ._cli_shared import config_option, emit, json_arg, json_option, load, load_documents, one_line_errors
+from ._cli_shared import (config_option, emit, json_arg, json_option, load, load_documents, one_line_errors,
+                          store_url_option)
 
 __all__ = ["run", "default_example"]
 
@@ -47,10 +48,12 @@ def default_example() -> Path:
               help="Keep the instances in this data directory (default: a temporary one, removed).")
 @click.option("--timeout", type=click.FloatRange(min=0.1), default=300.0, show_default=True,
               help="Give up after this many seconds (exit 1).")
+@store_url_option
 @config_option
 @json_option
 @one_line_errors
-def run(paths, instances, input_json, wanted, concurrency, data_dir, timeout, config_path, as_json) -> None:
+def run(paths, instances, input_json, wanted, concurrency, data_dir, timeout, store_url, config_path,
+        as_json) -> None:
     """Run blueprint PATHS once, embedded (default: the bundled runnable example).
 
     Starts N instances, shows progress on a terminal, waits until each is finished or idle (waiting
@@ -58,7 +61,7 @@ def run(paths, instances, input_json, wanted, concurrency, data_dir, timeout, co
     """
     from goflow._cli_common import blueprint_label, select_blueprint
     from .api import Engine
-    cfg = load(config_path, engine_concurrency=concurrency)
+    cfg = load(config_path, engine_concurrency=concurrency, store_url=store_url)
     data = json_arg(input_json, "--input", cfg.limits.event_bytes) or {}
     paths = list(paths) or [str(default_example())]
     bp = select_blueprint(load_documents(paths, cfg), wanted)

@@ -13,7 +13,7 @@ import click
 from goflow.config import Config, load_config
 from goflow.errors import BlueprintError, GoflowError, RuntimeUnavailable
 
-__all__ = ["config_option", "port_option", "json_option", "load", "connect", "json_arg", "emit",
+__all__ = ["config_option", "port_option", "json_option", "store_url_option", "load", "connect", "json_arg", "emit",
            "one_line_errors", "load_documents", "to_json"]
 
 config_option = click.option(
@@ -22,6 +22,10 @@ config_option = click.option(
 port_option = click.option("--port", type=int, default=None,
                            help="The daemon's admin port (default: daemon.port of the configuration, 7531).")
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+store_url_option = click.option(
+    "--store-url", type=str, default=None, metavar="URL",
+    help="Keep instances in PostgreSQL: postgresql://user@host:port/db (default: store.url, $GOFLOW_STORE_URL; "
+         "none: SQLite files in the data directory).")
 
 
 def load(config_path: str | None, **overrides: Any) -> Config:

@@ -15,7 +15,7 @@ from thespian.actors import Actor, ActorExitRequest, WakeupMessage
 from goflow import metrics
 from goflow.requests import Item, Reply
 from goflow.shard import Shard
-from goflow.store import open_shard
+from goflow.store import open_shard, status
 
 from ._logging import apply_levels
 from .messages import Blueprints, HostBatch, HostInit, Jobs, ProxyChanged, Query, QueryReply, Replies, Token
@@ -69,7 +69,7 @@ class Host(Actor):
         self.index, self.proxy = msg.index, msg.proxy
         engine = settings.engine
         self.clock = settings.clock or time.time
-        self.store = open_shard(engine.data_dir, msg.index, synchronous=engine.synchronous)
+        self.store = _open_store(settings, msg.index)
         self.shard = Shard(self.store, msg.blueprints, intensity=engine.intensity, period=engine.period,
                            event_bytes=settings.limits.event_bytes, retry=settings.retry,
                            postponed=settings.limits.postponed,
@@ -150,3 +150,14 @@ class Host(Actor):
         if q.kind == "pids":
             return {f"host-{self.index}": os.getpid()}
         raise ValueError(f"unknown query {q.kind!r}")
+
+
+def _open_store(settings, index: int):
+    engine, url = settings.engine, settings.store.url
+    if not url:
+        return open_shard(engine.data_dir, index, synchronous=engine.synchronous)
+    from goflow.store._pg import Retry
+    status.mark(engine.data_dir, index, True)
+    retry = Retry(on_change=lambda ok, err: status.mark(engine.data_dir, index, ok, err))
+    return open_shard(engine.data_dir, index, url=url, retry=retry,
+                      synchronous_commit=settings.store.synchronous_commit)

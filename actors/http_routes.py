@@ -25,6 +25,7 @@ from aiohttp import web
 from goflow import metrics
 from goflow.config import LimitsSection
 from goflow.fsm import STATUSES
+from goflow.store import status as store_status
 
 from . import http_requests as req
 from .bridge import DEFAULT_WINDOW, MAX_BATCH, EngineBridge, EventBatcher
@@ -134,6 +135,11 @@ def _management(op: str):
 
 
 async def health(request: web.Request) -> web.Response:
+    down = store_status.unavailable(request.app[DATA_DIR]) if request.app[DATA_DIR] else {}
+    if down:   # its hosts are blocked retrying the store: do not wait for them
+        return json_response({"status": "store-unavailable",
+                              "store": {"unavailable": {str(k): v for k, v in sorted(down.items())}}},
+                             status=503)
     pids = await request.app[BRIDGE].call(lambda eng: eng.pids())
     return json_response({"status": "ok", "daemon_port": request.app[BRIDGE].daemon_port,
                           "processes": len(pids), "batching": request.app[BATCHER].stats()})

@@ -119,7 +119,7 @@ class Root(Actor):
         apply_levels(settings)
         metrics.setup(settings)
         data_dir = settings.engine.data_dir
-        self.catalog = open_catalog(data_dir)
+        self.catalog = open_catalog(data_dir, url=settings.store.url or None)
         for project, activity, version, doc in self.catalog.all():
             bp = blueprint_from_document(doc, file=f"catalog:{project}/{activity}@{version}")
             self.blueprints[bp.key] = bp
@@ -127,7 +127,7 @@ class Root(Actor):
             self._store(bp)
         self.boot_waiters.append((sender, msg.rid))
         n = settings.shards
-        have = existing_shards(data_dir)
+        have = self.catalog.shards() if settings.store.url else existing_shards(data_dir)
         if have and have != n:            # routing is by hash modulo the count: it cannot change
             log.warning("root.shards_fixed data_dir=%s requested=%s using=%s", data_dir, n, have)
             n = have

@@ -25,9 +25,9 @@ from ._sourcemap import MAX_BYTES
 from .errors import ConfigError
 
 __all__ = [
-    "Config", "EngineSection", "DaemonSection", "ApiSection", "GrpcSection", "WorkersSection", "RetrySection",
-    "LimitsSection", "LoggingSection", "MetricsSection", "SCHEMA", "ENV_PREFIX", "CONFIG_ENV", "DEFAULT_PORT",
-    "DEFAULT_API_PORT", "DEFAULT_GRPC_PORT", "LOOPBACK",
+    "Config", "EngineSection", "StoreSection", "DaemonSection", "ApiSection", "GrpcSection", "WorkersSection",
+    "RetrySection", "LimitsSection", "LoggingSection", "MetricsSection", "SCHEMA", "ENV_PREFIX", "CONFIG_ENV",
+    "DEFAULT_PORT", "DEFAULT_API_PORT", "DEFAULT_GRPC_PORT", "LOOPBACK",
     "load_config", "is_loopback", "option_key", "cpu_shards",
 ]
 
@@ -67,6 +67,12 @@ class EngineSection:
     synchronous: str = "normal"        # SQLite synchronous mode: off | normal | full | extra
     intensity: int = 3                 # instance restarts allowed ...
     period: float = 10.0               # ... within this many seconds before it is failed
+
+
+@dataclass(frozen=True)
+class StoreSection:
+    url: str = ""                      # "" = SQLite files in the data directory; postgresql://user@host:port/db
+    synchronous_commit: str = "on"     # PostgreSQL: on | off | local | remote_write | remote_apply
 
 
 @dataclass(frozen=True)
@@ -146,7 +152,8 @@ class LoggingSection:
     format: str = "kv"                 # kv: one key=value line per event; text: plain
 
 
-_SECTIONS = {"engine": EngineSection, "daemon": DaemonSection, "api": ApiSection, "grpc": GrpcSection,
+_SECTIONS = {"engine": EngineSection, "store": StoreSection, "daemon": DaemonSection, "api": ApiSection,
+             "grpc": GrpcSection,
              "workers": WorkersSection, "retry": RetrySection, "limits": LimitsSection, "logging": LoggingSection,
              "metrics": MetricsSection}
 
@@ -183,6 +190,9 @@ _CHECKS: dict[str, Callable[[Any], str | None]] = {
     "engine.concurrency": _positive(1),
     "engine.synchronous": _choice(SYNCHRONOUS),
     "engine.intensity": _positive(1),
+    "store.url": lambda v: None if not v or v.split(":", 1)[0] in ("postgresql", "postgres") else
+    "must be empty (SQLite) or a postgresql://user@host:port/database URL",
+    "store.synchronous_commit": _choice(("on", "off", "local", "remote_write", "remote_apply")),
     "engine.period": lambda v: None if v > 0 else "must be greater than 0",
     "daemon.address": _address,
     "daemon.port": lambda v: None if 1 <= v <= 65535 else "must be a TCP port, 1 to 65535",
@@ -254,8 +264,8 @@ def _coerce(key: str, value: Any, source: str, *, parse: bool = True) -> Any:
     if key == "logging.level":
         value = value.upper()
     problem = _CHECKS.get(key, lambda v: None)(value)
-    if problem:
-        raise ConfigError(key, f"{value!r} {problem}", source)
+    if problem:   # a URL may hold a password: never repeat it
+        raise ConfigError(key, f"{'the URL' if key == 'store.url' else repr(value)} {problem}", source)
     return value
 
 
@@ -264,6 +274,7 @@ def _coerce(key: str, value: Any, source: str, *, parse: bool = True) -> Any:
 class Config:
     """Every setting of an engine, by section. Frozen and picklable: the actors receive it."""
     engine: EngineSection = field(default_factory=EngineSection)
+    store: StoreSection = field(default_factory=StoreSection)
     daemon: DaemonSection = field(default_factory=DaemonSection)
     api: ApiSection = field(default_factory=ApiSection)
     grpc: GrpcSection = field(default_factory=GrpcSection)
