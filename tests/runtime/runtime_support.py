@@ -207,11 +207,12 @@ class Daemons:
 
 
 # ------------------------------------------------------------------------------------- store
-def read_store(data_dir, shards: int = 2) -> dict:
-    """``{instance_id: StoredInstance}`` read straight from the shard files (read-only)."""
+def read_store(data_dir, shards: int = 2, url: str | None = None) -> dict:
+    """``{instance_id: StoredInstance}`` read straight from the shard files (or the PostgreSQL
+    database at ``url``), read-only."""
     out = {}
     for i in range(shards):
-        store = open_shard(data_dir, i, readonly=True)
+        store = open_shard(data_dir, i, readonly=True, url=url or None)
         try:
             for row in store.list(limit=1_000_000):
                 out[row.id] = store.get(row.id)
@@ -220,9 +221,9 @@ def read_store(data_dir, shards: int = 2) -> dict:
     return out
 
 
-def store_history(data_dir, iid: str, shards: int = 2) -> list:
+def store_history(data_dir, iid: str, shards: int = 2, url: str | None = None) -> list:
     for i in range(shards):
-        store = open_shard(data_dir, i, readonly=True)
+        store = open_shard(data_dir, i, readonly=True, url=url or None)
         try:
             if store.exists(iid):
                 return store.history(iid)

@@ -1,4 +1,4 @@
-"""Crashes with a real ``kill -9``: of one host process and of the whole daemon while 1,000 instances
+"""Crashes with a real ``kill -9``, on both stores (SQLite files, a real PostgreSQL server): of one host process and of the whole daemon while 1,000 instances
 are mid-flight, and of a daemon holding a durable timer.
 
 What is proved, from the worker's call log (``<instance>:<step> <action>``, one O_APPEND write per
@@ -40,8 +40,14 @@ def _lines(path) -> int:
         return 0
 
 
-def _start_chain(daemons, calls):
-    eng = daemons.start(blueprints=[chain_blueprint(STEPS)], shards=2, env=SLOW)
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_url(request) -> str:
+    """Each crash test runs on both stores: SQLite files ("") and a real PostgreSQL database."""
+    return "" if request.param == "sqlite" else request.getfixturevalue("pg_url")
+
+
+def _start_chain(daemons, calls, store_url):
+    eng = daemons.start(blueprints=[chain_blueprint(STEPS)], shards=2, env=SLOW, store_url=store_url)
     ids = eng.start_many(CHAIN, [{"i": i} for i in range(N)], ids=[f"i{i:04d}" for i in range(N)])
     # kill once a good part of the calls is made and most are still to come: really mid-flight
     poll(lambda: _lines(calls) >= N, 20, interval=0.01, what=f"{N} worker calls")
@@ -67,10 +73,11 @@ def _step_times(history) -> tuple[dict, dict]:
     return begin, end
 
 
-def _check_run(data_dir, ids, calls, kill: tuple[float, float], allowed: set | None = None) -> int:
+def _check_run(data_dir, ids, calls, kill: tuple[float, float], allowed: set | None = None,
+               url: str = "") -> int:
     """``kill``: times just before the SIGKILL and just after the processes were seen gone."""
     # every instance completed with every step called once, or twice when in flight at the kill
-    rows = read_store(data_dir)
+    rows = read_store(data_dir, url=url)
     assert len(rows) == N
     finals = collections.Counter((r.status, r.state) for r in rows.values())
     assert finals == {("completed", "done"): N}, finals
@@ -84,7 +91,7 @@ def _check_run(data_dir, ids, calls, kill: tuple[float, float], allowed: set | N
     repeated = {k: n for k, n in counts.items() if n > 1}
     assert max(repeated.values(), default=1) <= 2, repeated
     for iid, step in repeated:
-        begin, end = _step_times(store_history(data_dir, iid))
+        begin, end = _step_times(store_history(data_dir, iid, url=url))
         assert begin[step] < kill[1] and end[step] >= kill[0], (
             f"{iid}:{step} was called twice but was not in flight at the kill "
             f"(began {begin.get(step)}, ended {end.get(step)}, kill between {kill[0]} and {kill[1]})")
@@ -93,8 +100,8 @@ def _check_run(data_dir, ids, calls, kill: tuple[float, float], allowed: set | N
     return len(repeated)
 
 
-def test_kill_one_host_process_mid_flight(daemons, calls):
-    eng, ids = _start_chain(daemons, calls)
+def test_kill_one_host_process_mid_flight(daemons, calls, store_url):
+    eng, ids = _start_chain(daemons, calls, store_url)
     pids = daemons.remember(eng)
     victim = pids["host-0"]
     t_kill = time.time()
@@ -111,15 +118,15 @@ def test_kill_one_host_process_mid_flight(daemons, calls):
     assert {d["status"] for d in done} == {"completed"}, _failures(eng, done)
     data_dir = eng.data_dir
     daemons.shutdown(eng)
-    repeated = _check_run(data_dir, ids, calls, (t_kill, t_gone))
+    repeated = _check_run(data_dir, ids, calls, (t_kill, t_gone), url=store_url)
     # only instances of the killed host may have a step called again
     again = [iid for (iid, _s), n in call_counts(calls).items() if n > 1]
     assert all(shard_of(iid, 2) == 0 for iid in again), again
     print(f"calls at kill: {at_kill}/{N * STEPS}; steps called again: {repeated}")
 
 
-def test_kill_whole_daemon_mid_flight_then_restart(daemons, calls):
-    eng, ids = _start_chain(daemons, calls)
+def test_kill_whole_daemon_mid_flight_then_restart(daemons, calls, store_url):
+    eng, ids = _start_chain(daemons, calls, store_url)
     data_dir = eng.data_dir
     pids = daemons.remember(eng)
     t_kill = time.time()
@@ -129,18 +136,18 @@ def test_kill_whole_daemon_mid_flight_then_restart(daemons, calls):
     at_kill = _lines(calls)
     assert at_kill < N * STEPS, "every call was made before the kill: not mid-flight"
     # the store as the kill left it: the steps in flight are the pending steps of the snapshots
-    rows = read_store(data_dir)
+    rows = read_store(data_dir, url=store_url)
     assert len(rows) == N                      # every acknowledged start is durable
     unfinished = {iid: snapshot.decode(r.snapshot, iid) for iid, r in rows.items() if r.status != "completed"}
     in_flight = {(iid, inst.pending.step) for iid, inst in unfinished.items() if inst.pending is not None}
     assert len(in_flight) >= 100, f"only {len(in_flight)} steps in flight at the kill"
     assert all(inst.status == "running" for inst in unfinished.values())
-    eng2 = daemons.start(data_dir, shards=2, env=SLOW)  # the same data directory, a new port
+    eng2 = daemons.start(data_dir, shards=2, env=SLOW, store_url=store_url)  # the same store, a new port
     assert eng2.recovered == len(unfinished)
     done = eng2.wait_all(ids, timeout=30)
     assert {d["status"] for d in done} == {"completed"}, _failures(eng2, done)
     daemons.shutdown(eng2)
-    repeated = _check_run(data_dir, ids, calls, (t_kill, t_gone), allowed=in_flight)
+    repeated = _check_run(data_dir, ids, calls, (t_kill, t_gone), allowed=in_flight, url=store_url)
     print(f"calls at kill: {at_kill}/{N * STEPS}; in flight: {len(in_flight)}; steps called again: {repeated}")
 
 
@@ -154,13 +161,13 @@ def _timer_blueprint(delay: float) -> dict:
                          "responseTimeout": 5, "priority": 1}]}
 
 
-def test_durable_timer_fires_once_after_daemon_kill_and_restart(daemons, calls):
+def test_durable_timer_fires_once_after_daemon_kill_and_restart(daemons, calls, store_url):
     """The instance is delayed 3 s and the whole daemon is killed (kill -9) before the timer fires; a
     new daemon on the same data directory re-arms the timer from the snapshot: the action runs exactly
     once, at or after its due time (history times and the due time are on the same clock). Nothing is
     asserted about how long anything took. (The overdue-at-recovery case, on a manual clock, is
     test_embedded.py::test_overdue_durable_timer_fires_at_recovery.)"""
-    eng = daemons.start(blueprints=[_timer_blueprint(3)], shards=2)
+    eng = daemons.start(blueprints=[_timer_blueprint(3)], shards=2, store_url=store_url)
     iid = eng.start("rt/timer", id="timed")
     s = eng.status(iid)
     assert s["status"] == "delayed" and s["pending"]["kind"] == "delay"
@@ -168,7 +175,7 @@ def test_durable_timer_fires_once_after_daemon_kill_and_restart(daemons, calls):
     data_dir = eng.data_dir
     daemons.kill(eng, daemons.remember(eng))
     assert read_calls(calls) == [], "the timer fired before the kill: the test proves nothing"
-    eng2 = daemons.start(data_dir, shards=2)
+    eng2 = daemons.start(data_dir, shards=2, store_url=store_url)
     assert eng2.recovered == 1
     final = eng2.wait(iid, timeout=30)
     assert final["status"] == "completed" and final["state"] == "done"
