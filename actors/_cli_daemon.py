@@ -14,7 +14,7 @@ from goflow.errors import GoflowError, RuntimeUnavailable
 from goflow.files import private_dir
 
 from ._cli_shared import (config_option, connect, emit, json_option, load, load_documents, one_line_errors,
-                          port_option, store_url_option)
+                          port_option, store_url_option, check_store)
 
 __all__ = ["daemon", "deploy", "exposure_warning"]
 
@@ -97,6 +97,7 @@ def start(config_path, data_dir, store_url, port, foreground, allow_remote, as_j
             raise GoflowError(f"port {rpc.port} for the gRPC API (grpc.port) is already in use on "
                               f"{client_address(rpc.address)}; choose another (grpc.port, GOFLOW_GRPC_PORT)")
     _check_data_dir(cfg.data_dir)
+    check_store(cfg)
     blueprints = load_documents([cfg.daemon.blueprints], cfg) if cfg.daemon.blueprints else []
     if info is not None and not alive:
         click.echo(f"note: removed a stale pid file in {cfg.data_dir} (pid {info.get('pid')} is gone)", err=True)

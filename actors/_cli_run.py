@@ -22,7 +22,7 @@ import click
 from goflow.errors import GoflowError, InstanceNotFound
 
 from ._cli_shared import (config_option, emit, json_arg, json_option, load, load_documents, one_line_errors,
-                          store_url_option)
+                          store_url_option, check_store)
 
 __all__ = ["run", "default_example"]
 
@@ -65,6 +65,7 @@ def run(paths, instances, input_json, wanted, concurrency, data_dir, timeout, st
     data = json_arg(input_json, "--input", cfg.limits.event_bytes) or {}
     paths = list(paths) or [str(default_example())]
     bp = select_blueprint(load_documents(paths, cfg), wanted)
+    check_store(cfg)
     label = blueprint_label(bp)
     tmp = None if data_dir else tempfile.mkdtemp(prefix="goflow-run-")
     began = time.monotonic()

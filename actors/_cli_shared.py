@@ -13,8 +13,8 @@ import click
 from goflow.config import Config, load_config
 from goflow.errors import BlueprintError, GoflowError, RuntimeUnavailable
 
-__all__ = ["config_option", "port_option", "json_option", "store_url_option", "load", "connect", "json_arg", "emit",
-           "one_line_errors", "load_documents", "to_json"]
+__all__ = ["config_option", "port_option", "json_option", "store_url_option", "check_store", "load", "connect",
+           "json_arg", "emit", "one_line_errors", "load_documents", "to_json"]
 
 config_option = click.option(
     "--config", "config_path", type=click.Path(dir_okay=False), default=None, metavar="FILE",
@@ -40,6 +40,14 @@ def load(config_path: str | None, **overrides: Any) -> Config:
         if source is not None and source.name != "DEFAULT":
             values.setdefault("logging.level", root.params["log_level"])
     return load_config(config_path, overrides=values)
+
+
+def check_store(cfg: Config) -> None:
+    """With a PostgreSQL ``store.url``: connect once before anything starts, so that a wrong URL or
+    password is one clear error (a StoreError without the password) rather than a failed boot."""
+    if cfg.store.url:
+        from goflow.store import open_catalog
+        open_catalog(cfg.data_dir, url=cfg.store.url).close()
 
 
 def connect(cfg: Config):

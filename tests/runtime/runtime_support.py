@@ -151,11 +151,12 @@ class Daemons:
               timeout: float = 20.0, **config) -> Engine:
         self.count += 1
         data_dir = str(data_dir or self.tmp_path / "data")
-        eng = start_daemon(data_dir, port=free_port(), shards=shards, blueprints=list(blueprints),
+        port = free_port()
+        eng = start_daemon(data_dir, port=port, shards=shards, blueprints=list(blueprints),
                            log_path=str(self.tmp_path / f"daemon-{self.count}.log"),
                            env=self.env(**(env or {})), timeout=timeout, **config)
         self.engines.append(eng)
-        eng.data_dir = data_dir
+        eng.data_dir, eng.port = data_dir, port
         self.remember(eng)
         return eng
 
