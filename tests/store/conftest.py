@@ -3,17 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from goflow.history import Record
-from goflow.store import Change, SQLiteStore
+from goflow.store import SQLiteStore
 
-
-def make_change(iid: str, *, status: str = "running", state: str = "s1", project: str = "p",
-                activity: str = "a", version: int = 1, snapshot=b"snap", records=None,
-                created: float = 1.0, updated: float = 1.0, reason=None) -> Change:
-    if records is None:
-        records = [Record(time=updated, state="init", event="start", action="call", next=state, step=1,
-                          outcome="applied", detail={"id": iid})]
-    return Change(iid, project, activity, version, status, state, snapshot, records, created, updated, reason)
+from store_support import make_change
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from goflow.history import Record
 from goflow.store import PostgresCatalog, PostgresStore, open_catalog, open_shard, status
 from goflow.store._pg import SCHEMA_VERSION, Retry, Unavailable
 
-from conftest import make_change
+from store_support import make_change
 
 DEADLINE = 60.0
 
