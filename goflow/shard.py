@@ -119,6 +119,7 @@ class Shard:
         self.cells: dict[str, _Cell] = {}
         self.timers = TimerWheel()
         self.waiters: dict[str, list] = {}     # instance id -> [(reply token, Wait), ...]
+        self._stored: set[str] = set()     # ids of this batch's creates that the store already holds
         for bp in blueprints:
             self.deploy(bp)
 
@@ -188,6 +189,9 @@ class Shard:
         records: dict[str, list] = {}
         commands: list = []
         replies: list[Reply] = []
+        # one store lookup for every create of the batch (a networked store answers each in a round trip)
+        self._stored = self.store.existing([i.instance for i in items if isinstance(i.request, Create)
+                                            and i.instance not in self.cells])
         for item in items:
             try:
                 self._apply(item, now, staged, records, commands, replies)
@@ -284,7 +288,7 @@ class Shard:
         if not isinstance(req.input, dict):
             raise InvalidInput(iid, f"the input must be a JSON object, not {type(req.input).__name__}")
         check_input(iid, "the input", req.input, self.event_bytes)
-        if iid in self.cells or iid in staged or self.store.exists(iid):
+        if iid in self.cells or iid in staged or iid in self._stored:
             raise InstanceExists(iid)
         bp = self.blueprint(req.project, req.activity, req.version)
         cell = _Cell(new_instance(bp, iid, req.input, now), bp)

@@ -115,6 +115,10 @@ class InstanceStore(abc.ABC):
     def exists(self, instance_id: str) -> bool:
         """Whether an instance of that id is stored (in any status)."""
 
+    def existing(self, instance_ids) -> set[str]:
+        """Which of ``instance_ids`` are stored (in any status): one query where a store can."""
+        return {i for i in instance_ids if self.exists(i)}
+
     @abc.abstractmethod
     def unfinished(self) -> Iterator[StoredInstance]:
         """Every instance to recover: its last change was live (by default: not completed, failed,

@@ -46,7 +46,7 @@ def store_url(request) -> str:
     return "" if request.param == "sqlite" else request.getfixturevalue("pg_url")
 
 
-def _start_chain(daemons, calls, store_url):
+def _start_chain(daemons, calls, store_url=""):
     eng = daemons.start(blueprints=[chain_blueprint(STEPS)], shards=2, env=SLOW, store_url=store_url)
     ids = eng.start_many(CHAIN, [{"i": i} for i in range(N)], ids=[f"i{i:04d}" for i in range(N)])
     # kill once a good part of the calls is made and most are still to come: really mid-flight

@@ -168,3 +168,9 @@ def test_unfinished_pages_through_many_rows_while_committing(store, change):
 def test_quarantine_unknown_instance(store):
     with pytest.raises(InstanceNotFound):
         store.quarantine("ghost", "why")
+
+
+def test_existing_answers_for_many_ids_at_once(store, change):
+    store.commit([change("a"), change("b", status="completed")])
+    assert store.existing(["a", "x", "b", "a"]) == {"a", "b"}
+    assert store.existing([]) == set() and store.existing(["nobody"]) == set()
