@@ -1,6 +1,6 @@
 """GoFlow contenders: the HTTP flow embedded and on the daemon, the engine-only ceiling, idle memory,
 recovery time and event latency. Durable store on everywhere (SQLite, WAL, ``synchronous=normal``,
-the engine's default).
+the engine's default; or PostgreSQL with ``synchronous_commit=on`` for the ``-pg`` contenders).
 
 Instances are started with ``Engine.start_many`` (1,000 ids per call at most) and waited for with
 ``Engine.wait_all``; ``wait_all`` returns each instance's status view, whose ``created`` and
@@ -36,7 +36,8 @@ class _Daemon:
                                    concurrency=concurrency or cfg["concurrency"], blueprints=blueprints,
                                    log_path=os.path.join(cfg["workdir"], "daemon.log"),
                                    metrics_enabled=cfg.get("metrics", True),
-                                   timeout=max(60.0, cfg.get("boot_timeout", 60.0)))
+                                   timeout=max(60.0, cfg.get("boot_timeout", 60.0)),
+                                   store_url=cfg.get("store_url") or "")
         self.boot_seconds = time.perf_counter() - t
         self.pids = sorted(set(int(p) for p in self.engine.pids().values()))
         known = []
@@ -118,7 +119,7 @@ def run_http(cfg: dict, mode: str) -> dict:
     if mode == "embedded":
         from actors.api import Engine
         engine = Engine.embedded(data, blueprints=[bp], shards=1, concurrency=cfg["concurrency"],
-                                 timeout=cfg["timeout"])
+                                 timeout=cfg["timeout"], store_url=cfg.get("store_url") or "")
         try:
             res = _http_once(cfg, engine)
         finally:
@@ -144,7 +145,8 @@ def run_engine_only(cfg: dict, mode: str) -> dict:
     d = None
     if mode == "embedded":
         from actors.api import Engine
-        engine = Engine.embedded(data, blueprints=[bp], shards=1, timeout=cfg["timeout"])
+        engine = Engine.embedded(data, blueprints=[bp], shards=1, timeout=cfg["timeout"],
+                                 store_url=cfg.get("store_url") or "")
     else:
         d = _Daemon(cfg, data, [bp])
         engine = d.engine

@@ -12,6 +12,8 @@ TARGETS = {
     "idle_instances": 100_000, "idle_rss_bytes": 2 * GB,
     "recovery_instances": 100_000, "recovery_seconds": 10.0,
     "ack_p50_ms": 2.0, "ack_p99_ms": 20.0,
+    "pg_vs_sqlite_engine": 0.5,      # engine-only transitions/s, PostgreSQL / SQLite
+    "pg_vs_sqlite_http": 0.85,       # HTTP flow workflows/s, PostgreSQL / SQLite
 }
 
 
@@ -33,6 +35,13 @@ def add_ratios(results: list) -> None:
             "ratio_to_limit_httpx": _rate(_by(results, "limit-httpx")),
             "ratio_to_dbos": _rate(_by(results, "dbos"))}
     for r in results:
+        if r.get("contender", "").endswith("-pg"):      # PostgreSQL next to the same on SQLite
+            same = _by(results, r["contender"][:-3])
+            key = "transitions_per_s" if r.get("scenario") == "engine-only" else "workflows_per_s"
+            mine, ref = (x.get(key) if x and x.get("ok") else None for x in (r, same))
+            r["ratio_to_sqlite"] = mine / ref if mine and ref else None
+            if r["ratio_to_sqlite"] is not None:
+                r.setdefault("notes", []).append(f"{r['ratio_to_sqlite']:.2f}x SQLite")
         if r.get("scenario") != "http":
             continue
         mine = _rate(r)
@@ -66,6 +75,15 @@ def targets(results: list, steps: int) -> list[dict]:
             out.append(_t(f"engine only ({name.split('-')[1]}), transitions/s",
                           f">= {TARGETS['engine_transitions_per_s']:,}", v,
                           v is not None and v >= TARGETS["engine_transitions_per_s"]))
+    for name, key, what in (("engine-daemon-pg", "pg_vs_sqlite_engine", "engine only (daemon)"),
+                            ("engine-embedded-pg", "pg_vs_sqlite_engine", "engine only (embedded)"),
+                            ("goflow-daemon-pg", "pg_vs_sqlite_http", "HTTP flow (daemon)"),
+                            ("goflow-embedded-pg", "pg_vs_sqlite_http", "HTTP flow (embedded)")):
+        r = _by(results, name)
+        if r is not None:
+            v = r.get("ratio_to_sqlite")
+            out.append(_t(f"{what}, PostgreSQL vs SQLite", f">= {TARGETS[key]}", v,
+                          v is not None and v >= TARGETS[key], "" if r.get("ok") else r.get("error", "")))
     r = _by(results, "idle-daemon")
     if r is not None and r.get("ok"):
         n, want = r["expected"], TARGETS["idle_instances"]

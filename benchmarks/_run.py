@@ -26,6 +26,11 @@ CONTENDERS = {
     "engine-embedded": lambda cfg: _goflow().run_engine_only(cfg, "embedded"),
     "engine-daemon": lambda cfg: _goflow().run_engine_only(cfg, "daemon"),
     "engine-daemon-nometrics": lambda cfg: _goflow().run_engine_only(dict(cfg, metrics=False), "daemon"),
+    # the same on the PostgreSQL store (cfg["store_url"], a fresh database per contender)
+    "goflow-embedded-pg": lambda cfg: _goflow().run_http(cfg, "embedded"),
+    "goflow-daemon-pg": lambda cfg: _goflow().run_http(cfg, "daemon"),
+    "engine-embedded-pg": lambda cfg: _goflow().run_engine_only(cfg, "embedded"),
+    "engine-daemon-pg": lambda cfg: _goflow().run_engine_only(cfg, "daemon"),
     "idle-daemon": lambda cfg: _goflow().run_idle(cfg),
     "recovery-daemon": lambda cfg: _goflow().run_recovery(cfg),
     "latency-daemon": lambda cfg: _goflow().run_latency(cfg),

@@ -3,6 +3,7 @@
     python -m benchmarks.throughput [--instances 2000] [--concurrency 200] [--steps 3] [--shards 2]
         [--http] [--rounds R] [--engine-only [--engine-instances N]] [--idle N] [--recovery N] [--latency [N]]
         [--no-dbos] [--metrics-off] [--only NAME,...] [--timeout S] [--results-dir DIR] [--profile DIR]
+        [--postgres | --store-url postgresql://...]
 
 With no scenario flag it runs the HTTP scenario: a worker server (a minimal aiohttp app, its own
 process, 127.0.0.1) and, against it, the limit (the same POSTs made directly by aiohttp, and by httpx
@@ -11,6 +12,10 @@ flow with the durable store on, and DBOS (when installed: ``pip install -e .[ben
 same steps as a durable workflow on SQLite. ``--engine-only``, ``--idle``, ``--recovery`` and
 ``--latency`` add their scenarios (``--http`` keeps the HTTP one with them). Every contender runs in
 its own process (``benchmarks._run``), bounded by ``--timeout``; a failure is shown in the table.
+``--postgres`` (a throwaway PostgreSQL server, fsync on, started and removed by the run) or
+``--store-url URL`` (a scratch database: its goflow_* tables are DROPPED before each contender) adds
+the GoFlow contenders again on the PostgreSQL store (``goflow-embedded-pg``, ``goflow-daemon-pg``,
+``engine-embedded-pg``, ``engine-daemon-pg``), each row with its ratio to the same contender on SQLite.
 It prints a table and writes the same as JSON to ``benchmarks/results/<timestamp>.json``.
 See docs/benchmarks.md.
 """
@@ -34,6 +39,7 @@ __all__ = ["main", "plan"]
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HTTP_CONTENDERS = ("limit-aiohttp", "limit-httpx", "goflow-embedded", "goflow-daemon", "dbos")
+PG_HTTP_CONTENDERS = ("goflow-embedded-pg", "goflow-daemon-pg")
 
 
 def dbos_available() -> str | None:
@@ -48,18 +54,19 @@ def dbos_available() -> str | None:
 def plan(args) -> list[tuple[str, str, int]]:
     """``(scenario, contender, units of progress)`` in run order."""
     out = []
+    pg = bool(getattr(args, "postgres", False) or getattr(args, "store_url", ""))
     http = args.http or not (args.engine_only or args.idle or args.recovery or args.latency)
     if http:
         for _ in range(args.rounds):          # rounds interleaved: a change of machine load hits all
-            for c in HTTP_CONTENDERS:
+            for c in HTTP_CONTENDERS + (PG_HTTP_CONTENDERS if pg else ()):
                 if c == "dbos" and args.no_dbos:
                     continue
                 out.append(("http", c, args.instances))
                 if c == "goflow-daemon" and args.metrics_off:    # the same daemon with metrics.enabled: false
                     out.append(("http", "goflow-daemon-nometrics", args.instances))
     if args.engine_only:
-        out += [("engine-only", "engine-embedded", args.engine_instances),
-                ("engine-only", "engine-daemon", args.engine_instances)]
+        for c in ("engine-embedded", "engine-daemon") + (("engine-embedded-pg", "engine-daemon-pg") if pg else ()):
+            out.append(("engine-only", c, args.engine_instances))
         if args.metrics_off:
             out.append(("engine-only", "engine-daemon-nometrics", args.engine_instances))
     if args.idle:
@@ -74,7 +81,33 @@ def plan(args) -> list[tuple[str, str, int]]:
     return out
 
 
-def _run_one(scenario: str, contender: str, args, url: str, server, bar, base: int) -> dict:
+class _Databases:
+    """A fresh PostgreSQL database for each ``-pg`` contender: on a throwaway server (``--postgres``)
+    a new database each time; on ``--store-url`` the same database with its goflow_* tables dropped."""
+
+    def __init__(self, args):
+        self.url, self.server, self.count = args.store_url, None, 0
+        if args.postgres and not self.url:
+            from goflow.pgserver import ThrowawayServer
+            self.server = ThrowawayServer().start()
+
+    def fresh(self) -> str:
+        self.count += 1
+        if self.server is not None:
+            return self.server.create_database(f"bench{self.count}")
+        import psycopg
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            for table in ("goflow_history", "goflow_instances", "goflow_shards", "goflow_blueprints",
+                          "goflow_schema"):
+                conn.execute(f"DROP TABLE IF EXISTS {table}")
+        return self.url
+
+    def close(self) -> None:
+        if self.server is not None:
+            self.server.stop()
+
+
+def _run_one(scenario: str, contender: str, args, url: str, server, bar, base: int, dbs=None) -> dict:
     if contender == "dbos" and dbos_available():
         return {"scenario": scenario, "contender": contender, "ok": False, "skipped": True,
                 "error": dbos_available()}
@@ -84,7 +117,8 @@ def _run_one(scenario: str, contender: str, args, url: str, server, bar, base: i
            "shards": args.shards, "engine_instances": args.engine_instances, "idle": args.idle,
            "recovery": args.recovery, "latency": args.latency, "timeout": float(args.timeout),
            "progress": os.path.join(work, "progress"), "pids": os.path.join(work, "pids.json"),
-           "profile": os.path.join(args.profile, f"{contender}.prof") if args.profile else None}
+           "profile": os.path.join(args.profile, f"{contender}.prof") if args.profile else None,
+           "store_url": dbs.fresh() if dbs is not None and contender.endswith("-pg") else ""}
     cfg_path, out_path, log_path = (os.path.join(work, n) for n in ("config.json", "result.json", "run.log"))
     with open(cfg_path, "w") as f:
         json.dump(cfg, f)
@@ -191,6 +225,10 @@ def parse(argv=None):
     p.add_argument("--results-dir", default=os.path.join(ROOT, "benchmarks", "results"))
     p.add_argument("--profile", default="", metavar="DIR", help="cProfile each contender into DIR")
     p.add_argument("--keep", action="store_true", help="keep every contender's work dir")
+    p.add_argument("--postgres", action="store_true", help="also run GoFlow on PostgreSQL (a throwaway "
+                   "server started and removed by the run; needs the postgresql package)")
+    p.add_argument("--store-url", default="", metavar="URL", help="also run GoFlow on PostgreSQL, on this "
+                   "scratch database (its goflow_* tables are dropped before each contender)")
     args = p.parse_args(argv)
     if args.engine_instances is None:
         args.engine_instances = args.instances
@@ -217,6 +255,7 @@ def main(argv=None) -> int:
                        "platform": platform.platform()},
            "config": {k: v for k, v in vars(args).items()}, "results": []}
     server = WorkerServer().start() if any(s == "http" for s, _, _ in steps) else None
+    dbs = _Databases(args) if any(c.endswith("-pg") for _, c, _ in steps) else None
     try:
         total = sum(u for _, _, u in steps)
         with tqdm(total=total, unit="wf", file=sys.stderr, dynamic_ncols=True,
@@ -224,7 +263,7 @@ def main(argv=None) -> int:
             base = 0
             for scenario, contender, units in steps:
                 bar.set_description(contender)
-                res = _run_one(scenario, contender, args, server.url if server else "", server, bar, base)
+                res = _run_one(scenario, contender, args, server.url if server else "", server, bar, base, dbs)
                 doc["results"].append(res)
                 base += units
                 bar.update(base - bar.n)
@@ -233,6 +272,8 @@ def main(argv=None) -> int:
         if server:
             doc["server_pid"] = server.pid
             server.stop()
+        if dbs is not None:
+            dbs.close()
     if args.rounds > 1:
         doc["rounds"] = doc["results"]
         doc["results"] = merge_rounds(doc["results"])
