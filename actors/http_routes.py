@@ -137,7 +137,11 @@ def _management(op: str):
 async def health(request: web.Request) -> web.Response:
     down = store_status.unavailable(request.app[DATA_DIR]) if request.app[DATA_DIR] else {}
     if down:   # its hosts are blocked retrying the store: do not wait for them
-        return json_response({"status": "store-unavailable",
+        shards = ", ".join(str(k) for k in sorted(down))
+        return json_response({"error": {"type": "StoreUnavailable",
+                                        "message": f"the store of shard(s) {shards} is unavailable (retrying): "
+                                                   f"{down[min(down)]}"},
+                              "status": "store-unavailable",
                               "store": {"unavailable": {str(k): v for k, v in sorted(down.items())}}},
                              status=503)
     pids = await request.app[BRIDGE].call(lambda eng: eng.pids())
