@@ -282,8 +282,8 @@ class PostgresStore(InstanceStore):
         return [_record(r) for r in rows]
 
     def list(self, project: str | None = None, activity: str | None = None, status: str | None = None,
-             limit: int = 100, offset: int = 0) -> list[Summary]:
-        where, args = _filters(project=project, activity=activity, status=status)
+             limit: int = 100, offset: int = 0, *, state: str | None = None) -> list[Summary]:
+        where, args = _filters(project=project, activity=activity, status=status, state=state)
         rows = self._all(f"SELECT {_SUMMARY_COLUMNS} FROM goflow_instances WHERE shard = %s{where}"
                          " ORDER BY created DESC, seq DESC LIMIT %s OFFSET %s",
                          (self.shard, *args, int(limit), max(int(offset), 0)), "listing instances")

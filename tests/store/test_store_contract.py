@@ -174,3 +174,10 @@ def test_existing_answers_for_many_ids_at_once(store, change):
     store.commit([change("a"), change("b", status="completed")])
     assert store.existing(["a", "x", "b", "a"]) == {"a", "b"}
     assert store.existing([]) == set() and store.existing(["nobody"]) == set()
+
+
+def test_list_by_state(store, change):
+    store.commit([change("a", status="completed", state="done"), change("b", state="s1"),
+                  change("c", status="completed", state="rejected")])
+    assert [s.id for s in store.list(state="done")] == ["a"]
+    assert [s.id for s in store.list(status="completed", state="rejected")] == ["c"]
