@@ -159,5 +159,5 @@ def _open_store(settings, index: int):
     from goflow.store._pg import Retry
     status.mark(engine.data_dir, index, True)
     retry = Retry(on_change=lambda ok, err: status.mark(engine.data_dir, index, ok, err))
-    return open_shard(engine.data_dir, index, url=url, retry=retry,
+    return open_shard(engine.data_dir, index, url=url, retry=retry, wait_at_open=True,
                       synchronous_commit=settings.store.synchronous_commit)

@@ -76,12 +76,13 @@ class PostgresStore(InstanceStore):
     WAL, so it survives a crash of the server and of its machine; ``"off"`` returns before the flush
     (a server crash can lose the last ~0.6 s of commits, never half a batch). ``readonly=True``: for
     queries while the writer runs (no writer lock). ``unavailable_for``: how long an operation
-    retries while the server is unavailable before it raises (``None``: forever; ``0``: no retry).
+    retries while the server is unavailable before it raises (``None``: forever; ``0``: no retry);
+    ``wait_at_open`` retries the first connection that way too (hosts: the root checked the URL).
     """
 
     def __init__(self, url: str, shard: int = 0, *, readonly: bool = False, synchronous_commit: str = "on",
                  connect_timeout: float = 10.0, lock_timeout: float = 10.0, unavailable_for: float | None = 300.0,
-                 retry: Retry | None = None):
+                 retry: Retry | None = None, wait_at_open: bool = False):
         if synchronous_commit not in SYNCHRONOUS_COMMIT:
             raise ValueError(f"synchronous_commit must be one of {', '.join(SYNCHRONOUS_COMMIT)}, "
                              f"not {synchronous_commit!r}")
@@ -95,7 +96,10 @@ class PostgresStore(InstanceStore):
         self._lock = threading.RLock()
         self._conn = None
         self._closed = False
-        self._conn = self._connect(first=True)         # errors at open are not retried: say them now
+        if wait_at_open:     # a host (re)started while the server is unavailable waits like a commit
+            self._conn = self.retry.run(lambda: self._connect(first=True), self.path)
+        else:                # elsewhere an error at open is said at once (a wrong URL, a wrong password)
+            self._conn = self._connect(first=True)
         log.debug("opened %s (synchronous_commit=%s, readonly=%s)", self.path, synchronous_commit, readonly)
 
     def __repr__(self) -> str:
