@@ -105,7 +105,9 @@ def load_documents(paths, cfg: Config, strict: bool = False) -> list:
         for f in files:
             if f.stat().st_size > limit:
                 raise GoflowError(f"{f}: over the limit of {limit} bytes for a blueprint (limits.blueprint_bytes)")
-    result = load_paths([str(p) for p in paths], strict=strict)
+    from goflow.transports import policy_from_config
+    result = load_paths([str(p) for p in paths], strict=strict,   # with the endpoints the settings refuse
+                        endpoints=policy_from_config(cfg))
     for problem in result.problems:
         click.echo(format_problem(problem), err=True)
     if not result.ok or not result.blueprints:

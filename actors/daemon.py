@@ -47,6 +47,10 @@ __all__ = ["start_daemon", "stop_daemon", "stop", "read_info", "pid_alive", "rem
            "PID_FILE", "INFO_FILE", "main"]
 
 log = logging.getLogger("goflow.daemon")
+# The daemon's sys.path never gains the current directory implicitly (SPEC §12): python:// must not
+# import a module that happens to sit where the daemon was started. -P (Python 3.11+) keeps
+# `python -m` from putting it first; main() drops it on 3.10.
+SAFE_PATH = ["-P"] if sys.version_info >= (3, 11) else []
 PID_FILE = "goflow.pid"
 INFO_FILE = "daemon.json"
 THESPIAN_LOG = "thespian.log"
@@ -76,7 +80,7 @@ def start_daemon(data_dir: str | None = None, *, port: int | None = None, shards
         cfg_path, report_path = os.path.join(tmp, "config.json"), os.path.join(tmp, "report.json")
         with open(cfg_path, "w") as f:
             json.dump({"settings": settings.values(), "blueprints": _documents(blueprints)}, f)
-        cmd = [sys.executable, "-m", "actors.daemon", "launch", "--config", cfg_path, "--report", report_path]
+        cmd = [sys.executable, *SAFE_PATH, "-m", "actors.daemon", "launch", "--config", cfg_path, "--report", report_path]
         os.makedirs(os.path.dirname(log_path), exist_ok=True)
         with open_append(log_path) as out:
             proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=out, env=env,
@@ -312,6 +316,9 @@ def main(argv=None) -> int:
     t.add_argument("--address", default=LOOPBACK)
     t.add_argument("--data", default=None, help="its data directory (its pid files are removed)")
     args = p.parse_args(argv)
+    if not getattr(sys.flags, "safe_path", False) and sys.path and \
+            os.path.abspath(sys.path[0] or os.curdir) == os.getcwd():
+        del sys.path[0]                   # Python 3.10: `python -m` put the current directory first
     if args.cmd == "launch":
         return _launch(args)              # its logging comes from the settings in --config
     if args.cmd == "revive":

@@ -14,11 +14,11 @@ from thespian.actors import Actor, ActorExitRequest, ChildActorExited
 
 from goflow import metrics
 from goflow.config import Config
-from goflow.errors import GoflowError
+from goflow.errors import BlueprintError, GoflowError
 from goflow.loading import blueprint_from_document, bounded_document
 from goflow.model import Blueprint
 from goflow.store import existing_shards, open_catalog
-from goflow.transports import check_config
+from goflow.transports import check_config, policy_from_config
 
 from .dispatcher import Dispatcher
 from .host import Host
@@ -123,6 +123,7 @@ class Root(Actor):
         for project, activity, version, doc in self.catalog.all():
             bp = blueprint_from_document(doc, file=f"catalog:{project}/{activity}@{version}")
             self.blueprints[bp.key] = bp
+        self._check(msg.blueprints)
         for bp in msg.blueprints:
             self._store(bp)
         self.boot_waiters.append((sender, msg.rid))
@@ -204,6 +205,13 @@ class Root(Actor):
                 return
 
     # ---------------------------------------------------------------------------------- deploy
+    def _check(self, bps) -> None:
+        """The engine's own check of the endpoints (SPEC §12), before any of ``bps`` is kept."""
+        policy = policy_from_config(self.config, resolve=True)
+        refused = [p for bp in bps for p in policy.blueprint_problems(bp)]
+        if refused:
+            raise BlueprintError(refused)
+
     def _store(self, bp: Blueprint) -> None:
         """Keep ``bp`` (validated by the client that loaded it): its document in the catalog, the
         object itself to serve."""
@@ -215,6 +223,7 @@ class Root(Actor):
         reply_to = msg.reply_to or sender
         bps = msg.blueprints
         try:
+            self._check(bps)
             for bp in bps:
                 self._store(bp)
         except GoflowError as exc:

@@ -110,7 +110,9 @@ class GrpcSection:
 @dataclass(frozen=True)
 class WorkersSection:
     http_transport: str = "aiohttp"    # HTTP client of the worker proxies: aiohttp | httpx | httpx-aiohttp
-    python_modules: str = ""           # comma-separated modules python:// may call ("" = any module)
+    python_modules: str = "goflow.examples"  # comma-separated modules python:// may call ("" = none)
+    allowed_hosts: str = ""            # comma-separated hosts other endpoints may name ("" = any host)
+    trust_env: bool = False            # HTTP clients read proxies/.netrc/CA files from the environment
 
 
 @dataclass(frozen=True)
@@ -241,11 +243,11 @@ _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 def _coerce(key: str, value: Any, source: str, *, parse: bool = True) -> Any:
     """``value`` checked for ``key``; with ``parse``, a string (environment, command line) is parsed."""
     kind, _default = SCHEMA[key]
-    if key == "workers.python_modules" and isinstance(value, (list, tuple)) and \
+    if key in ("workers.python_modules", "workers.allowed_hosts") and isinstance(value, (list, tuple)) and \
             all(isinstance(m, str) for m in value):
-        if not value:                  # "" means any module: an empty list must not quietly mean that
-            raise ConfigError(key, "an empty list would allow any module; name at least one", source)
-        value = ",".join(value)
+        if not value and key == "workers.allowed_hosts":   # "" means any host: [] must not quietly mean that
+            raise ConfigError(key, "an empty list would allow any host; name at least one", source)
+        value = ",".join(value)     # python_modules: [] is "", no module
     if parse and isinstance(value, str) and kind is not str:
         text = value.strip()
         try:
@@ -316,10 +318,14 @@ class Config:
         return os.path.join(self.data_dir, "goflow.pid")
 
     @property
-    def python_modules(self) -> list[str] | None:
-        """``workers.python_modules`` as a list (None = any module)."""
-        names = [m.strip() for m in self.workers.python_modules.split(",") if m.strip()]
-        return names or None
+    def python_modules(self) -> list[str]:
+        """``workers.python_modules`` as a list (empty: python:// calls nothing)."""
+        return [m.strip() for m in self.workers.python_modules.split(",") if m.strip()]
+
+    @property
+    def allowed_hosts(self) -> list[str] | None:
+        """``workers.allowed_hosts`` as a list (None: any host)."""
+        return [h.strip() for h in self.workers.allowed_hosts.split(",") if h.strip()] or None
 
     def with_values(self, values: Mapping[str, Any], source: str = "override") -> "Config":
         """A copy with ``{"section.key": value}`` applied (checked like any other source; strings

@@ -19,7 +19,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 from ._sourcemap import MAX_BYTES, MAX_DEPTH, ParseError, Source, decode, dumps, parse_json, parse_text
 from .errors import BlueprintError
@@ -125,8 +125,10 @@ def _mismatch(flow: Document, wdoc: Document) -> list[Problem]:
     return out
 
 
-def _assemble(docs: list[Document], problems: list[Problem], uncertain: bool, strict: bool) -> LoadResult:
-    """Pair flows with workers documents, check every blueprint, build those without errors."""
+def _assemble(docs: list[Document], problems: list[Problem], uncertain: bool, strict: bool,
+              endpoints: Callable[[list[Item]], list[Problem]] | None = None) -> LoadResult:
+    """Pair flows with workers documents, check every blueprint, build those without errors.
+    ``endpoints``: the engine's check of the worker endpoints (goflow.transports.EndpointPolicy)."""
     uncertain = uncertain or any(not d.header_ok for d in docs)
     flows = [d for d in docs if d.kind == "flow"]
     extra: dict[int, list[Problem]] = {id(d): [] for d in flows}
@@ -177,6 +179,8 @@ def _assemble(docs: list[Document], problems: list[Problem], uncertain: bool, st
         complete = complete and (f.header_ok or f.workers is not None)
         found = f.problems + (wdoc.problems if wdoc else []) + extra[id(f)]
         found += check_blueprint(f, workers, complete)
+        if endpoints is not None:
+            found += endpoints(workers)
         if strict:
             found = apply_strict(found)
         problems.extend(found)
@@ -197,8 +201,10 @@ def _assemble(docs: list[Document], problems: list[Problem], uncertain: bool, st
 
 
 # ---------------------------------------------------------------------------------------------- API
-def load_paths(paths: Iterable[str | os.PathLike] | str | os.PathLike, *, strict: bool = False) -> LoadResult:
-    """Load the blueprints in ``paths`` (files and directories), with every problem found."""
+def load_paths(paths: Iterable[str | os.PathLike] | str | os.PathLike, *, strict: bool = False,
+               endpoints: Callable[[list[Item]], list[Problem]] | None = None) -> LoadResult:
+    """Load the blueprints in ``paths`` (files and directories), with every problem found
+    (``endpoints``: also the worker endpoints an engine refuses, see goflow.transports.EndpointPolicy)."""
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
     problems: list[Problem] = []
@@ -218,7 +224,7 @@ def load_paths(paths: Iterable[str | os.PathLike] | str | os.PathLike, *, strict
             else:
                 docs.append(doc)
         queue = _siblings(docs, seen)
-    return _assemble(docs, problems, uncertain, strict)
+    return _assemble(docs, problems, uncertain, strict, endpoints)
 
 
 def load_blueprint(*paths: str | os.PathLike, strict: bool = False) -> Blueprint:
@@ -235,13 +241,14 @@ def load_blueprint(*paths: str | os.PathLike, strict: bool = False) -> Blueprint
     return result.blueprints[0]
 
 
-def load_text(text: str, file: str = "<text>", *, strict: bool = False) -> LoadResult:
+def load_text(text: str, file: str = "<text>", *, strict: bool = False,
+              endpoints: Callable[[list[Item]], list[Problem]] | None = None) -> LoadResult:
     """Load one combined document (a flow with its ``workers`` list), JSON or YAML, from ``text``."""
     try:
         src, notes = parse_text(text, file)
     except ParseError as exc:
         return LoadResult([], [exc.problem(file)])
-    return _assemble([read_document(src)], notes, False, strict)
+    return _assemble([read_document(src)], notes, False, strict, endpoints)
 
 
 def bounded_document(bp: Blueprint, limit: int = MAX_BYTES) -> dict:

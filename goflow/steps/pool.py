@@ -59,7 +59,7 @@ async def run_job(job: Job, kwargs: dict[str, Any]) -> StepResult:
         return await calls.perform_step(job.request, job.workers, **kwargs)
     except asyncio.CancelledError:
         raise
-    except Exception as exc:  # noqa: BLE001 - every job gets a result
+    except BaseException as exc:  # noqa: BLE001 - every job gets a result; SystemExit never stops the runner
         log.exception("step %r failed inside the call pool", job.key)
         req = job.request if isinstance(job.request, dict) else {}
         return StepResult(ERROR, None, (Record(

@@ -17,13 +17,14 @@ from ..config import Config
 from .base import (MAX_BODY_BYTES, BodyTooLarge, CallTimedOut, ConnectFailed, LazyTransport, Registry,
                    Response, Transport, WorkerFailed, attempt_timeout, default_registry, idempotency_key,
                    register, safe_endpoint, scheme_of, transport_for, unregister)
-from .python import PermanentFailure, PythonTransport
+from .policy import EndpointPolicy, parse_hosts, policy_from_config
+from .python import DEFAULT_MODULES, PermanentFailure, PythonTransport
 
 __all__ = [
     "MAX_BODY_BYTES", "Response", "Transport", "Registry", "LazyTransport", "default_registry",
     "register", "unregister", "transport_for", "scheme_of", "idempotency_key", "safe_endpoint",
     "attempt_timeout", "ConnectFailed", "CallTimedOut", "BodyTooLarge", "WorkerFailed",
-    "PythonTransport", "PermanentFailure",
+    "PythonTransport", "PermanentFailure", "DEFAULT_MODULES", "EndpointPolicy", "policy_from_config",
     "new_registry", "HTTP_TRANSPORTS", "http_transport", "registry_from_config",
     "check_config", "lazy_http", "lazy_grpc",
 ]
@@ -38,21 +39,23 @@ def _check_kind(kind: str) -> None:
         raise ValueError(f"http_transport must be one of {', '.join(HTTP_TRANSPORTS)}, not {kind!r}")
 
 
-def http_transport(kind: str = "aiohttp", max_body_bytes: int = MAX_BODY_BYTES):
-    """An ``http``/``https`` transport: ``kind`` is one of :data:`HTTP_TRANSPORTS`. Imports
-    :mod:`.http` (aiohttp, httpx) the first time."""
+def http_transport(kind: str = "aiohttp", max_body_bytes: int = MAX_BODY_BYTES, *, trust_env: bool = False,
+                   allowed_hosts=None):
+    """An ``http``/``https`` transport: ``kind`` is one of :data:`HTTP_TRANSPORTS`; ``allowed_hosts``
+    as :func:`goflow.transports.policy.parse_hosts` returns (None: any host). Imports :mod:`.http`
+    (aiohttp, httpx) the first time."""
     _check_kind(kind)
     from .http import HttpTransport, HttpxTransport
 
     if kind == "aiohttp":
-        return HttpTransport(max_body_bytes)
-    return HttpxTransport(max_body_bytes, backend=kind)
+        return HttpTransport(max_body_bytes, trust_env=trust_env, allowed_hosts=allowed_hosts)
+    return HttpxTransport(max_body_bytes, backend=kind, trust_env=trust_env, allowed_hosts=allowed_hosts)
 
 
-def lazy_http(kind: str = "aiohttp", max_body_bytes: int = MAX_BODY_BYTES) -> LazyTransport:
+def lazy_http(kind: str = "aiohttp", max_body_bytes: int = MAX_BODY_BYTES, **options) -> LazyTransport:
     """:func:`http_transport` made on first use (``kind`` is checked now)."""
     _check_kind(kind)
-    return LazyTransport(lambda: http_transport(kind, max_body_bytes), f"http_transport={kind}")
+    return LazyTransport(lambda: http_transport(kind, max_body_bytes, **options), f"http_transport={kind}")
 
 
 def lazy_grpc(max_body_bytes: int = MAX_BODY_BYTES) -> LazyTransport:
@@ -64,38 +67,51 @@ def lazy_grpc(max_body_bytes: int = MAX_BODY_BYTES) -> LazyTransport:
     return LazyTransport(make, "grpc")
 
 
-def new_registry(max_body_bytes: int = MAX_BODY_BYTES, allowed_modules=None, http: str = "aiohttp") -> Registry:
+def new_registry(max_body_bytes: int = MAX_BODY_BYTES, allowed_modules=DEFAULT_MODULES, http: str = "aiohttp",
+                 **options) -> Registry:
     """A registry with the standard transports: ``http``/``https`` (``http`` names the client, see
-    :data:`HTTP_TRANSPORTS`; made on first use), ``grpc``/``grpcs`` (made on first use) and ``python``
-    (restricted to ``allowed_modules`` unless None)."""
-    transport, rpc = lazy_http(http, max_body_bytes), lazy_grpc(max_body_bytes)
+    :data:`HTTP_TRANSPORTS`; made on first use; ``options`` are :func:`http_transport`'s),
+    ``grpc``/``grpcs`` (made on first use) and ``python`` (restricted to ``allowed_modules``)."""
+    transport, rpc = lazy_http(http, max_body_bytes, **options), lazy_grpc(max_body_bytes)
     return Registry({"http": transport, "https": transport, "grpc": rpc, "grpcs": rpc,
                      "python": PythonTransport(allowed_modules)})
 
 
 def registry_from_config(settings: Config) -> Registry:
     """The registry an engine with ``settings`` (a :class:`goflow.config.Config`) calls workers
-    through: ``workers.http_transport``, ``limits.body_bytes`` and ``workers.python_modules``.
+    through: ``workers.http_transport``, ``limits.body_bytes``, ``workers.trust_env``,
+    ``workers.allowed_hosts`` (see :mod:`.policy`) and ``workers.python_modules``.
 
-    With all three at their defaults it is :data:`default_registry` itself, so transports a program
+    With all of them at their defaults it is :data:`default_registry` itself, so transports a program
     plugs in with :func:`register` serve an embedded engine. Otherwise it is a copy of the default
-    registry (plugged-in schemes included, as they are now) whose ``http``/``https`` (when the client
-    or the body bound differ) and ``python`` (when modules are named) transports are configured ones.
+    registry (plugged-in schemes included, as they are now) whose ``http``/``https`` (when an HTTP
+    setting differs) and ``python`` (when the modules differ) transports are configured ones.
+    Raises :class:`goflow.errors.ConfigError` for an ``allowed_hosts`` entry that is no host.
     """
+    from ..errors import ConfigError
+
     default = Config()
     kind, limit, modules = settings.workers.http_transport, settings.limits.body_bytes, settings.python_modules
-    if kind == default.workers.http_transport and limit == default.limits.body_bytes and modules is None:
+    hosts, trust_env = settings.allowed_hosts, settings.workers.trust_env
+    http_default = (kind == default.workers.http_transport and limit == default.limits.body_bytes
+                    and hosts is None and not trust_env)
+    python_default = tuple(modules) == DEFAULT_MODULES
+    if http_default and python_default:
         return default_registry
     registry = default_registry.copy()
-    if kind != default.workers.http_transport or limit != default.limits.body_bytes:
-        transport = lazy_http(kind, limit)
+    if not http_default:
+        try:
+            rules = None if hosts is None else parse_hosts(hosts)
+        except ValueError as exc:
+            raise ConfigError("workers.allowed_hosts", str(exc)) from None
+        transport = lazy_http(kind, limit, trust_env=trust_env, allowed_hosts=rules)
         registry.register("http", transport)
         registry.register("https", transport)
     if limit != default.limits.body_bytes:
         rpc = lazy_grpc(limit)
         registry.register("grpc", rpc)
         registry.register("grpcs", rpc)
-    if modules is not None:
+    if not python_default:
         registry.register("python", PythonTransport(modules))
     return registry
 

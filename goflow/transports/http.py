@@ -11,6 +11,11 @@ Two implementations share one contract (see :mod:`goflow.transports.base`):
 Both keep one connection pool per event loop (created on first use in that loop, closed by
 ``aclose()`` in that loop), follow no redirects (a 3xx is an answer like any other), bound every
 attempt by the response timeout and refuse bodies over ``max_body_bytes`` (:class:`BodyTooLarge`).
+Both ignore the environment unless ``trust_env=True`` (``workers.trust_env``): no proxy from
+``HTTP_PROXY``/``HTTPS_PROXY``/``ALL_PROXY``, no ``.netrc`` credentials, no ``SSL_CERT_FILE``, so
+what a worker call reaches does not change with the daemon's environment. With ``allowed_hosts``
+(``workers.allowed_hosts``, see :mod:`.policy`) an endpoint whose host is not allowed is refused
+before any connection (outcome ``host-not-allowed``, not retried).
 Headers sent: ``Content-Type: application/json``, ``Accept``, then the worker's ``headers`` (which
 may override those two), then ``Idempotency-Key: <instance>:<step>`` and the attempt's W3C ``traceparent`` (:mod:`goflow.trace`),
 which nothing overrides.
@@ -29,6 +34,7 @@ from .. import trace
 from ..model import Worker
 from .base import (MAX_BODY_BYTES, BodyTooLarge, CallTimedOut, ConnectFailed, Response, WorkerFailed,
                    attempt_timeout, idempotency_key, log, safe_endpoint)
+from .policy import HostRule, host_refusal
 
 __all__ = ["HttpTransport", "HttpxTransport", "encode_request", "request_headers", "attempt_timeout"]
 
@@ -88,6 +94,13 @@ class _PerLoop:
 
 class _HttpBase:
     max_body_bytes: int
+    allowed_hosts: tuple[HostRule, ...] | None = None
+
+    def _check_host(self, worker: Worker, endpoint: str) -> None:
+        if self.allowed_hosts is not None:
+            why = host_refusal(worker.endpoint, self.allowed_hosts)
+            if why is not None:
+                raise WorkerFailed(endpoint, why, retryable=False, outcome="host-not-allowed")
 
     async def aclose(self) -> None:
         """Close the connection pool of the running event loop."""
@@ -105,8 +118,9 @@ class HttpTransport(_HttpBase):
     """HTTP(S) through a plain aiohttp ``ClientSession`` (one per event loop)."""
 
     def __init__(self, max_body_bytes: int = MAX_BODY_BYTES, *, limit: int = 0, limit_per_host: int = 0,
-                 keepalive_timeout: float = 15.0, ssl: Any = True):
-        self.max_body_bytes = max_body_bytes
+                 keepalive_timeout: float = 15.0, ssl: Any = True, trust_env: bool = False,
+                 allowed_hosts: tuple[HostRule, ...] | None = None):
+        self.max_body_bytes, self.trust_env, self.allowed_hosts = max_body_bytes, trust_env, allowed_hosts
         self._connector_args = dict(limit=limit, limit_per_host=limit_per_host,
                                     keepalive_timeout=keepalive_timeout, ssl=ssl)
         self._clients = _PerLoop(self._new_session, lambda s: s.close())
@@ -115,11 +129,12 @@ class HttpTransport(_HttpBase):
         return aiohttp.ClientSession(connector=aiohttp.TCPConnector(**self._connector_args),
                                      timeout=aiohttp.ClientTimeout(total=None), auto_decompress=True,
                                      raise_for_status=False, skip_auto_headers=("User-Agent",),
-                                     headers={"User-Agent": "goflow"})
+                                     headers={"User-Agent": "goflow"}, trust_env=self.trust_env)
 
     async def call(self, request: dict, worker: Worker, timeout: float) -> Response:
         session: aiohttp.ClientSession = self._clients.get()
         endpoint = safe_endpoint(worker.endpoint)
+        self._check_host(worker, endpoint)
         try:
             async with attempt_timeout(timeout):
                 async with session.request(worker.method, worker.endpoint, data=encode_request(request),
@@ -155,10 +170,12 @@ class HttpxTransport(_HttpBase):
     BACKENDS = ("httpx", "httpx-aiohttp")
 
     def __init__(self, max_body_bytes: int = MAX_BODY_BYTES, *, backend: str = "httpx-aiohttp",
-                 max_keepalive: int = 100):
+                 max_keepalive: int = 100, trust_env: bool = False,
+                 allowed_hosts: tuple[HostRule, ...] | None = None):
         if backend not in self.BACKENDS:
             raise ValueError(f"backend must be one of {', '.join(self.BACKENDS)}, not {backend!r}")
         self.max_body_bytes, self.backend = max_body_bytes, backend
+        self.trust_env, self.allowed_hosts = trust_env, allowed_hosts
         self._limits = httpx.Limits(max_connections=None, max_keepalive_connections=max_keepalive)
         self._clients = _PerLoop(self._new_client, lambda c: c.aclose())
 
@@ -166,13 +183,14 @@ class HttpxTransport(_HttpBase):
         transport = None
         if self.backend == "httpx-aiohttp":
             from httpx_aiohttp import AiohttpTransport
-            transport = AiohttpTransport(limits=self._limits)
-        return httpx.AsyncClient(transport=transport, limits=self._limits, timeout=None,
+            transport = AiohttpTransport(limits=self._limits, trust_env=self.trust_env)
+        return httpx.AsyncClient(transport=transport, limits=self._limits, timeout=None, trust_env=self.trust_env,
                                  follow_redirects=False, headers={"User-Agent": "goflow"})
 
     async def call(self, request: dict, worker: Worker, timeout: float) -> Response:
         client: httpx.AsyncClient = self._clients.get()
         endpoint = safe_endpoint(worker.endpoint)
+        self._check_host(worker, endpoint)
         try:
             async with attempt_timeout(timeout):
                 async with client.stream(worker.method, worker.endpoint, content=encode_request(request),

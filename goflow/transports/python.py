@@ -1,21 +1,29 @@
-"""``python://module:function`` — call a Python callable in-process (SPEC §4; tests, embedded use).
+"""``python://module:function`` — call a Python function in-process (SPEC §4, §12; tests, embedded use).
 
-The callable gets the step's request document (a dict, the same as the HTTP body) and returns the
+The function gets the step's request document (a dict, the same as the HTTP body) and returns the
 output. A ``dict`` with an ``"event"`` key names the outcome event, as an HTTP worker's JSON body
 does; any other return value (``None`` included) is the output of ``success``.
 
-* ``async def`` callables (and callables returning an awaitable) run on the event loop; plain ones
+* ``async def`` functions (and functions returning an awaitable) run on the event loop; plain ones
   run in a thread (``asyncio.to_thread``) so they cannot block other steps. Both are bounded by the
-  response timeout; a sync callable that overruns is abandoned, not killed (Python cannot), and its
+  response timeout; a sync function that overruns is abandoned, not killed (Python cannot), and its
   thread finishes on its own.
-* An exception is a *retryable* failure, outcome ``exception`` (as a 5xx: the callable may depend on
+* An exception is a *retryable* failure, outcome ``exception`` (as a 5xx: the function may depend on
   something that comes back). Raise :class:`PermanentFailure` to refuse the step instead (as a 4xx:
   that endpoint's attempts end at once); its ``status`` (default 422) is what the records show.
-* ``function`` may be dotted (``module:Class.method``). Resolved callables are cached.
+  ``SystemExit``, ``KeyboardInterrupt`` and any other ``BaseException`` end the endpoint at once
+  (outcome ``exception``, not retried): they never reach the worker proxy, so ``python://sys:exit``
+  cannot stop it.
 
-Security: a blueprint is untrusted data (SPEC §7) and ``python://`` names code to run. Pass
-``allowed=("myapp.workers", ...)`` to accept only those modules (and their submodules); the daemon
-should configure this. The default accepts any module.
+What may be called (SPEC §12; a blueprint is untrusted data and ``python://`` names code to run):
+``module`` must be one of the allowed modules (or a submodule of one: ``workers.python_modules``,
+default :data:`DEFAULT_MODULES`, ``goflow.examples`` only) and ``function`` a public function
+*defined at the top level of that module*: one name, no dots (``os:path.join`` style paths are
+refused), its ``__module__`` the module itself (``from os import system`` in an allowed module does not
+make ``system`` callable) and its ``__qualname__`` the name. :func:`refusal` checks a URL without
+importing anything (deploy time, in any process); :func:`resolve` imports the (allowed) module and
+checks the function (deploy time in the engine, and before the first call). Resolved functions are
+cached per transport.
 """
 from __future__ import annotations
 
@@ -28,7 +36,10 @@ from typing import Any, Callable, Iterable
 from ..model import Worker
 from .base import CallTimedOut, Response, WorkerFailed, attempt_timeout, log, safe_endpoint
 
-__all__ = ["PythonTransport", "PermanentFailure", "resolve"]
+__all__ = ["PythonTransport", "PermanentFailure", "resolve", "refusal", "split", "allows", "DEFAULT_MODULES"]
+
+#: The modules ``python://`` may call unless configured otherwise (``workers.python_modules``).
+DEFAULT_MODULES = ("goflow.examples",)
 
 
 class PermanentFailure(Exception):
@@ -39,45 +50,79 @@ class PermanentFailure(Exception):
         super().__init__(message)
 
 
-def resolve(url: str) -> Callable[..., Any]:
-    """The callable a ``python://module:function`` URL names; ValueError if it cannot be found."""
-    _, sep, target = url.partition("://")
-    module_name, colon, attr = target.partition(":")
-    if not sep or not colon or not module_name or not attr:
+def split(url: str) -> tuple[str, str]:
+    """``(module, function)`` of ``python://module:function``; ValueError when it is not that shape."""
+    scheme, sep, target = url.partition("://")
+    module, colon, name = target.partition(":")
+    if not sep or scheme.lower() != "python" or not colon:
         raise ValueError(f"expected python://module:function, got {url!r}")
+    if not module or not all(part.isidentifier() for part in module.split(".")):
+        raise ValueError(f"{module!r} is not a module name (python://module:function)")
+    if "." in name:
+        raise ValueError(f"{name!r} is a dotted path: python:// names a function defined at the top "
+                         f"level of its module (python://{module}:function)")
+    if not name.isidentifier() or name.startswith("_"):
+        raise ValueError(f"{name!r} is not the name of a public function (python://{module}:function)")
+    return module, name
+
+
+def allows(allowed: Iterable[str], module: str) -> bool:
+    """Whether ``module`` is one of ``allowed`` or a submodule of one."""
+    return any(module == m or module.startswith(m + ".") for m in allowed)
+
+
+def refusal(url: str, allowed: Iterable[str] = DEFAULT_MODULES) -> str | None:
+    """Why ``url`` may not be called (its shape or its module), or None; imports nothing."""
     try:
-        obj: Any = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise ValueError(f"cannot import module {module_name!r}: {exc}") from exc
-    for part in attr.split("."):
-        try:
-            obj = getattr(obj, part)
-        except AttributeError:
-            raise ValueError(f"module {module_name!r} has no attribute {attr!r}") from None
-    if not callable(obj):
-        raise ValueError(f"{module_name}:{attr} is not callable")
-    return obj
+        module, _ = split(url)
+    except ValueError as exc:
+        return str(exc)
+    allowed = tuple(allowed)
+    if not allows(allowed, module):
+        shown = ", ".join(allowed) if allowed else "none: workers.python_modules is empty"
+        return (f"module {module!r} is not among the allowed python:// modules ({shown}); "
+                f"an operator adds it to workers.python_modules")
+    return None
+
+
+def resolve(url: str, allowed: Iterable[str] = DEFAULT_MODULES) -> Callable[..., Any]:
+    """The function ``python://module:function`` names, checked as the module docstring says; imports
+    the module (only once :func:`refusal` passed). ValueError says why it cannot be called."""
+    why = refusal(url, allowed)
+    if why is not None:
+        raise ValueError(why)
+    module_name, name = split(url)
+    try:
+        module = importlib.import_module(module_name)
+    except BaseException as exc:  # noqa: BLE001 - a module whose import fails or exits is a bad endpoint
+        raise ValueError(f"cannot import module {module_name!r}: {type(exc).__name__}: {exc}") from None
+    fn = getattr(module, name, None)
+    if fn is None:
+        raise ValueError(f"module {module_name!r} has no function {name!r}")
+    if inspect.isclass(fn) or not inspect.isroutine(fn):
+        raise ValueError(f"{module_name}:{name} is not a function")
+    if getattr(fn, "__module__", None) != module_name or getattr(fn, "__qualname__", name) != name:
+        where = f"{getattr(fn, '__module__', '?')}:{getattr(fn, '__qualname__', '?')}"
+        raise ValueError(f"{module_name}:{name} is {where}, not a function defined at the top level of "
+                         f"{module_name!r} (re-exported or aliased functions are refused)")
+    return fn
 
 
 class PythonTransport:
     """Calls ``python://module:function`` callables; see the module docstring."""
 
-    def __init__(self, allowed: Iterable[str] | None = None):
-        self.allowed = None if allowed is None else tuple(allowed)
+    def __init__(self, allowed: Iterable[str] = DEFAULT_MODULES):
+        if isinstance(allowed, str):
+            allowed = [allowed]
+        self.allowed = tuple(allowed)
         self._cache: dict[str, Callable[..., Any]] = {}
         self._lock = threading.Lock()
-
-    def _allows(self, module: str) -> bool:
-        return self.allowed is None or any(module == m or module.startswith(m + ".") for m in self.allowed)
 
     def _callable(self, url: str) -> Callable[..., Any]:
         with self._lock:
             fn = self._cache.get(url)
         if fn is None:
-            module = url.partition("://")[2].partition(":")[0]
-            if not self._allows(module):
-                raise ValueError(f"module {module!r} is not among the allowed python:// modules")
-            fn = resolve(url)
+            fn = resolve(url, self.allowed)
             with self._lock:
                 self._cache[url] = fn
         return fn
@@ -104,6 +149,11 @@ class PythonTransport:
         except Exception as exc:  # noqa: BLE001 - the worker's failure is an outcome, not our crash
             log.debug("%s raised %r", endpoint, exc)
             raise WorkerFailed(endpoint, f"{type(exc).__name__}: {exc}", retryable=True) from exc
+        except asyncio.CancelledError:
+            raise                 # the step is cancelled (its timeout, a closing pool): not the worker's doing
+        except BaseException as exc:  # noqa: BLE001 - SystemExit, KeyboardInterrupt...: never the proxy's exit
+            log.warning("%s raised %s: the step's endpoint ends here", endpoint, type(exc).__name__)
+            raise WorkerFailed(endpoint, f"{type(exc).__name__}: {exc}", retryable=False) from None
         return Response(200, result)
 
     def __repr__(self) -> str:

@@ -44,6 +44,8 @@ RULES: dict[str, str] = {
     # the workers (.rules)
     "missing-worker": ERROR, "duplicate-priority": ERROR, "retry-count": ERROR,
     "response-timeout": ERROR,
+    # the engine's settings (goflow.transports.policy, applied at deploy)
+    "endpoint-not-allowed": ERROR,
     # warnings (.graph)
     "unreachable-state": WARNING, "no-path-to-done": WARNING, "unused-action": WARNING,
     "unhandled-error": WARNING, "unused-worker": WARNING,

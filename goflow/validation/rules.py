@@ -12,7 +12,12 @@ from ..model import ASYNC, BACKOFFS, CONTINUE, DONE, END_STATUSES, INIT, METHODS
 from ..problems import ERROR, Problem
 from .fields import Document, Item
 
-__all__ = ["flow_rules", "worker_rules", "missing_workers"]
+__all__ = ["flow_rules", "worker_rules", "missing_workers", "MAX_RETRY_COUNT", "MAX_RESPONSE_TIMEOUT"]
+
+#: Upper bounds of a worker's ``retryCount`` and ``responseTimeout`` (seconds): a blueprint is
+#: untrusted (SPEC §7), and each attempt holds one of the proxy's ``concurrency`` slots.
+MAX_RETRY_COUNT = 100
+MAX_RESPONSE_TIMEOUT = 3600.0
 
 
 def _suggest(name: str, known: list[str]) -> str:
@@ -157,14 +162,14 @@ def worker_rules(workers: list[Item], out: list[Problem]) -> None:
     seen: dict[tuple[str, int], str] = {}
     for w in workers:
         src, f = w.src, w.fields
-        if f.get("retryCount") is not None and f["retryCount"] < 0:
+        if f.get("retryCount") is not None and not 0 <= f["retryCount"] <= MAX_RETRY_COUNT:
             out.append(src.problem(ERROR, "retry-count", f"retryCount is {f['retryCount']}; it counts the "
-                                   f"retries after the first attempt and must be 0 or more",
+                                   f"retries after the first attempt and must be 0 to {MAX_RETRY_COUNT}",
                                    w.at("retryCount")))
-        if f.get("responseTimeout") is not None and f["responseTimeout"] <= 0:
+        if f.get("responseTimeout") is not None and not 0 < f["responseTimeout"] <= MAX_RESPONSE_TIMEOUT:
             out.append(src.problem(ERROR, "response-timeout", f"responseTimeout is {f['responseTimeout']:g}; "
-                                   f"it bounds each attempt and must be a positive number of seconds",
-                                   w.at("responseTimeout")))
+                                   f"it bounds each attempt and must be a positive number of seconds, at "
+                                   f"most {MAX_RESPONSE_TIMEOUT:g}", w.at("responseTimeout")))
         if f.get("priority") is not None and f["priority"] < 1:
             out.append(src.problem(ERROR, "bad-value", f"priority is {f['priority']}; priorities start at 1 "
                                    f"(tried first)", w.at("priority")))

@@ -29,8 +29,8 @@ IDLE_FLOW = {
     ],
     "workers": [],
 }
-# A blueprint whose only worker cannot be found: the step's outcome is 'error', which no transition
-# handles, so every instance fails.
+# A blueprint whose only worker cannot be reached (port 9 on loopback: nothing listens): the step's
+# outcome is 'error', which no transition handles, so every instance fails.
 FAILING_FLOW = {
     "project": "test", "activity": "failing",
     "states": ["working"],
@@ -39,7 +39,7 @@ FAILING_FLOW = {
         {"current": "init", "event": "start", "action": "work", "next": "working"},
         {"current": "working", "event": "success", "action": "continue", "next": "done"},
     ],
-    "workers": [{"name": "work", "workerEndpoint": "python://goflow.examples.workers:no_such_function",
+    "workers": [{"name": "work", "workerEndpoint": "http://127.0.0.1:9/",
                  "retryCount": 0, "responseTimeout": 2, "priority": 1}],
 }
 

@@ -26,6 +26,7 @@ def embedded(tmp_path):
     engines = []
 
     def make(data_dir=None, **kw) -> Engine:
+        kw.setdefault("python_modules", ["workers", "goflow.examples"])   # python:// of these tests
         eng = Engine.embedded(str(data_dir or tmp_path / "data"), timeout=kw.pop("timeout", 20.0), **kw)
         engines.append(eng)
         return eng

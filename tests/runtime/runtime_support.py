@@ -150,6 +150,7 @@ class Daemons:
     def start(self, data_dir=None, *, blueprints=(), shards: int = 2, env: dict | None = None,
               timeout: float = 20.0, **config) -> Engine:
         self.count += 1
+        config.setdefault("python_modules", ["workers", "goflow.examples"])   # python:// of these tests
         data_dir = str(data_dir or self.tmp_path / "data")
         port = free_port()
         eng = start_daemon(data_dir, port=port, shards=shards, blueprints=list(blueprints),

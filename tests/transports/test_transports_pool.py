@@ -11,7 +11,7 @@ from goflow.model import ERROR, SUCCESS
 from goflow.testing import FakeSleep, no_sleep
 from goflow.steps import CallPool
 from testkit import poll
-from transport_support import HOLD, REQUEST, job, worker
+from transport_support import HOLD, REQUEST, TEST_REGISTRY, job, worker
 
 
 def collect(pool: CallPool, n: int, timeout: float = 15.0) -> dict:
@@ -67,7 +67,7 @@ def test_readiness_fd_and_nonblocking_drain(server):
 
 def test_retries_and_python_workers_through_the_pool(server):
     fake = FakeSleep()
-    with CallPool(concurrency=8, sleep=fake) as pool:
+    with CallPool(concurrency=8, sleep=fake, registry=TEST_REGISTRY) as pool:
         pool.submit([job("http", request(1), [worker(server.url("/status/500"), retry=2)]),
                      job("py", request(2), [worker("python://transport_workers:aecho")])])
         got = collect(pool, 2)

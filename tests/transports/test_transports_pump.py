@@ -10,7 +10,7 @@ import pytest
 from goflow.model import ERROR, SUCCESS, TIMEOUT
 from goflow.steps import LoopPump
 from testkit import poll
-from transport_support import HOLD, REQUEST, job, worker
+from transport_support import HOLD, REQUEST, TEST_REGISTRY, job, worker
 
 
 def drive(pump: LoopPump, n: int, timeout: float = 15.0) -> dict:
@@ -83,7 +83,7 @@ def test_timeouts_and_backoff_run_on_the_pumps_timers(server):
 
 
 def test_sync_python_workers_wake_the_fd():
-    with LoopPump(concurrency=4) as pump:
+    with LoopPump(concurrency=4, registry=TEST_REGISTRY) as pump:
         pump.submit([job("sync", request(1), [worker("python://transport_workers:echo")]),
                      job("async", request(2), [worker("python://transport_workers:aecho")])])
         got = drive(pump, 2)

@@ -8,10 +8,10 @@ from goflow.calls import perform_step
 from goflow.model import ERROR, SUCCESS, TIMEOUT
 from goflow.testing import FakeSleep
 from goflow.transports import PythonTransport, Registry
-from transport_support import REQUEST, outcomes, run, worker
+from transport_support import REQUEST, TEST_REGISTRY, outcomes, run, worker
 
 
-def step(workers, registry=None):
+def step(workers, registry=TEST_REGISTRY):
     fake = FakeSleep()
     return run(perform_step(dict(REQUEST), workers, sleep=fake, registry=registry), registry), fake
 
@@ -34,9 +34,10 @@ def test_non_dict_return_is_the_output():
     assert (result.event, result.output) == (SUCCESS, "just text")
 
 
-def test_dotted_attribute():
+def test_a_dotted_attribute_path_is_refused():
     result, _ = step([worker("python://transport_workers:Service.method")])
-    assert result.output == {"from": "method"}
+    assert result.event == ERROR and result.attempts[0].outcome == "bad-endpoint"
+    assert "dotted path" in result.attempts[0].detail["error"]
 
 
 def test_exception_is_retryable():
@@ -74,11 +75,12 @@ def test_timeout_bounds_sync_and_async_callables(fn):
 
     async def attempt():
         try:
-            return await perform_step(dict(REQUEST), [worker(url, timeout=0.1)], sleep=FakeSleep())
+            return await perform_step(dict(REQUEST), [worker(url, timeout=0.1)], sleep=FakeSleep(),
+                                      registry=TEST_REGISTRY)
         finally:
             tw.release.set()                 # now let the abandoned sync call's thread finish
 
-    result = run(attempt())
+    result = run(attempt(), TEST_REGISTRY)
     assert result.event == TIMEOUT and outcomes(result) == [(url, 1, "timeout")]
 
 
@@ -95,3 +97,11 @@ def test_allowed_modules():
     result, _ = step([worker("python://os:getcwd")], registry)
     assert result.attempts[0].outcome == "bad-endpoint"
     assert "not among the allowed" in result.attempts[0].detail["error"]
+
+
+def test_the_default_registry_allows_goflow_examples_only():
+    ok, _ = step([worker("python://goflow.examples.workers:get_product")], None)
+    assert ok.event == SUCCESS
+    result, _ = step([worker("python://transport_workers:plain")], None)
+    assert result.attempts[0].outcome == "bad-endpoint"
+    assert "not among the allowed python:// modules (goflow.examples)" in result.attempts[0].detail["error"]

@@ -21,7 +21,10 @@ from dataclasses import dataclass, field
 from aiohttp import web
 
 from goflow.jobs import Job
-from goflow.transports import default_registry
+from goflow.transports import Registry, default_registry, new_registry
+
+#: The default transports, with python:// allowed to call this directory's transport_workers module.
+TEST_REGISTRY: Registry = new_registry(allowed_modules=["transport_workers", "goflow.examples"])
 
 HOLD = 30.0     # seconds a barrier or gate holds a request at most (a test that waits that long fails)
 

@@ -68,3 +68,17 @@ class Service:
 
 
 not_callable = 42
+
+
+def exits(request):
+    _count("exits")
+    raise SystemExit(3)
+
+
+async def ainterrupt(request):
+    _count("ainterrupt")
+    raise KeyboardInterrupt
+
+
+echo_alias = echo                      # an alias: its __qualname__ is "echo" (refused: not defined as that name)
+from os.path import join as joined     # noqa: E402 - a re-export: defined in posixpath (refused)

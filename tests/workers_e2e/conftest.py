@@ -39,6 +39,7 @@ def make_engine(tmp_path):
     engines = []
 
     def make(*docs, **config):
+        config.setdefault("python_modules", ["transport_workers", "goflow.examples"])   # python:// of these tests
         eng = Engine.embedded(tmp_path / f"data-{len(engines)}", blueprints=list(docs), **config)
         engines.append(eng)
         return eng

@@ -7,7 +7,7 @@ import pytest
 
 import goflow.transports as transports
 from e2e_support import attempts, one_step, settle, worker
-from goflow.errors import ConfigError
+from goflow.errors import BlueprintError, ConfigError
 from goflow.transports import PythonTransport, default_registry, registry_from_config
 from goflow.transports.http import HttpTransport, HttpxTransport
 
@@ -76,19 +76,31 @@ def test_python_workers_through_the_engine(server, make_engine):
     assert transport_workers.calls["boom"] >= 2
 
 
-@pytest.mark.parametrize("allowed, ok", [(None, True), (["transport_workers"], True), ("transport_workers", True),
-                                         (["goflow.examples"], False), ("goflow.examples, other", False)])
-def test_python_modules_allow_list(server, make_engine, allowed, ok):
+@pytest.mark.parametrize("allowed, ok", [(None, False), (["transport_workers"], True), ("transport_workers", True),
+                                         (["goflow.examples"], False), ([], False)])
+def test_python_modules_allow_list(server, tmp_path, allowed, ok):
+    """Allowed: the call is made. Not allowed (the default is goflow.examples only): a deploy is
+    refused naming the endpoint, and a blueprint deployed earlier (under other settings) meets the
+    check at the call: that endpoint is refused at once (no retry) and the next priority serves."""
+    from actors import Engine
     url = "python://transport_workers:echo"
+    doc = one_step([worker(url, retry=3), worker(server.url("/event/approved"), priority=2)])
     cfg = {} if allowed is None else {"python_modules": allowed}
-    eng = make_engine(one_step([worker(url, retry=3), worker(server.url("/event/approved"), priority=2)]), **cfg)
-    iid = eng.start("e2e/one", {})
-    st = settle(eng, iid)
-    hist = eng.history(iid)
+    data = tmp_path / "d"
+    if not ok:
+        with pytest.raises(BlueprintError) as info:
+            Engine.embedded(tmp_path / "refused", blueprints=[doc], **cfg).close()
+        assert [(p.rule, p.path) for p in info.value.problems] == [("endpoint-not-allowed",
+                                                                   "/workers/0/workerEndpoint")]
+        assert url in str(info.value)
+        Engine.embedded(data, blueprints=[doc], python_modules=["transport_workers"]).close()
+    with Engine.embedded(data, **({**cfg} if not ok else {"blueprints": [doc], **cfg})) as eng:
+        iid = eng.start("e2e/one", {})
+        st = settle(eng, iid)
+        hist = eng.history(iid)
     if ok:
         assert st["state"] == "done" and attempts(hist) == [(url, 1, "200")]
     else:
-        # not allowed: that endpoint is refused at once (no retry) and the next priority serves
         assert st["state"] == "approved"
         assert attempts(hist) == [(url, 1, "bad-endpoint"), (server.url("/event/approved"), 2, "200")]
         assert "not among the allowed python:// modules" in hist[2]["detail"]["error"]
@@ -99,7 +111,6 @@ def test_python_modules_allow_list(server, make_engine, allowed, ok):
                                       ({"http_transport": "curl"}, "workers.http_transport"),
                                       ({"body_bytes": -1}, "limits.body_bytes"),
                                       ({"python_modules": 3}, "workers.python_modules"),
-                                      ({"python_modules": []}, "workers.python_modules"),
                                       ({"max_body_bytes": 10}, "max_body_bytes")])
 def test_a_bad_worker_setting_is_refused_naming_it(tmp_path, cfg, key):
     from actors import Engine
