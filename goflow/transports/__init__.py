@@ -58,12 +58,12 @@ def lazy_http(kind: str = "aiohttp", max_body_bytes: int = MAX_BODY_BYTES, **opt
     return LazyTransport(lambda: http_transport(kind, max_body_bytes, **options), f"http_transport={kind}")
 
 
-def lazy_grpc(max_body_bytes: int = MAX_BODY_BYTES) -> LazyTransport:
+def lazy_grpc(max_body_bytes: int = MAX_BODY_BYTES, allowed_hosts=None) -> LazyTransport:
     """The ``grpc``/``grpcs`` transport (:class:`goflow.transports.grpc.GrpcTransport`), made (and
     grpc imported) on first use."""
     def make():
         from .grpc import GrpcTransport
-        return GrpcTransport(max_body_bytes)
+        return GrpcTransport(max_body_bytes, allowed_hosts=allowed_hosts)
     return LazyTransport(make, "grpc")
 
 
@@ -99,16 +99,16 @@ def registry_from_config(settings: Config) -> Registry:
     if http_default and python_default:
         return default_registry
     registry = default_registry.copy()
+    try:
+        rules = None if hosts is None else parse_hosts(hosts)
+    except ValueError as exc:
+        raise ConfigError("workers.allowed_hosts", str(exc)) from None
     if not http_default:
-        try:
-            rules = None if hosts is None else parse_hosts(hosts)
-        except ValueError as exc:
-            raise ConfigError("workers.allowed_hosts", str(exc)) from None
         transport = lazy_http(kind, limit, trust_env=trust_env, allowed_hosts=rules)
         registry.register("http", transport)
         registry.register("https", transport)
-    if limit != default.limits.body_bytes:
-        rpc = lazy_grpc(limit)
+    if limit != default.limits.body_bytes or rules is not None:
+        rpc = lazy_grpc(limit, rules)
         registry.register("grpc", rpc)
         registry.register("grpcs", rpc)
     if not python_default:

@@ -37,6 +37,7 @@ from ..proto import worker_pb2
 from .. import trace
 from .base import (MAX_BODY_BYTES, BodyTooLarge, CallTimedOut, Response, WorkerFailed, idempotency_key, log,
                    safe_endpoint)
+from .policy import HostRule, host_refusal
 
 __all__ = ["GrpcTransport", "DEFAULT_METHOD", "RETRYABLE", "PUSHBACK", "parse_endpoint", "to_struct",
            "from_struct", "perform_request"]
@@ -153,8 +154,8 @@ def _read(path: str | None) -> bytes | None:
 class GrpcTransport:
     """``grpc``/``grpcs`` through grpc.aio; see the module docstring."""
 
-    def __init__(self, max_body_bytes: int = MAX_BODY_BYTES):
-        self.max_body_bytes = max_body_bytes
+    def __init__(self, max_body_bytes: int = MAX_BODY_BYTES, *, allowed_hosts: tuple[HostRule, ...] | None = None):
+        self.max_body_bytes, self.allowed_hosts = max_body_bytes, allowed_hosts
         self._channels: dict[tuple, grpc.aio.Channel] = {}
         self._loops: dict[asyncio.AbstractEventLoop, set[tuple]] = {}
         self._routes: dict[tuple, tuple] = {}         # (endpoint, tls) -> (shown, target, method, tls, options)
@@ -217,6 +218,11 @@ class GrpcTransport:
         return channel
 
     async def call(self, request: dict, worker: Worker, timeout: float) -> Response:
+        if self.allowed_hosts is not None:              # workers.allowed_hosts (SSRF)
+            refused = host_refusal(worker.endpoint, self.allowed_hosts)
+            if refused is not None:
+                raise WorkerFailed(safe_endpoint(worker.endpoint), refused, retryable=False,
+                                   outcome="host-not-allowed")
         try:
             endpoint, target, method, tls, options = self._route(worker)
             rpc = self._rpc(target, method, tls, options)

@@ -94,6 +94,16 @@ def test_a_host_outside_allowed_hosts_is_refused_at_the_call(server, kind):
     assert step([worker(url)], allowed).event == SUCCESS
 
 
+def test_grpc_endpoints_meet_allowed_hosts_at_the_call_too():
+    pytest.importorskip("grpc", reason="grpcio is not installed (a dependency of goflow: pip install -e .)")
+    registry = registry_from_config(settings({"allowed_hosts": ["10.0.0.0/8"]}))
+    url = "grpc://127.0.0.1:9/goflow.worker.v1.Worker/Perform"
+    result = step([worker(url, retry=2)], registry)
+    assert outcomes(result) == [(url, 1, "host-not-allowed")]
+    allowed = registry_from_config(settings({"allowed_hosts": ["127.0.0.1"]}))
+    assert step([worker(url)], allowed).attempts[0].outcome != "host-not-allowed"
+
+
 FLOW = """{
   "project": "sec", "activity": "hosts", "states": ["work"],
   "actions": [{"name": "work", "type": "sync"}],
