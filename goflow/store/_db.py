@@ -7,7 +7,7 @@ import logging
 import os
 import sqlite3
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Iterator, Mapping, Sequence
 
 from ..errors import StoreError
 from ..files import private_file
@@ -81,8 +81,10 @@ def open_connection(path: str, *, readonly: bool, synchronous: str, timeout: flo
 
 
 def ensure_schema(conn: sqlite3.Connection, path: str, *, kind: str, application_id: int,
-                  version: int, ddl: Sequence[str], readonly: bool) -> None:
-    """Create the schema on first open; refuse a newer schema or another kind of file."""
+                  version: int, ddl: Sequence[str], readonly: bool,
+                  upgrades: Mapping[int, Sequence[str]] | None = None) -> None:
+    """Create the schema on first open; refuse a newer schema or another kind of file. An older
+    schema ``v`` is upgraded in the same transaction by ``upgrades[v]`` (to ``v + 1``), then on."""
     with errors_as_store_error(path, f"checking the {kind} schema"):
         if not readonly:
             conn.execute("BEGIN IMMEDIATE")
@@ -100,13 +102,16 @@ def ensure_schema(conn: sqlite3.Connection, path: str, *, kind: str, application
                 if readonly:
                     raise StoreError(f"{kind} schema version {have} is older than {version}; "
                                      "open it once for writing to upgrade it", path)
-                if have != 0:  # no older schema has ever been released
+                steps = [ddl] if have == 0 else [(upgrades or {}).get(v) for v in range(have, version)]
+                if any(step is None for step in steps):
                     raise StoreError(f"no upgrade from {kind} schema version {have}", path)
-                for statement in ddl:
-                    conn.execute(statement)
+                for step in steps:
+                    for statement in step:
+                        conn.execute(statement)
                 conn.execute(f"PRAGMA application_id={int(application_id)}")
                 conn.execute(f"PRAGMA user_version={int(version)}")
-                log.info("created %s schema version %s in %s", kind, version, path)
+                log.info("%s %s schema version %s in %s", "created" if have == 0 else f"upgraded from {have} to",
+                         kind, version, path)
             if not readonly:
                 conn.execute("COMMIT")
         except BaseException:

@@ -5,6 +5,10 @@ is a :class:`Change` -- the instance's new row (its opaque snapshot bytes) and t
 that transition. :meth:`InstanceStore.commit` takes a whole batch of changes and makes them durable in
 ONE transaction (group commit): all of them or none.
 
+Every outside event id an instance takes is kept for the instance's whole life (SPEC §6: a repeated
+id is never applied): a :class:`Change` carries the ids its transition took, the same transaction
+stores them, and :meth:`InstanceStore.seen_event_ids` answers whether ids were taken before.
+
 The store never decodes a snapshot; it only keeps the few plain columns (status, state, ...) it needs
 to answer queries and to find the instances to recover.
 """
@@ -12,7 +16,7 @@ from __future__ import annotations
 
 import abc
 from dataclasses import dataclass
-from typing import Iterator, Sequence
+from typing import Iterable, Iterator, Sequence
 
 from ..fsm import FINAL_STATUSES
 from ..history import Record
@@ -39,6 +43,8 @@ class Change:
     listings can show it without decoding the snapshot. ``live`` says whether recovery reloads the
     instance; by default (``None``) exactly when its status is not final, but a completed instance
     whose completion hook is still in flight is live too, so the hook is called again after a crash.
+    ``event_ids``: the outside event ids this transition took (applied, postponed or queued), kept
+    for the instance's whole life in the same transaction.
     """
 
     instance_id: str
@@ -53,6 +59,7 @@ class Change:
     updated: float = 0.0
     reason: str | None = None
     live: bool | None = None      # reload on recovery; None: when the status is not final
+    event_ids: Sequence[str] = ()  # outside event ids taken by this transition (de-duplication)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +113,12 @@ class InstanceStore(abc.ABC):
         """Make a batch durable in ONE transaction: upsert each instance's row (the latest change
         of an instance in the batch wins), append its records in order. All or nothing; raises
         :class:`goflow.errors.StoreError` and leaves the store unchanged on failure."""
+
+    @abc.abstractmethod
+    def seen_event_ids(self, pairs: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
+        """Which of the ``(instance_id, event_id)`` pairs a committed :class:`Change` took (its
+        ``event_ids``), ever: one query for a batch's worth of pairs, and a cost per pair that does
+        not grow with the number of ids an instance has taken (an index on the pair)."""
 
     @abc.abstractmethod
     def get(self, instance_id: str) -> StoredInstance | None:

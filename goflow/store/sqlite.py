@@ -9,7 +9,7 @@ import logging
 import os
 import threading
 import time
-from typing import Iterator, Sequence
+from typing import Iterable, Iterator, Sequence
 
 from ..errors import InstanceNotFound, StoreError
 from ..history import Record
@@ -20,7 +20,7 @@ __all__ = ["SCHEMA_VERSION", "APPLICATION_ID", "SQLiteStore"]
 
 log = logging.getLogger("goflow.store")
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 APPLICATION_ID = 0x47465301  # "GFS\x01": a GoFlow shard store
 
 # Statuses left out of recovery unless a change says otherwise (Change.live): a status added later is
@@ -63,6 +63,17 @@ _DDL = [
     )""",
     "CREATE INDEX history_by_instance ON history (instance_id, seq)",
 ]
+# version 2: every outside event id an instance took, for its whole life (SPEC §6). The primary key
+# is the lookup: a B-tree search whose cost grows with log(rows), not with an instance's ids.
+_EVENT_IDS = [
+    """CREATE TABLE event_ids (
+        instance_id TEXT NOT NULL,
+        event_id    TEXT NOT NULL,
+        PRIMARY KEY (instance_id, event_id)
+    ) WITHOUT ROWID""",
+]
+_DDL += _EVENT_IDS
+_UPGRADES = {1: _EVENT_IDS}   # a version-1 store gains the table; ids it took before are not in it
 
 _UPSERT = (
     "INSERT INTO instances"
@@ -77,6 +88,8 @@ _APPEND = (
     "INSERT INTO history (instance_id, time, state, event, action, next, step, attempt, endpoint,"
     " outcome, latency, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
+_REMEMBER = "INSERT OR IGNORE INTO event_ids (instance_id, event_id) VALUES (?, ?)"
+_SEEN = "SELECT 1 FROM event_ids WHERE instance_id = ? AND event_id = ?"
 _COLUMNS = "id, project, activity, version, status, state, snapshot, created, updated, reason"
 _SUMMARY_COLUMNS = "id, project, activity, version, status, state, created, updated, reason"
 _HISTORY_COLUMNS = "time, state, event, action, next, step, attempt, endpoint, outcome, latency, detail"
@@ -116,7 +129,7 @@ class SQLiteStore(InstanceStore):
                                          timeout=timeout)
             try:
                 ensure_schema(self._conn, self.path, kind="shard store", application_id=APPLICATION_ID,
-                              version=SCHEMA_VERSION, ddl=_DDL, readonly=readonly)
+                              version=SCHEMA_VERSION, ddl=_DDL, readonly=readonly, upgrades=_UPGRADES)
             except BaseException:
                 self._conn.close()
                 raise
@@ -137,8 +150,11 @@ class SQLiteStore(InstanceStore):
         self._writable()
         rows: dict[str, tuple] = {}  # the last change of each instance is the one stored
         records: list[tuple] = []
+        ids: list[tuple] = []
         for c in changes:
             iid = c.instance_id
+            if c.event_ids:
+                ids.extend([(iid, e) for e in c.event_ids])
             live = c.live if c.live is not None else c.status not in _NOT_RECOVERED_SET
             rows[iid] = (iid, c.project, c.activity, c.version, c.status, c.state, c.snapshot,
                          c.created, c.updated, c.reason, 1 if live else 0)
@@ -161,6 +177,8 @@ class SQLiteStore(InstanceStore):
                 conn.executemany(_UPSERT, rows.values())
                 if records:
                     conn.executemany(_APPEND, records)
+                if ids:
+                    conn.executemany(_REMEMBER, ids)
                 conn.execute("COMMIT")
             except BaseException:
                 self._rollback(conn)
@@ -192,6 +210,14 @@ class SQLiteStore(InstanceStore):
                     instance_id, row[1], row[0], self.path, reason)
 
     # ------------------------------------------------------------------------------------ reading
+    def seen_event_ids(self, pairs: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
+        pairs = list(pairs)
+        if not pairs:
+            return set()
+        with self._lock, errors_as_store_error(self.path, f"looking up {len(pairs)} event ids"):
+            conn = self._open_conn()
+            return {pair for pair in pairs if conn.execute(_SEEN, pair).fetchone() is not None}
+
     def get(self, instance_id: str) -> StoredInstance | None:
         row = self._one(f"SELECT {_COLUMNS} FROM instances WHERE id = ?", (instance_id,),
                         f"reading instance {instance_id!r}")
