@@ -72,7 +72,7 @@ class Host(Actor):
         self.store = _open_store(settings, msg.index)
         self.shard = Shard(self.store, msg.blueprints, intensity=engine.intensity, period=engine.period,
                            event_bytes=settings.limits.event_bytes, retry=settings.retry,
-                           postponed=settings.limits.postponed,
+                           postponed=settings.limits.postponed, paused_events=settings.limits.paused_events,
                            name=f"host-{msg.index}", clock=self.clock)
         fx = self.shard.recover()
         self._effects(fx)

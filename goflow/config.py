@@ -141,6 +141,7 @@ class LimitsSection:
     event_bytes: int = 64 * 1024       # an instance input or an event's data (encoded)
     body_bytes: int = 1 << 20          # a worker's response body
     postponed: int = 100               # postponed events queued per instance (SPEC §8)
+    paused_events: int = 1_000         # outside events a paused instance holds until resumed
 
 
 @dataclass(frozen=True)
@@ -216,6 +217,7 @@ _CHECKS: dict[str, Callable[[Any], str | None]] = {
     "limits.event_bytes": _positive(1),
     "limits.body_bytes": _positive(1),
     "limits.postponed": _positive(1),
+    "limits.paused_events": _positive(1),
     "logging.level": _choice(LOG_LEVELS),
     "logging.format": _choice(LOG_FORMATS),
 }

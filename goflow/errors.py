@@ -13,6 +13,7 @@ person needs to act on it (file, JSON pointer, line:column, instance id, state):
     │   ├── InstanceExists
     │   ├── InstanceFinished      the instance is completed, failed or terminated
     │   └── EventRefused          the current state does not accept the event
+    │       └── QueueFull         a postponed queue (or, PausedQueueFull, a paused one) is full
     ├── StoreError                the durable store failed or is unusable
     ├── ConfigError               a configuration key or value is wrong (``.key``)
     ├── TransportError            a worker transport could not be used (``.endpoint``)
@@ -32,6 +33,7 @@ __all__ = [
     "InvalidInput",
     "InstanceError",
     "QueueFull",
+    "PausedQueueFull",
     "WrongStatus",
     "NotVisited",
     "InstanceNotFound",
@@ -151,6 +153,18 @@ class QueueFull(EventRefused):
         InstanceError.__init__(self, instance_id, f"instance {instance_id!r} in state {state!r} cannot "
                                f"postpone event {event!r}: its postponed queue is full ({limit} events, "
                                f"limits.postponed); the event is refused", state)
+        self.event, self.accepted = event, []
+
+
+class PausedQueueFull(QueueFull):
+    """A paused instance already holds ``limits.paused_events`` outside events; one more is refused
+    (a :class:`QueueFull`, so every interface answers it as it answers a full postponed queue)."""
+
+    def __init__(self, instance_id: str, state: str, event: str, limit: int):
+        self.limit = limit
+        InstanceError.__init__(self, instance_id, f"instance {instance_id!r} is paused (in state {state!r}) "
+                               f"and already holds {limit} events (limits.paused_events); event {event!r} "
+                               "is refused: resume the instance, or raise limits.paused_events", state)
         self.event, self.accepted = event, []
 
 

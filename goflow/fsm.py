@@ -28,10 +28,22 @@ Semantics (SPEC §3), as decided here:
 * Outside events (:class:`Signal`) the state does not handle raise :class:`EventRefused`; the instance
   is unchanged. While a *sync* step runs, ``success``/``error``/``timeout`` from outside are refused
   too: they are its worker's outcomes (an async step's outcome does come from outside). An accepted outside event supersedes any pending step (its late outcome is stale). Its
-  ``data`` becomes the output of a pending async action, else ``context["events"][name]``. A repeated
-  ``event_id`` (among the last :data:`EVENT_ID_WINDOW`) is acknowledged as a duplicate, not applied.
+  ``data`` becomes the output of a pending async action, else ``context["events"][name]``.
+* **Event ids** (SPEC §6: a repeated id is never applied, for the instance's whole life). A
+  :class:`Signal` whose ``event_id`` was taken before (applied, postponed or queued) is acknowledged
+  as a duplicate (``Reaction.duplicate``, record ``duplicate``) and not applied, whatever the status.
+  The FSM itself remembers the last :data:`EVENT_ID_WINDOW` ids in ``Instance.event_ids`` (in the
+  snapshot); the whole life is the runtime's: the shard keeps every id taken in its store and, when
+  an event carries an id the window does not hold, asks the store and passes the answer as
+  ``react(..., seen=True)``. So the FSM stays pure (no lookup here), and an id the FSM takes is
+  exactly one of a :class:`Signal` answered neither by an exception nor as a duplicate.
 * ``Pause``: no new step starts; every input but ``Resume``/``Terminate`` is queued in the instance
   (outside events are checked against the current state first) and applied in order on ``Resume``.
+  An outside event that finds ``paused_limit`` inputs queued (``limits.paused_events``) raises
+  :class:`PausedQueueFull` and the instance is unchanged; the runtime's own inputs (a step's outcome,
+  a timer: a few at most, one step is pending) are always queued, so none is lost. The queue lives in the snapshot
+  (rewritten whole per transition), so the bound is also what keeps a paused instance's cost per
+  event at O(limit).
 * ``Terminate`` delivers the event ``cancel`` where the current state has a transition for it (the
   flow's compensation path; like any accepted outside event it supersedes a running step, whose late
   outcome is stale). Without such a transition, or with ``force``, it ends the instance
@@ -68,7 +80,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from .errors import EventRefused, InstanceFinished, NotVisited, QueueFull, WrongStatus
+from .errors import EventRefused, InstanceFinished, NotVisited, PausedQueueFull, QueueFull, WrongStatus
 from .history import Record
 from .fsm_data import (COMPLETED, DELAYED, EVENT_ID_WINDOW, FAILED, FINAL_STATUSES, PAUSED, POSTPONED_LIMIT,
                        RUNNING, STATUSES, TERMINATED, WAITING, CallWorker, CancelTimer, Command, Finished,
@@ -78,7 +90,8 @@ from .model import ASYNC, CANCEL, CONTINUE, DONE, ERROR, INIT, START, SUCCESS, T
 
 __all__ = [
     "RUNNING", "WAITING", "DELAYED", "PAUSED", "COMPLETED", "FAILED", "TERMINATED",
-    "STATUSES", "FINAL_STATUSES", "EVENT_ID_WINDOW", "MAX_CHAIN", "POSTPONED_LIMIT", "REWINDABLE",
+    "STATUSES", "FINAL_STATUSES", "EVENT_ID_WINDOW", "MAX_CHAIN", "POSTPONED_LIMIT", "PAUSED_LIMIT",
+    "REWINDABLE",
     "Pending", "Instance", "new_instance",
     "Signal", "Outcome", "TimerFired", "HookOutcome", "Pause", "Resume", "Terminate", "Retry", "Rewind",
     "Input",
@@ -87,6 +100,7 @@ __all__ = [
 ]
 
 MAX_CHAIN = 10_000      # bound on transitions applied for one input (continue chains)
+PAUSED_LIMIT = 1_000    # default bound of the outside events a paused instance holds (limits.paused_events)
 REWINDABLE = frozenset({FAILED, TERMINATED, WAITING})
 
 SYNC_STEP, ASYNC_STEP, DELAY_STEP = "sync", "async", "delay"
@@ -97,10 +111,10 @@ WORKER_OUTCOMES = frozenset({SUCCESS, ERROR, TIMEOUT})
 class _Run:
     """Accumulates commands and records while one input is applied."""
 
-    __slots__ = ("bp", "now", "commands", "records", "limit")
+    __slots__ = ("bp", "now", "commands", "records", "limit", "paused_limit")
 
-    def __init__(self, bp: Blueprint, now: float, limit: int = POSTPONED_LIMIT):
-        self.bp, self.now, self.limit = bp, now, limit
+    def __init__(self, bp: Blueprint, now: float, limit: int = POSTPONED_LIMIT, paused_limit: int = PAUSED_LIMIT):
+        self.bp, self.now, self.limit, self.paused_limit = bp, now, limit, paused_limit
         self.commands: list = []
         self.records: list = []
 
@@ -111,14 +125,21 @@ class _Run:
 
 
 def react(bp: Blueprint, inst: Instance, inp: Input, now: float, *,
-          postponed_limit: int = POSTPONED_LIMIT) -> Reaction:
+          postponed_limit: int = POSTPONED_LIMIT, paused_limit: int = PAUSED_LIMIT,
+          seen: bool = False) -> Reaction:
     """Apply one input to ``inst``. Raises :class:`EventRefused` (:class:`QueueFull`) /
     :class:`InstanceFinished` / :class:`WrongStatus` / :class:`NotVisited` for an outside event or
     management operation that cannot apply; the instance is then unchanged. ``postponed_limit``
-    bounds the postponed queue (``limits.postponed``)."""
-    run = _Run(bp, now, postponed_limit)
+    bounds the postponed queue (``limits.postponed``), ``paused_limit`` the outside events a paused
+    instance holds (``limits.paused_events``). ``seen``: the caller knows that this
+    :class:`Signal`'s ``event_id`` was taken before (its lifetime record of ids, beyond
+    ``Instance.event_ids``): it is a duplicate."""
+    run = _Run(bp, now, postponed_limit, paused_limit)
     duplicate = False
-    if isinstance(inp, HookOutcome):
+    if seen and isinstance(inp, Signal) and inp.event_id is not None:
+        run.record(inst, inp.name, "duplicate", detail=inp.event_id)
+        duplicate = True
+    elif isinstance(inp, HookOutcome):
         inst = _hook_outcome(run, inst, inp)
     elif isinstance(inp, Retry):
         inst = _retry(run, inst, inp)
@@ -150,6 +171,8 @@ def react(bp: Blueprint, inst: Instance, inp: Input, now: float, *,
             if not duplicate:
                 if not bp.postpones(inst.state, inp.name, _busy(inst)):
                     _check_accepts(bp, inst, inp.name)
+                if len(inst.inbox) >= run.paused_limit:
+                    raise PausedQueueFull(inst.id, inst.state, inp.name, run.paused_limit)
                 inst = _remember(inst, inp)
         if not duplicate:
             run.record(inst, _input_name(inp), "queued", step=getattr(inp, "step", None))

@@ -10,6 +10,15 @@ pure FSM core (dispatched by the type of its request), each new state is encoded
 whole batch is committed in ONE store transaction before any effect (worker job, timer, reply, completion notice) is returned to the caller — so no
 effect ever happens before its transition is durable, and durability costs one sync per batch.
 
+Event ids (SPEC §6: a repeated id is never applied, for the instance's whole life): the FSM knows the
+last :data:`goflow.fsm.EVENT_ID_WINDOW` ids of an instance (in its snapshot); every id an instance
+takes is also kept by the store (``Change.event_ids``, committed with the transition). Before a
+batch is applied, the event ids its outside events carry that the window of their instance does not
+hold are looked up in the store in ONE query (:meth:`InstanceStore.seen_event_ids`); a known one goes
+to the FSM as ``react(..., seen=True)`` and is answered ``duplicate: true``, not applied — after a
+restart, after the instance ended, after any number of other events. An id taken earlier in the same
+batch is known from the batch itself.
+
 Supervision (SPEC §6): an unexpected exception while applying an item to an instance (a crash of its
 handler — e.g. a worker output that cannot be encoded) restarts that instance from its last committed
 snapshot and retries the item; past ``intensity`` restarts within ``period`` seconds (OTP's defaults
@@ -108,10 +117,12 @@ class Shard:
     def __init__(self, store, blueprints: Iterable[Blueprint] = (), *, clock: Callable[[], float] = time.time,
                  intensity: int = EngineSection.intensity, period: float = EngineSection.period,
                  name: str = "shard", event_bytes: int = LimitsSection.event_bytes,
-                 retry: RetrySection = RetrySection(), postponed: int = LimitsSection.postponed):
+                 retry: RetrySection = RetrySection(), postponed: int = LimitsSection.postponed,
+                 paused_events: int = LimitsSection.paused_events):
         self.store, self.clock, self.name = store, clock, name
         self.event_bytes = event_bytes
         self.postponed = postponed          # limits.postponed: the bound of each postponed queue
+        self.paused_events = paused_events  # limits.paused_events: what a paused instance holds
         self.retry = retry                  # the backoff of workers that leave theirs unset
         self.intensity, self.period = intensity, period
         self.blueprints: dict[tuple, Blueprint] = {}
@@ -120,6 +131,8 @@ class Shard:
         self.timers = TimerWheel()
         self.waiters: dict[str, list] = {}     # instance id -> [(reply token, Wait), ...]
         self._stored: set[str] = set()     # ids of this batch's creates that the store already holds
+        self._seen: set[tuple[str, str]] = set()    # this batch's (instance, event id) the store knows
+        self._taken: dict[str, dict] = {}           # instance id -> event ids taken in this batch (keys)
         for bp in blueprints:
             self.deploy(bp)
 
@@ -189,9 +202,11 @@ class Shard:
         records: dict[str, list] = {}
         commands: list = []
         replies: list[Reply] = []
+        items = list(items)
         # one store lookup for every create of the batch (a networked store answers each in a round trip)
         self._stored = self.store.existing([i.instance for i in items if isinstance(i.request, Create)
                                             and i.instance not in self.cells])
+        self._seen, self._taken = self._stored_event_ids(items), {}
         for item in items:
             try:
                 self._apply(item, now, staged, records, commands, replies)
@@ -204,7 +219,7 @@ class Shard:
                 changes.append(Change(iid, inst.project, inst.activity, inst.version, inst.status, inst.state,
                                       cell.snap or snapshot.encode(inst), records.get(iid, ()),
                                       inst.created, inst.updated, inst.reason,
-                                      _live(inst)))
+                                      _live(inst), tuple(self._taken.get(iid, ()))))
             t0 = time.perf_counter()
             try:
                 self.store.commit(changes)
@@ -241,6 +256,18 @@ class Shard:
                 self.waiters[iid] = waiting
         fx.replies = replies
         return fx
+
+    def _stored_event_ids(self, items: list[Item]) -> set[tuple[str, str]]:
+        """The ``(instance, event id)`` pairs of the batch's outside events that the store knows,
+        asked in one query for the ids their instance's window does not hold."""
+        ask = []
+        for item in items:
+            req = item.request
+            if isinstance(req, Signal) and req.event_id is not None:
+                cell = self.cells.get(item.instance)
+                if cell is None or req.event_id not in cell.inst.event_ids:
+                    ask.append((item.instance, req.event_id))
+        return self.store.seen_event_ids(ask) if ask else set()
 
     def _apply(self, item: Item, now: float, staged, records, commands, replies) -> None:
         req, iid = item.request, item.instance
@@ -300,7 +327,8 @@ class Shard:
         iid = cell.inst.id
         while True:
             try:
-                r = react(cell.bp, cell.inst, inp, now, postponed_limit=self.postponed)
+                r = react(cell.bp, cell.inst, inp, now, postponed_limit=self.postponed,
+                          paused_limit=self.paused_events, seen=self._known(iid, inp))
                 snap = snapshot.encode(r.instance)   # an instance that cannot be stored is a crash
                 break
             except InstanceError:           # refused on purpose (EventRefused, WrongStatus, ...)
@@ -316,6 +344,8 @@ class Shard:
                 records.setdefault(iid, []).append(
                     Record(now, cell.inst.state, None, None, None, None, outcome="restarted",
                            detail=f"restart {len(cell.crashes)}: {type(exc).__name__}: {exc}"))
+        if isinstance(inp, Signal) and inp.event_id is not None and not r.duplicate:
+            self._taken.setdefault(iid, {})[inp.event_id] = None    # stored with the batch
         new = _Cell(r.instance, cell.bp, snap)
         new.crashes = cell.crashes
         staged[iid] = new
@@ -327,6 +357,13 @@ class Shard:
         else:
             result = {"id": iid, "state": r.instance.state, "status": r.instance.status, "duplicate": r.duplicate}
         replies.append(Reply(item.token, True, result))
+
+    def _known(self, iid: str, inp) -> bool:
+        """Whether an outside event's id was taken before: committed (the store said so for this
+        batch) or earlier in this batch."""
+        if not isinstance(inp, Signal) or inp.event_id is None:
+            return False
+        return (iid, inp.event_id) in self._seen or inp.event_id in self._taken.get(iid, ())
 
     def _crashed(self, cell: _Cell, exc: Exception, now: float, staged: _Cell | None = None) -> _Cell:
         """Restart a crashed instance from its last snapshot: the one staged by an earlier item of

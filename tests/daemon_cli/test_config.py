@@ -228,6 +228,7 @@ CONSUMERS = {
                            ("actors/_cli_api.py", "event_bytes=cfg.limits.event_bytes")],
     "limits.body_bytes": [("goflow/transports/__init__.py", "settings.limits.body_bytes")],
     "limits.postponed": [("actors/host.py", "postponed=settings.limits.postponed")],
+    "limits.paused_events": [("actors/host.py", "paused_events=settings.limits.paused_events")],
     "logging.level": [("actors/_logging.py", "settings.logging.level"), ("actors/daemon.py", "settings.logging.level")],
     "logging.format": [("actors/daemon.py", "settings.logging.format")],
     "metrics.enabled": [("goflow/metrics.py", "settings.metrics.enabled"), ("actors/daemon.py", "settings.metrics.enabled")],
