@@ -22,7 +22,7 @@ RUNNING, WAITING, DELAYED, PAUSED = "running", "waiting", "delayed", "paused"
 COMPLETED, FAILED, TERMINATED = "completed", "failed", "terminated"
 STATUSES = (RUNNING, WAITING, DELAYED, PAUSED, COMPLETED, FAILED, TERMINATED)
 FINAL_STATUSES = frozenset({COMPLETED, FAILED, TERMINATED})
-EVENT_ID_WINDOW = 256   # recent outside event ids kept for de-duplication
+EVENT_ID_WINDOW = 32    # recent outside event ids kept in the snapshot (the store keeps them all)
 POSTPONED_LIMIT = 100   # default bound of an instance's postponed queue (limits.postponed)
 SYNC_STEP = "sync"      # the mode of a sync step's CallWorker (the default)
 
