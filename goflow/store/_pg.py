@@ -83,6 +83,14 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             PRIMARY KEY (project, activity, version)
         )""",
     ]),
+    (2, "every outside event id an instance took, for its whole life (SPEC §6)", [
+        """CREATE TABLE goflow_event_ids (
+            shard       integer NOT NULL,
+            instance_id text    NOT NULL,
+            event_id    text    NOT NULL,
+            PRIMARY KEY (shard, instance_id, event_id)
+        )""",
+    ]),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

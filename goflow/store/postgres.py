@@ -53,6 +53,14 @@ _APPEND = (
     " %b::text[], %b::text[], %b::text[], %b::bigint[], %b::bigint[], %b::text[], %b::text[], %b::float8[],"
     " %b::text[]) WITH ORDINALITY AS r(i, t, s, e, a, n, st, at, ep, o, l, d, k) ORDER BY k"
 )
+_REMEMBER = (
+    "INSERT INTO goflow_event_ids (shard, instance_id, event_id)"
+    " SELECT %b, i, e FROM unnest(%b::text[], %b::text[]) AS r(i, e) ON CONFLICT DO NOTHING"
+)
+_SEEN = (
+    "SELECT k.i, k.e FROM unnest(%b::text[], %b::text[]) AS k(i, e) JOIN goflow_event_ids g"
+    " ON g.shard = %b AND g.instance_id = k.i AND g.event_id = k.e"
+)
 _APPEND_ONE = (
     "INSERT INTO goflow_history (shard, instance_id, time, state, event, action, next, step, attempt,"
     " endpoint, outcome, latency, detail) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
@@ -165,9 +173,12 @@ class PostgresStore(InstanceStore):
         self._writable()
         rows: dict[str, tuple] = {}  # the last change of each instance is the one stored
         hist: list[tuple] = []
+        ids: list[tuple] = []
         for c in changes:
             iid = c.instance_id
             self._check(c)
+            if c.event_ids:
+                ids.extend([(iid, e) for e in c.event_ids])
             live = c.live if c.live is not None else c.status not in _NOT_RECOVERED_SET
             rows[iid] = (iid, c.project, c.activity, c.version, c.status, c.state, c.snapshot,
                          c.created, c.updated, c.reason, bool(live))
@@ -184,6 +195,7 @@ class PostgresStore(InstanceStore):
                              r.endpoint, r.outcome, r.latency, detail))
         row_cols = [list(col) for col in zip(*rows.values())]
         hist_cols = [list(col) for col in zip(*hist)] if hist else None
+        id_cols = [list(col) for col in zip(*ids)] if ids else None
         batch = uuid.uuid4().hex
         state = {"tried": False}
 
@@ -202,6 +214,8 @@ class PostgresStore(InstanceStore):
                 conn.execute(_UPSERT, (self.shard, *row_cols))
                 if hist_cols is not None:
                     conn.execute(_APPEND, (self.shard, *hist_cols))
+                if id_cols is not None:
+                    conn.execute(_REMEMBER, (self.shard, *id_cols))
 
         self._run(f"committing a batch of {len(changes)} changes (nothing of it was committed)", work)
         if log.isEnabledFor(logging.DEBUG):
@@ -262,6 +276,14 @@ class PostgresStore(InstanceStore):
         rows = self._all("SELECT id FROM goflow_instances WHERE shard = %s AND id = ANY(%b::text[])",
                          (self.shard, ids), f"looking up {len(ids)} instances")
         return {r[0] for r in rows}
+
+    def seen_event_ids(self, pairs) -> set[tuple[str, str]]:
+        pairs = list(dict.fromkeys(pairs))
+        if not pairs:
+            return set()
+        iids, eids = [p[0] for p in pairs], [p[1] for p in pairs]
+        rows = self._all(_SEEN, (iids, eids, self.shard), f"looking up {len(pairs)} event ids")
+        return {(r[0], r[1]) for r in rows}
 
     def unfinished(self) -> Iterator[StoredInstance]:
         sql = (f"SELECT {_COLUMNS} FROM goflow_instances WHERE shard = %s AND live AND id > %s"

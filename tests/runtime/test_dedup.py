@@ -39,8 +39,8 @@ def data(tmp_path):
     return tmp_path / "data"
 
 
-def new_shard(data, **kw) -> tuple[Shard, object]:
-    store = Counting(open_shard(data, 0))
+def new_shard(data, *, url: str | None = None, **kw) -> tuple[Shard, object]:
+    store = Counting(open_shard(data, 0, url=url))
     shard = Shard(store, [BP], clock=lambda: pytest.fail("the tests give the time"), **kw)
     return shard, store
 
@@ -82,11 +82,13 @@ def test_an_id_repeated_after_300_other_ids_is_a_duplicate_and_not_applied(shard
     assert outcomes(shard, "a")[-1] == "duplicate"
 
 
-def test_the_ids_are_remembered_across_a_restart(data):
-    shard, store = new_shard(data)
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+def test_the_ids_are_remembered_across_a_restart(data, kind, request):
+    url = request.getfixturevalue("pg_url") if kind == "postgres" else None
+    shard, store = new_shard(data, url=url)
     started(shard)
     store.close()
-    shard, store = new_shard(data)                  # a new host process: the store is all it has
+    shard, store = new_shard(data, url=url)         # a new host process: the store is all it has
     shard.recover()
     try:
         replies = send(shard, ("a", poke(-1, "id-0")), ("a", poke(-2, f"id-{OTHERS}")), ("a", poke(-3, "new")))
