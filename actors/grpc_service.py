@@ -19,7 +19,7 @@ import grpc
 from google.protobuf import json_format, struct_pb2
 
 from goflow.auth import matches
-from goflow.errors import (BlueprintNotFound, EventRefused, GoflowError, InstanceExists, InstanceFinished,
+from goflow.errors import (BlueprintNotFound, EventRefused, InstanceExists, InstanceFinished,
                            InstanceNotFound, InvalidInput, NotVisited, QueueFull, RequestTimeout, RuntimeUnavailable,
                            WrongStatus)
 from goflow.fsm import FINAL_STATUSES, STATUSES
@@ -129,7 +129,9 @@ def authenticated(method: Callable) -> Callable:
             try:
                 async for item in method(self, request, context):
                     yield item
-            except (GoflowError, ValueError) as exc:
+            except grpc.aio.AbortError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - every error becomes a status code
                 await fail(context, exc)
         return stream
 
@@ -138,7 +140,9 @@ def authenticated(method: Callable) -> Callable:
         await check(self, context)
         try:
             return await method(self, request, context)
-        except GoflowError as exc:
+        except grpc.aio.AbortError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - every error becomes a status code (INTERNAL: logged)
             await fail(context, exc)
     return unary
 
