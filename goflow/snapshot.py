@@ -305,11 +305,13 @@ def decode(data: bytes, instance_id: str | None = None) -> Instance:
         try:  # the fast path: only pending, the inbox and the SPEC §8 fields are left to check
             pend = None if pending is None else _dec_pending(pending)
             box = tuple([_dec_input(i, n) for n, i in enumerate(inbox)]) if inbox else ()
-            kept = _dec_postponed(postponed)
-            _need(_is_opt_str(result), "result (nil or a str expected)", result)
-            _need(type(visited) is list and all([type(v) is str for v in visited]),
-                  "visited (an array of str expected)", visited)
-            _need(_is_opt_str(failed_action), "failed_action (nil or a str expected)", failed_action)
+            kept = _dec_postponed(postponed) if postponed or type(postponed) is not list else ()
+            if not ((result is None or type(result) is str) and type(visited) is list
+                    and (failed_action is None or type(failed_action) is str)
+                    and all([type(v) is str for v in visited])):
+                _need(_is_opt_str(result), "result (nil or a str expected)", result)
+                _need(_is_opt_str(failed_action), "failed_action (nil or a str expected)", failed_action)
+                _need(False, "visited (an array of str expected)", visited)
         except _Bad as exc:
             raise SnapshotError(iid, f"wrong shape: {exc}") from None
         return Instance(iid, project, activity, bp_version, state, status, input_, context, step, pend,
