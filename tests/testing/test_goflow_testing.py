@@ -83,7 +83,7 @@ BP = blueprint_from_document({
 
 
 def test_driver_fires_a_due_timer_on_advance_and_not_before():
-    d = run_script(BP, [{"send": "start"}, {"outcome": "success"}], clock=ManualClock(0.0))
+    d = run_script(BP, [{"send": "start"}, {"outcome": "success", "accepted": True}], clock=ManualClock(0.0))
     assert d.instance.status == "waiting" and d.timers == {1: 10.0}
     assert d.advance(9.999).records == []
     turn = d.advance(0.001)
@@ -93,7 +93,8 @@ def test_driver_fires_a_due_timer_on_advance_and_not_before():
 
 def test_driver_cancels_a_timer_when_the_outcome_comes_first():
     d = FlowDriver(BP, clock=ManualClock(0.0))
-    d.run([{"send": "start"}, {"outcome": "success"}, {"advance": 5}, {"send": "success"}])
+    d.run([{"send": "start"}, {"outcome": "success", "accepted": True}, {"advance": 5}, {"send": "success"}])
+    assert all(t.error is None for t in d.turns)
     assert d.instance.status == "completed" and d.timers == {}
     assert d.advance(100).records == []
 
