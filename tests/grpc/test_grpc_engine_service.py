@@ -335,3 +335,54 @@ def test_daemon_start_with_grpc_enabled_and_stop(tmp_path):
         if procs.left():
             goflow("daemon", "stop", env=env)
         procs.assert_none_left()
+
+
+def test_goflow_grpc_refusals(stack):
+    from http_api_support import goflow
+    env = stack.procs.env()
+    p = goflow("grpc", "--address", "0.0.0.0", "--daemon-port", str(stack.port), env=env)
+    assert p.returncode == 1 and p.stderr.startswith("Error: grpc.address 0.0.0.0 is not a loopback address")
+    assert "--allow-remote" in p.stderr and len(p.stderr.splitlines()) == 1
+    p = goflow("grpc", "--port", str(free_port()), "--daemon-port", str(free_port()), env=env)
+    assert p.returncode == 1 and "no GoFlow daemon is running" in p.stderr, p.stderr
+    p = goflow("grpc", "--tls-cert", "cert.pem", "--daemon-port", str(stack.port), env=env)
+    assert p.returncode == 1 and "go together" in p.stderr, p.stderr
+
+
+def test_the_service_over_tls(stack, tmp_path):
+    """grpc.tls_cert/grpc.tls_key: the server speaks TLS; the typed client trusts its CA."""
+    import threading
+    trustme = pytest.importorskip("trustme", reason="trustme is not installed (the 'test' extra)")
+    from actors.grpc_server import serve
+    from goflow.client.grpc import EngineCallError, EngineClient
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1", "localhost")
+    cert.cert_chain_pems[0].write_to_path(str(tmp_path / "cert.pem"))
+    cert.private_key_pem.write_to_path(str(tmp_path / "key.pem"))
+    bound, stop, loop_box = [], None, {}
+
+    def run():
+        nonlocal stop
+        async def main():
+            nonlocal stop
+            stop = asyncio.Event()
+            loop_box["loop"] = asyncio.get_running_loop()
+            await serve(stack.port, 0, data_dir=stack.data, tls_cert=str(tmp_path / "cert.pem"),
+                        tls_key=str(tmp_path / "key.pem"), stop=stop, ready=bound.append)
+        asyncio.run(main())
+
+    thread = threading.Thread(target=run, name="grpc-tls-server", daemon=True)
+    thread.start()
+    try:
+        from testkit import poll
+        poll(lambda: bound, 30, what="the TLS server to listen")
+        with EngineClient(f"127.0.0.1:{bound[0]}", token=stack.token, root_certificates=ca.cert_pem.bytes()) as c:
+            assert c.start(G, {"tls": True})
+        with EngineClient(f"127.0.0.1:{bound[0]}", token=stack.token, timeout=5) as plain:
+            with pytest.raises(EngineCallError) as info:
+                plain.list()
+            assert info.value.code == "UNAVAILABLE"
+    finally:
+        if "loop" in loop_box:
+            loop_box["loop"].call_soon_threadsafe(stop.set)
+        thread.join(30)
