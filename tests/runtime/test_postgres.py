@@ -19,11 +19,12 @@ from goflow.errors import StoreError
 from goflow.store import status
 
 STEPS = 3
+PY = ["workers"]          # the python:// module of these tests (tests/runtime/workers.py)
 
 
 def test_embedded_engine_on_postgres_runs_and_recovers(pg_url, tmp_path, calls):
     eng = Engine.embedded(str(tmp_path / "data"), blueprints=[gate_blueprint()], shards=2, timeout=20.0,
-                          store_url=pg_url)
+                          store_url=pg_url, python_modules=PY)
     try:
         ids = eng.start_many("rt/gate", [{"n": n} for n in range(20)])
         eng.send(ids[0], "go")
@@ -35,7 +36,7 @@ def test_embedded_engine_on_postgres_runs_and_recovers(pg_url, tmp_path, calls):
         eng.shutdown()
     rows = read_store(tmp_path / "data", url=pg_url)
     assert len(rows) == 20 and not any((tmp_path / "data" / "shards").glob("*.sqlite"))
-    again = Engine.embedded(str(tmp_path / "data"), shards=2, timeout=20.0, store_url=pg_url)
+    again = Engine.embedded(str(tmp_path / "data"), shards=2, timeout=20.0, store_url=pg_url, python_modules=PY)
     try:
         assert again.recovered == 19                       # the catalog too is in the database
         again.send(ids[1], "go")
@@ -51,7 +52,8 @@ def _bad_url(pg_server, pg_url) -> str:
 def test_wrong_password_is_one_clear_error_at_start(pg_server, pg_url, tmp_path):
     bad = _bad_url(pg_server, pg_url)
     with pytest.raises(StoreError, match="password authentication failed") as info:
-        Engine.embedded(str(tmp_path / "data"), blueprints=[gate_blueprint()], timeout=20.0, store_url=bad)
+        Engine.embedded(str(tmp_path / "data"), blueprints=[gate_blueprint()], timeout=20.0, store_url=bad,
+                        python_modules=PY)
     assert "wrong-secret" not in str(info.value)
     env = dict(os.environ, GOFLOW_STORE_URL=bad)
     run = subprocess.run([os.path.join(os.path.dirname(sys.executable), "goflow"), "run", "--data",
