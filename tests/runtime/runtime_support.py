@@ -224,11 +224,18 @@ def read_store(data_dir, shards: int = 2, url: str | None = None) -> dict:
 
 
 def store_history(data_dir, iid: str, shards: int = 2, url: str | None = None) -> list:
+    return store_histories(data_dir, [iid], shards, url).get(iid, [])
+
+
+def store_histories(data_dir, iids, shards: int = 2, url: str | None = None) -> dict:
+    """``{instance_id: [Record, ...]}`` of ``iids``, each shard store opened once (read-only)."""
+    out = {}
     for i in range(shards):
         store = open_shard(data_dir, i, readonly=True, url=url or None)
         try:
-            if store.exists(iid):
-                return store.history(iid)
+            for iid in iids:
+                if iid not in out and store.exists(iid):
+                    out[iid] = store.history(iid)
         finally:
             store.close()
-    return []
+    return out

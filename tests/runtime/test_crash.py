@@ -22,7 +22,7 @@ import pytest
 
 from actors.dispatcher import shard_of
 from runtime_support import (call_counts, chain_blueprint, gate_blueprint, kill_and_wait, poll, read_calls, read_store,
-                             store_history, wait_gone)
+                             store_histories, wait_gone)
 from goflow import snapshot
 from goflow.errors import RequestTimeout
 
@@ -90,8 +90,9 @@ def _check_run(data_dir, ids, calls, kill: tuple[float, float], allowed: set | N
     assert all(actions[(iid, s)] == f"s{s}" for iid, s in counts)
     repeated = {k: n for k, n in counts.items() if n > 1}
     assert max(repeated.values(), default=1) <= 2, repeated
+    histories = store_histories(data_dir, sorted({iid for iid, _ in repeated}), url=url)
     for iid, step in repeated:
-        begin, end = _step_times(store_history(data_dir, iid, url=url))
+        begin, end = _step_times(histories.get(iid, []))
         assert begin[step] < kill[1] and end[step] >= kill[0], (
             f"{iid}:{step} was called twice but was not in flight at the kill "
             f"(began {begin.get(step)}, ended {end.get(step)}, kill between {kill[0]} and {kill[1]})")
