@@ -11,7 +11,9 @@ Prints events/s, the p50/p99 latency of a post, and the batches the server made 
 
 * ``unbatched``: ``--max-batch 1``, one engine round trip per event;
 * ``batched-0ms``: no window; the posts that queue while the engine thread is busy form the batch;
-* ``batched-2ms``: the default, a batch stays open 2 ms after its first event.
+* ``batched-2ms``: the default, a batch stays open 2 ms after its first event;
+* ``batched-2ms-ids``: the same, each event with an ``event_id`` (the lifetime de-duplication: one
+  store lookup per batch, one row per id; compare with ``batched-2ms``).
 
 Bounded: a fixed count, a per-request timeout, 127.0.0.1 only; everything is stopped at the end.
 """
@@ -32,10 +34,12 @@ from ._common import free_port, percentile, waiting_flow
 
 __all__ = ["main"]
 
-MODES = {"unbatched": (0.0, 1), "batched-0ms": (0.0, 1000), "batched-2ms": (2.0, 1000)}
+MODES = {"unbatched": (0.0, 1, False), "batched-0ms": (0.0, 1000, False), "batched-2ms": (2.0, 1000, False),
+         "batched-2ms-ids": (2.0, 1000, True)}
 
 
-async def _post_all(url: str, token: str, ids: list[str], concurrency: int) -> tuple[float, list[float], int]:
+async def _post_all(url: str, token: str, ids: list[str], concurrency: int,
+                    event_ids: bool = False) -> tuple[float, list[float], int]:
     latencies: list[float] = []
     errors = 0
     queue = list(reversed(ids))
@@ -47,7 +51,8 @@ async def _post_all(url: str, token: str, ids: list[str], concurrency: int) -> t
             while queue:
                 iid = queue.pop()
                 t0 = time.perf_counter()
-                async with s.post(f"{url}/instances/{iid}/events", json={"event": "go"}) as r:
+                body = {"event": "go", "event_id": f"go-{iid}"} if event_ids else {"event": "go"}
+                async with s.post(f"{url}/instances/{iid}/events", json=body) as r:
                     await r.read()
                     if r.status != 200:
                         errors += 1
@@ -78,14 +83,14 @@ def main(argv=None) -> int:
                            log_path=os.path.join(tmp, "daemon.log"))
         try:
             for rnd in range(args.rounds):
-                for mode, (window_ms, max_batch) in MODES.items():
+                for mode, (window_ms, max_batch, event_ids) in MODES.items():
                     ids = eng.start_many("bench/idle", [{}] * args.events)
                     api_port = free_port()
                     pid = spawn(port, api_port, "127.0.0.1", data_dir=data, log_path=os.path.join(tmp, "api.log"),
                                 event_bytes=65536, window_ms=window_ms, max_batch=max_batch)
                     url = f"http://127.0.0.1:{api_port}"
                     try:
-                        wall, lat, errors = asyncio.run(_post_all(url, read_token(data), ids, args.concurrency))
+                        wall, lat, errors = asyncio.run(_post_all(url, read_token(data), ids, args.concurrency, event_ids))
                         stats = asyncio.run(_health(url))["batching"]
                     finally:
                         os.kill(pid, signal.SIGTERM)
@@ -100,7 +105,7 @@ def main(argv=None) -> int:
                            "p99_ms": percentile(lat, 99) * 1000, "errors": errors,
                            "mean_batch": stats["events"] / max(1, stats["batches"]), "largest": stats["largest"]}
                     rows[mode].append(row)
-                    print(f"round {rnd + 1} {mode:12} {row['events_per_s']:8.0f} events/s  p50 "
+                    print(f"round {rnd + 1} {mode:15} {row['events_per_s']:8.0f} events/s  p50 "
                           f"{row['p50_ms']:6.1f} ms  p99 {row['p99_ms']:6.1f} ms  mean batch "
                           f"{row['mean_batch']:5.1f}  largest {row['largest']}  errors {errors}", flush=True)
             done = eng.counts("bench/idle")
@@ -110,7 +115,7 @@ def main(argv=None) -> int:
     print(f"\n{args.events} events per mode, {args.concurrency} concurrent clients, median of {args.rounds} "
           f"round(s); instances by status: {dict((k[3], v) for k, v in done.items())}")
     for mode, rs in rows.items():
-        print(f"{mode:12} {statistics.median(r['events_per_s'] for r in rs):8.0f} events/s  "
+        print(f"{mode:15} {statistics.median(r['events_per_s'] for r in rs):8.0f} events/s  "
               f"p50 {statistics.median(r['p50_ms'] for r in rs):6.1f} ms  "
               f"p99 {statistics.median(r['p99_ms'] for r in rs):6.1f} ms  "
               f"mean batch {statistics.median(r['mean_batch'] for r in rs):5.1f}")
