@@ -206,7 +206,14 @@ class Shard:
         # one store lookup for every create of the batch (a networked store answers each in a round trip)
         self._stored = self.store.existing([i.instance for i in items if isinstance(i.request, Create)
                                             and i.instance not in self.cells])
-        self._seen, self._taken = self._stored_event_ids(items), {}
+        self._taken = {}
+        try:
+            self._seen = self._stored_event_ids(items)
+        except Exception as exc:  # nothing applied: every caller hears why (as for a failed commit)
+            log.error("shard.lookup_failed name=%s items=%s error=%s", self.name, len(items), exc)
+            err = exc if isinstance(exc, GoflowError) else GoflowError(f"store lookup failed: {exc}")
+            fx.replies = [Reply(i.token, False, err) for i in items]
+            return fx
         for item in items:
             try:
                 self._apply(item, now, staged, records, commands, replies)

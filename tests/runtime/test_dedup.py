@@ -188,3 +188,13 @@ def test_the_setting_reaches_an_embedded_engine(embedded, calls):
     with pytest.raises(PausedQueueFull, match=r"already holds 2 events \(limits.paused_events\)"):
         eng.send(iid, "poke", {"n": 3})
     assert eng.send(iid, "poke", event_id="p-1")["duplicate"]
+
+
+def test_a_failed_id_lookup_applies_nothing_and_every_caller_hears_why(shard):
+    send(shard, ("a", Create("rt", "gate", {})))
+    before = shard.status("a")
+    shard.store.store.close()                      # the real store, closed: its lookup fails
+    replies = send(shard, ("a", poke(1)), ("a", Signal("poke")))
+    assert [r.ok for r in replies] == [False, False]
+    assert all("store is closed" in str(r.value) for r in replies)
+    assert shard.status("a") == before               # from memory: nothing was applied
