@@ -91,8 +91,9 @@ def test_root_killed_twice_heals_twice_and_a_new_client_connects(daemons):
     assert eng.status(ids[0])["state"] == "gate"
     eng.send(ids[0], "go")
     assert eng.wait(ids[0], timeout=20)["status"] == "completed"
-    info = _daemon_json(eng.data_dir)
-    assert info["pids"]["root"] == third["root"], "daemon.json names the live root"
+    # the revive rewrites daemon.json after the new root serves: wait (bounded) for it to name it
+    info = poll(lambda: (i := _daemon_json(eng.data_dir))["pids"]["root"] == third["root"] and i, 20,
+                what="daemon.json to name the live root")
     other = type(eng).connect(info["port"], timeout=5.0)   # a client that never saw the old roots
     assert other.status(ids[1])["state"] == "gate"
     other.close()
