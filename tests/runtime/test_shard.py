@@ -131,3 +131,19 @@ def test_a_due_timer_comes_back_as_a_typed_request(shard):
     assert item.instance == "a" and type(item.request).__name__ == "TimerFired" and item.request.step == 1
     shard.handle([item], T0 + 5)
     assert shard.status("a")["status"] == "completed"
+
+
+def test_wait_with_conditions_is_answered_by_the_commit_after_which_it_holds(shard):
+    handle(shard, ("a", Create("rt", "gate", {})))                       # in gate, waiting
+    fx, replies = handle(shard, ("a", Wait(state="gate")), ("a", Wait(status="waiting")),
+                         ("a", Wait(state="held")), ("a", Wait(status="completed")), ("a", Wait()))
+    assert sorted(replies) == [0, 1]                                      # those that hold: at once
+    assert replies[0].value["state"] == "gate"
+    assert {tok for tok, _w in shard.waiters["a"]} == {2, 3, 4}
+    fx = shard.handle([Item("a", Signal("poke"), "p")], T0 + 1)            # a self-loop: nothing holds yet
+    assert [r.token for r in fx.replies] == ["p"]
+    fx = shard.handle([Item("a", Signal("hold"), "h")], T0 + 2)            # into held: the state waiter
+    assert sorted(r.token for r in fx.replies if r.token != "h") == [2]
+    fx = shard.handle([Item("a", Terminate("x", force=True), "t")], T0 + 3)  # ended: every other waiter
+    assert sorted(r.token for r in fx.replies if r.token != "t") == [3, 4]
+    assert "a" not in shard.waiters
