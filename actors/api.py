@@ -2,7 +2,7 @@
 
     from actors import Engine
 
-    with Engine.embedded("data") as engine:          # one process, simpleSystemBase
+    with Engine.embedded("data") as engine:          # one process, simpleSystemBase on a background thread
         engine.deploy("goflow/examples")
         iid = engine.start("goflow/inquiry", input={"customer": 42})
         print(engine.wait(iid, timeout=10))
@@ -340,9 +340,9 @@ class Engine:
                     if _gone(target):
                         raise RequestTimeout(f"the engine's actor is gone before it answered ({type(msg).__name__}, "
                                              f"{len(got)}/{want or 1} answered); the request may have been applied")
-                # A reply already delivered first: simpleSystemBase runs every actor inside tell(), and its
-                # listen(t) sleeps until the next wakeup due within t (a host timer) before looking.
-                reply = self._asys.listen(0) or self._asys.listen(min(left, 1.0))
+                # blocks until a message for this client arrives (embedded: the engine thread hands it
+                # over, actors.embedded), at most a second so that the deadline and the probe are checked
+                reply = self._asys.listen(min(left, 1.0))
                 if reply is None or getattr(reply, "rid", None) != rid:
                     continue                  # nothing yet, or a late reply to an abandoned request
                 if want is None:

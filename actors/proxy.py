@@ -9,9 +9,10 @@ retries/backoff/fallback per SPEC §4), in one of two ways:
   ``Jobs``, on a ``WakeupMessage`` asked for the loop's next timer (timeouts, retry backoff) or the
   next result flush. One thread: no GIL hand-off between an actor thread and a loop thread.
 * simpleSystemBase (embedded), which cannot watch file descriptors: a
-  :class:`goflow.steps.CallPool` (the loop in a thread of its own), polled with
-  ``wakeupAfter`` while calls are in flight. This actor runs a thread there, so it never creates
-  child actors (fork).
+  :class:`goflow.steps.CallPool` (the loop in a thread of its own) whose readiness socket the
+  embedded engine's thread watches for this actor (:func:`actors.embedded.watch`): a
+  ``WatchMessage`` arrives when results are waiting, never a poll. This actor runs a thread there,
+  so it never creates child actors (fork).
 
 Settings (the :class:`goflow.config.Config` in :class:`ProxyInit`): ``engine.concurrency`` (steps in
 flight at once), ``workers.http_transport``, ``limits.body_bytes`` and ``workers.python_modules`` (see
@@ -34,12 +35,12 @@ from goflow.steps import CallPool, LoopPump
 from goflow.transports import check_config, registry_from_config
 
 from ._logging import apply_levels
+from . import embedded
 from .messages import HostBatch, Jobs, ProxyInit, Query, QueryReply
 
 __all__ = ["WorkerProxy"]
 
 log = logging.getLogger("goflow.proxy")
-POLL = 0.002
 # Results go back to hosts at most once per FLUSH seconds per proxy (unless nothing is left in
 # flight): every message between processes costs far more than a result, so under load results
 # gather into large batches (one host commit each), and when idle they leave at once.
@@ -73,6 +74,8 @@ class WorkerProxy(Actor):
         elif isinstance(msg, Query) and msg.kind == "pids":
             self.send(msg.reply_to or sender, QueryReply(msg.rid, True, {f"proxy-{self.index}": os.getpid()}))
         elif isinstance(msg, ActorExitRequest):
+            if self.pool is not None:
+                embedded.unwatch(self.pool.fileno())
             for engine in (self.pump, self.pool):
                 if engine is not None:
                     engine.close()
@@ -93,6 +96,7 @@ class WorkerProxy(Actor):
                 self.pump = made
             else:
                 self.pool = made
+                embedded.watch(made.fileno(), self.myAddress)   # a WatchMessage when results wait
         early, self.early = self.early, []
         for jobs, host in early:
             self._submit(jobs, host)
@@ -123,8 +127,9 @@ class WorkerProxy(Actor):
             self._flush()
 
     def _polled(self):
-        """Pool mode (simpleSystemBase): take what finished, send it when a flush is due, and look
-        again shortly while anything is in flight or held back."""
+        """Pool mode (simpleSystemBase): take what finished (the engine thread sends a
+        ``WatchMessage`` when the pool's socket is readable), send it when a flush is due, else ask
+        one wake-up for the flush. No wake-up while calls are merely in flight."""
         if self.pool is None:
             return None
         for job, result in self.pool.drain():
@@ -132,9 +137,9 @@ class WorkerProxy(Actor):
         now = time.monotonic()
         if self.outbox and (not self.inflight or now - self.last_flush >= FLUSH):
             self._flush()
-        if (self.outbox or self.inflight) and not self.polling:
+        if self.outbox and not self.polling:
             self.polling = True
-            self.wakeupAfter(max(0.0, self.last_flush + FLUSH - now) if self.outbox else POLL)
+            self.wakeupAfter(max(0.0, self.last_flush + FLUSH - now))
         return None
 
     def _hold(self, job: Job, result: StepResult) -> None:

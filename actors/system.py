@@ -49,9 +49,10 @@ def loopback_only(address: str = LOOPBACK) -> None:
 
 
 def start_embedded():
-    """A one-process actor system (simpleSystemBase), private to its caller."""
-    from thespian.actors import ActorSystem
-    return ActorSystem("simpleSystemBase", transientUnique=True)
+    """A one-process actor system (simpleSystemBase), private to its caller, run by a background
+    thread of its own (:class:`actors.embedded.EmbeddedSystem`)."""
+    from .embedded import EmbeddedSystem
+    return EmbeddedSystem()
 
 
 def client_address(address: str) -> str:

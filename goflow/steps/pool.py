@@ -87,7 +87,8 @@ class CallPool:
         self._pending = 0
         self._closed = False
         self._loop = asyncio.new_event_loop()
-        self._executor = ThreadPoolExecutor(max_workers=min(concurrency, 64), thread_name_prefix=name + "-sync")
+        self._sync_prefix = f"{name}-{id(self):x}-sync"
+        self._executor = ThreadPoolExecutor(max_workers=min(concurrency, 64), thread_name_prefix=self._sync_prefix)
         self._loop.set_default_executor(self._executor)
         self._jobs: asyncio.Queue | None = None
         started = threading.Event()
@@ -150,10 +151,18 @@ class CallPool:
             self._loop.call_soon_threadsafe(self._loop.stop)
         except RuntimeError:       # the loop is already closed
             pass
+        deadline = time.monotonic() + timeout
         self._thread.join(timeout)
         if self._thread.is_alive():
             log.warning("CallPool thread %s did not stop within %s s", self._thread.name, timeout)
         self._executor.shutdown(wait=False, cancel_futures=True)
+        # join the sync callables' threads too (idle ones exit at once; a callable still running is
+        # waited for until the deadline, then left behind with a warning rather than hanging close)
+        for thread in threading.enumerate():
+            if thread.name.startswith(self._sync_prefix) and thread is not threading.current_thread():
+                thread.join(max(0.0, deadline - time.monotonic()))
+                if thread.is_alive():
+                    log.warning("CallPool sync thread %s still runs a callable after close", thread.name)
         with self._lock:
             self._rsock.close()
             self._wsock.close()

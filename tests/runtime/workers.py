@@ -3,6 +3,7 @@
 calls are counted across processes and crashes."""
 import asyncio
 import os
+import threading
 
 from goflow.transports import idempotency_key
 
@@ -47,4 +48,22 @@ def flaky(request):
     down = os.environ.get("GOFLOW_TEST_DOWN")
     if down and os.path.exists(down):
         raise RuntimeError("worker down")
+    return {"action": request["action"], "step": request["step"]}
+
+
+# instance id -> threading.Event set by ``reached`` (embedded engines call it in this process)
+REACHED: dict = {}
+_reached_lock = threading.Lock()
+
+
+def event_for(instance_id: str) -> threading.Event:
+    with _reached_lock:
+        return REACHED.setdefault(instance_id, threading.Event())
+
+
+def reached(request):
+    """Counts the call and sets the instance's :func:`event_for` event (a test waits on it without
+    calling the engine)."""
+    _count(request)
+    event_for(request["instance"]).set()
     return {"action": request["action"], "step": request["step"]}
