@@ -71,14 +71,15 @@ def test_idle_engine_thread_blocks_until_told(embedded):
 
 def test_close_joins_every_thread_and_closes_the_stores(tmp_path, calls):
     before = set(threading.enumerate())
-    with Engine.embedded(str(tmp_path / "data"), blueprints=[delayed_flow(0.0)], shards=2) as eng:
+    opts = {"blueprints": [delayed_flow(0.0)], "shards": 2, "python_modules": ["workers"]}
+    with Engine.embedded(str(tmp_path / "data"), **opts) as eng:
         iid = eng.start(f"{PROJECT}/bg")
         assert workers.event_for(iid).wait(30)
         assert any(t.name == "goflow-engine" for t in threading.enumerate())
     left = [t for t in set(threading.enumerate()) - before if t.is_alive()]
     assert left == [], f"threads left running after close(): {[t.name for t in left]}"
     # the stores were closed: a new engine opens the same data directory and sees the instance
-    with Engine.embedded(str(tmp_path / "data"), blueprints=[delayed_flow(0.0)], shards=2) as again:
+    with Engine.embedded(str(tmp_path / "data"), **opts) as again:
         assert again.status(iid)["status"] == "completed"
 
 
