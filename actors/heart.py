@@ -143,12 +143,12 @@ def revive(port: int, address: str, data_dir: str, timeout: float) -> dict:
     t0 = time.monotonic()
     eng = Engine._boot(attach(port, address), settings, [], owns=False, timeout=timeout)
     pids = eng.pids()
-    metrics.setup(settings)
-    metrics.restart("root")
     info = read_info(data_dir) or {}
     if info.get("port") == port:          # still this daemon's file: keep its other fields (api, ...)
         info["pids"] = dict(info.get("pids") or {}, **pids)
         write_atomic(os.path.join(data_dir, INFO_FILE), json.dumps(info, indent=2) + "\n")
     log.warning("heart.revived root=%s recovered=%s seconds=%.3f", pids.get("root"), eng.recovered,
                 time.monotonic() - t0)
+    metrics.setup(settings)                # last: daemon.json and the log line come first for watchers
+    metrics.restart("root")
     return pids
