@@ -257,6 +257,11 @@ class Engine:
         project, activity = _split(blueprint) if blueprint else (None, None)
         return self._query("counts", project=project, activity=activity)
 
+    def blueprints(self) -> list[tuple]:
+        """``(project, activity, version, document)`` of every deployed blueprint, as the hosts run
+        them (the documents carry worker endpoints and headers: secrets; redact before showing)."""
+        return [tuple(b) for b in self._query("blueprints")]
+
     def pids(self) -> dict:
         """Process ids of the actor system's processes (admin, root, dispatcher, hosts, proxies)."""
         return self._query("pids")

@@ -87,6 +87,8 @@ class Dispatcher(Actor):
         if q.kind in ("status", "history"):
             host = self.hosts[shard_of(q.args["id"], len(self.hosts))]
             self.send(host, Query(q.rid, q.kind, q.args, reply_to))
+        elif q.kind == "blueprints":          # every host has every blueprint deployed: ask one
+            self.send(self.hosts[0], Query(q.rid, q.kind, q.args, reply_to))
         elif q.kind in ("list", "counts", "tick"):
             self.next_qid += 1
             merge = merge_list if q.kind == "list" else merge_counts

@@ -149,6 +149,9 @@ class Host(Actor):
             return self.store.counts(a.get("project"), a.get("activity"))
         if q.kind == "pids":
             return {f"host-{self.index}": os.getpid()}
+        if q.kind == "blueprints":        # (project, activity, version, document) of every deployed one
+            from goflow.loading import blueprint_to_document
+            return [(*key, blueprint_to_document(bp)) for key, bp in sorted(self.shard.blueprints.items())]
         raise ValueError(f"unknown query {q.kind!r}")
 
 

@@ -155,7 +155,7 @@ async def instance_context(c: Console, iid: str) -> dict:
     """Everything the instance page shows (raises the engine's error)."""
     st = await c.call(lambda eng: eng.status(iid))
     history = await c.call(lambda eng: eng.history(iid))
-    bp = await asyncio.get_running_loop().run_in_executor(None, _blueprint_of, c.data_dir(), st)
+    bp = _blueprint_of(await c.call(lambda eng: eng.blueprints()), st)
     visited, taken = drawing.path_taken(history)
     svg = await asyncio.get_running_loop().run_in_executor(
         None, lambda: drawing.to_svg(bp, st.get("state"), visited | {st.get("state")}, taken)) if bp else None
@@ -202,28 +202,39 @@ def _events(bp, state) -> list[str]:
     return sorted({t.event for t in bp.transitions if t.current == state and t.event})
 
 
-def _blueprint_of(data_dir: str, st: dict):
+def _blueprint_of(entries: list[tuple], st: dict):
     from goflow.loading import blueprint_from_document
-    from goflow.store import open_catalog
-    try:
-        with open_catalog(data_dir, readonly=True) as cat:
-            doc = cat.get(st["project"], st["activity"], st.get("version"))
-        return blueprint_from_document(doc) if doc else None
-    except Exception:  # noqa: BLE001 - no drawing rather than no page
-        return None
+    for project, activity, version, doc in entries:
+        if (project, activity, version) == (st.get("project"), st.get("activity"), st.get("version")):
+            try:
+                return blueprint_from_document(doc)
+            except GoflowError:      # no drawing rather than no page
+                return None
+    return None
+
+
+def redacted(doc: dict) -> dict:
+    """A blueprint document as the console shows it: worker endpoints through
+    :func:`goflow.redact.redact_url`, every worker header value masked (docs/security.md, secrets)."""
+    from goflow.redact import redact_url
+    workers = []
+    for w in doc.get("workers") or ():
+        if isinstance(w, dict):
+            w = dict(w)
+            if isinstance(w.get("workerEndpoint"), str):
+                w["workerEndpoint"] = redact_url(w["workerEndpoint"])
+            if isinstance(w.get("headers"), dict):
+                w["headers"] = {k: "***" for k in w["headers"]}
+        workers.append(w)
+    return {**doc, "workers": workers} if "workers" in doc else dict(doc)
 
 
 # ---------------------------------------------------------------------------------- blueprints
-def _catalog(data_dir: str) -> list[tuple[str, str, int, dict]]:
-    from goflow.store import open_catalog
-    with open_catalog(data_dir, readonly=True) as cat:
-        return cat.all()
-
 
 @gate
 async def blueprints(request: web.Request, c: Console) -> web.Response:
     try:
-        entries = await asyncio.get_running_loop().run_in_executor(None, _catalog, c.data_dir())
+        entries = await c.call(lambda eng: eng.blueprints())
         counts = await c.call(lambda eng: eng.counts())
     except GoflowError as exc:
         return c.error(exc, "Blueprints")
@@ -244,7 +255,7 @@ async def blueprints(request: web.Request, c: Console) -> web.Response:
 async def blueprint(request: web.Request, c: Console) -> web.Response:
     project, activity = request.match_info["project"], request.match_info["activity"]
     try:
-        entries = await asyncio.get_running_loop().run_in_executor(None, _catalog, c.data_dir())
+        entries = await c.call(lambda eng: eng.blueprints())
         counts = await c.call(lambda eng: eng.counts(f"{project}/{activity}"))
     except GoflowError as exc:
         return c.error(exc, "Blueprint")
@@ -265,7 +276,7 @@ async def blueprint(request: web.Request, c: Console) -> web.Response:
     return c.render("blueprint.html", {
         "title": f"Blueprint {project}/{activity}", "project": project, "activity": activity,
         "versions": [v for v, _d in versions], "version": version, "svg": svg, "problems": problems,
-        "per_status": sorted(per_status.items()), "document": doc})
+        "per_status": sorted(per_status.items()), "document": redacted(doc)})
 
 
 def _draw_document(doc: dict) -> tuple[str | None, list]:

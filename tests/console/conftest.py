@@ -12,7 +12,7 @@ import pytest
 
 from goflow.auth import read_token
 
-from console_support import GATE, Processes, RecordingWorker, call_flow, free_port
+from console_support import CRASHY, GATE, Processes, RecordingWorker, call_flow, free_port
 
 
 class Stack:
@@ -32,8 +32,9 @@ def stack(tmp_path_factory):
     st.log = str(tmp / "daemon.log")
     st.engine = None
     try:
-        st.engine = start_daemon(st.data, port=st.port, shards=2, blueprints=[GATE, call_flow(worker.base)],
-                                 log_path=st.log, env=procs.env(), timeout=30)
+        st.engine = start_daemon(st.data, port=st.port, shards=2, blueprints=[GATE, call_flow(worker.base), CRASHY],
+                                 log_path=st.log, env=procs.env(), timeout=30,
+                                 python_modules=["console_workers"])     # tests/console/console_workers.py
         st.pids = st.engine.pids()
         st.api_pid = spawn(st.port, st.api_port, "127.0.0.1", data_dir=st.data, log_path=st.log,
                            event_bytes=65536, watch_pid=st.pids["admin"], env=procs.env())

@@ -50,6 +50,14 @@ def call_flow(base: str) -> dict:
     }
 
 
+# a worker whose output the host cannot store: the instance's handler crashes (restarts, then fails)
+CRASHY = {"project": PROJECT, "activity": "crashy", "states": ["calling"], "actions": [{"name": "bad", "type": "sync"}],
+          "transitions": [{"current": "init", "event": "start", "action": "bad", "next": "calling"},
+                          {"current": "calling", "event": "success", "action": "continue", "next": "done"}],
+          "workers": [{"name": "bad", "workerEndpoint": "python://console_workers:unencodable", "priority": 1,
+                       "responseTimeout": 5, "retryCount": 0}]}
+
+
 class Processes:
     """Every process a test starts carries ``GOFLOW_TEST_CONSOLE=<marker>``; :meth:`left` finds them."""
 
@@ -58,7 +66,8 @@ class Processes:
 
     def env(self, **extra) -> dict:
         env = {k: v for k, v in os.environ.items() if not k.startswith("GOFLOW_") and k != "PROMETHEUS_MULTIPROC_DIR"}
-        env["PYTHONPATH"] = os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+        env["PYTHONPATH"] = os.pathsep.join([str(REPO), str(REPO / "tests" / "console"),
+                                             env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
         env["GOFLOW_TEST_CONSOLE"] = self.marker
         env.update({k: str(v) for k, v in extra.items()})
         return env

@@ -134,6 +134,20 @@ def test_blueprint_pages(stack):
         assert r.status_code == 404 and "BlueprintNotFound" in r.text
 
 
+def test_blueprint_page_hides_worker_secrets(stack, api):
+    secret = {"project": "obs", "activity": "secret", "states": ["called"], "actions": [{"name": "call", "type": "sync"}],
+              "transitions": [{"current": "init", "event": "start", "action": "call", "next": "called"},
+                              {"current": "called", "event": "success", "action": "continue", "next": "done"}],
+              "workers": [{"name": "call", "workerEndpoint": "http://127.0.0.1:9/w?api_key=SECRET-ONE",
+                           "headers": {"Authorization": "Bearer SECRET-TWO"}, "priority": 1, "responseTimeout": 5,
+                           "retryCount": 0}]}
+    stack.engine.deploy(secret)
+    with closing(console_client(stack)) as c:
+        page = c.get("/ui/blueprints/obs/secret").text
+        assert "workerEndpoint" in page and "Authorization" in page
+        assert "SECRET-ONE" not in page and "SECRET-TWO" not in page
+
+
 def test_static_assets_are_served_from_this_origin_only(stack):
     with closing(console_client(stack)) as c:
         for name in ("console.css", "console.js"):

@@ -60,6 +60,16 @@ def test_scrape_after_a_known_workload_has_exact_counts(stack, api):
     assert value(again, "goflow_event_ack_duration_seconds_count") == 4
 
 
+def test_instance_restarts_are_counted(stack, api):
+    """A worker whose output cannot be stored crashes the instance's handler: restarted from its
+    snapshot engine.intensity (3) times, then failed."""
+    iid = api.post("/instances", json={"blueprint": "obs/crashy"}).json()["id"]
+    poll(lambda: api.get(f"/instances/{iid}").json()["status"] == "failed", 30, 0.05, "the instance to fail")
+    m = scrape(api)
+    assert value(m, "goflow_restarts_total", kind="instance") == 3
+    assert value(m, "goflow_instances", blueprint="obs/crashy", status="failed") == 1
+
+
 def test_metrics_need_the_token(stack):
     import httpx
     r = httpx.get(f"{stack.url}/metrics")
