@@ -150,7 +150,10 @@ async def health(request: web.Request) -> web.Response:
 
 
 async def get_metrics(request: web.Request) -> web.Response:
-    counts = await request.app[BRIDGE].call(lambda eng: eng.counts())
+    if store_status.unavailable(request.app[DATA_DIR]):   # the hosts are blocked retrying: no counts now
+        counts = {}
+    else:
+        counts = await request.app[BRIDGE].call(lambda eng: eng.counts())
     body, content_type = metrics.exposition(request.app[DATA_DIR], counts)
     return web.Response(body=body, headers={"Content-Type": content_type})
 

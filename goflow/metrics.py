@@ -195,6 +195,8 @@ def exposition(data_dir: str, counts: Mapping[tuple, int]) -> tuple[bytes, str]:
     from prometheus_client.core import GaugeMetricFamily
     from prometheus_client.multiprocess import MultiProcessCollector
 
+    from .store import status as store_status
+
     class Counts:
         def collect(self):
             by: dict = {}
@@ -209,6 +211,8 @@ def exposition(data_dir: str, counts: Mapping[tuple, int]) -> tuple[bytes, str]:
             yield GaugeMetricFamily("goflow_active_instances", "Instances not finished (running, waiting, "
                                     "paused): held by the hosts", value=sum(n for (_b, s), n in by.items()
                                                                              if s not in FINAL))
+            yield GaugeMetricFamily("goflow_store_unavailable_shards", "Shards whose store is unavailable now "
+                                    "(their hosts retry; docs/store.md)", value=len(store_status.unavailable(data_dir)))
 
     registry = CollectorRegistry()
     path = directory(data_dir)

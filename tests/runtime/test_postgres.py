@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from runtime_support import Engine, call_counts, chain_blueprint, free_port, gate_blueprint, poll, read_store
+from goflow.auth import read_token
 from goflow.errors import StoreError
 from goflow.store import status
 
@@ -100,6 +101,9 @@ def test_database_restarted_under_load_every_instance_completes(pg_server, pg_ur
             answer = httpx.get(health, timeout=30)
             assert answer.status_code == 503 and answer.json()["status"] == "store-unavailable"
             assert set(answer.json()["store"]["unavailable"]) == {"0", "1"}
+            scrape = httpx.get(health.replace("/health", "/metrics"), timeout=30,
+                               headers={"Authorization": f"Bearer {read_token(eng.data_dir)}"})
+            assert scrape.status_code == 200 and "goflow_store_unavailable_shards 2.0" in scrape.text
             at_restart = sum(call_counts(calls).values())
         finally:
             pg_server.start_server()
