@@ -167,7 +167,7 @@ def make_app(bridge: EngineBridge, guard: Guard, *, event_bytes: int = LimitsSec
              window: float = DEFAULT_WINDOW, max_batch: int = MAX_BATCH, data_dir: str = "",
              console: bool = True) -> web.Application:
     """The aiohttp application over ``bridge``, behind ``guard``; ``data_dir`` is the daemon's (its
-    metrics samples, its blueprint catalog)."""
+    metrics samples)."""
     limits = Limits(event_bytes)
     app = web.Application(middlewares=[errors_middleware, guard.middleware], client_max_size=limits.body_bytes)
     app[BRIDGE], app[LIMITS], app[DATA_DIR] = bridge, limits, data_dir

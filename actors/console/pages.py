@@ -53,10 +53,6 @@ class Console:
         from ..http_routes import BRIDGE
         return await self.app[BRIDGE].call(fn)
 
-    def data_dir(self) -> str:
-        from ..http_routes import DATA_DIR
-        return self.app[DATA_DIR]
-
 
 CONSOLE: web.AppKey[Console] = web.AppKey("console", Console)
 
