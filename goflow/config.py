@@ -18,9 +18,11 @@ from __future__ import annotations
 import ipaddress
 import os
 from dataclasses import dataclass, field, fields, replace
-from pathlib import Path
 from typing import Any, Callable, Mapping
 
+# the choices are checked there and kept importable from here (goflow.config.LOG_LEVELS, ...)
+from ._config_values import (BACKOFFS, HTTP_TRANSPORTS, LOG_FORMATS, LOG_LEVELS, SYNCHRONOUS,  # noqa: F401
+                             coerce, from_env, read_file)
 from ._sourcemap import MAX_BYTES
 from .errors import ConfigError
 
@@ -37,11 +39,6 @@ DEFAULT_PORT = 7531
 DEFAULT_API_PORT = 7532
 DEFAULT_GRPC_PORT = 7533
 LOOPBACK = "127.0.0.1"
-SYNCHRONOUS = ("off", "normal", "full", "extra")
-LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
-LOG_FORMATS = ("kv", "text")
-BACKOFFS = ("fixed", "exponential")
-HTTP_TRANSPORTS = ("aiohttp", "httpx", "httpx-aiohttp")   # goflow.transports.HTTP_TRANSPORTS (a test checks)
 
 
 def cpu_shards() -> int:
@@ -161,67 +158,6 @@ _SECTIONS = {"engine": EngineSection, "store": StoreSection, "daemon": DaemonSec
              "metrics": MetricsSection}
 
 
-# ---------------------------------------------------------------------------------- validation
-def _positive(minimum: float) -> Callable[[Any], str | None]:
-    return lambda v: None if v >= minimum else f"must be at least {minimum}"
-
-
-def _choice(options) -> Callable[[Any], str | None]:
-    return lambda v: None if v in options else f"must be one of {', '.join(options)}"
-
-
-def _address(v: str) -> str | None:
-    if v == "localhost":
-        return None
-    try:
-        ipaddress.ip_address(v)
-    except ValueError:
-        return "must be an IP address such as 127.0.0.1"
-    return None
-
-
-def _modules(v: str) -> str | None:
-    names = [m.strip() for m in v.split(",")]
-    if v.strip() and not all(n and all(p.isidentifier() for p in n.split(".")) for n in names):
-        return "must be comma-separated module names such as myapp.workers"
-    return None
-
-
-_CHECKS: dict[str, Callable[[Any], str | None]] = {
-    "engine.data_dir": lambda v: None if v.strip() else "must not be empty",
-    "engine.shards": _positive(0),
-    "engine.concurrency": _positive(1),
-    "engine.synchronous": _choice(SYNCHRONOUS),
-    "engine.intensity": _positive(1),
-    "store.url": lambda v: None if not v or v.split(":", 1)[0] in ("postgresql", "postgres") else
-    "must be empty (SQLite) or a postgresql://user@host:port/database URL",
-    "store.synchronous_commit": _choice(("on", "off", "local", "remote_write", "remote_apply")),
-    "engine.period": lambda v: None if v > 0 else "must be greater than 0",
-    "daemon.address": _address,
-    "daemon.port": lambda v: None if 1 <= v <= 65535 else "must be a TCP port, 1 to 65535",
-    "daemon.start_timeout": lambda v: None if v > 0 else "must be greater than 0",
-    "daemon.stop_timeout": lambda v: None if v > 0 else "must be greater than 0",
-    "api.port": lambda v: None if 1 <= v <= 65535 else "must be a TCP port, 1 to 65535",
-    "api.address": _address,
-    "api.batch_window_ms": lambda v: None if 0 <= v <= 1000 else "must be between 0 and 1000",
-    "grpc.port": lambda v: None if 1 <= v <= 65535 else "must be a TCP port, 1 to 65535",
-    "grpc.address": _address,
-    "workers.http_transport": _choice(HTTP_TRANSPORTS),
-    "workers.python_modules": _modules,
-    "retry.retry_delay": _positive(0),
-    "retry.backoff": _choice(BACKOFFS),
-    "retry.max_retry_delay": _positive(0),
-    "retry.jitter": lambda v: None if 0 <= v <= 1 else "must be between 0 and 1",
-    "limits.blueprint_bytes": lambda v: None if 1 <= v <= MAX_BYTES else
-    f"must be between 1 and {MAX_BYTES} (the blueprint parser's own bound)",
-    "limits.event_bytes": _positive(1),
-    "limits.body_bytes": _positive(1),
-    "limits.postponed": _positive(1),
-    "limits.paused_events": _positive(1),
-    "logging.level": _choice(LOG_LEVELS),
-    "logging.format": _choice(LOG_FORMATS),
-}
-
 # "section.key" -> (type, default): the defaults are the dataclasses' (written once, above)
 SCHEMA: dict[str, tuple[type, Any]] = {
     f"{name}.{f.name}": (type(f.default), f.default)
@@ -237,40 +173,6 @@ _OPTIONS: dict[str, str] = {**{k.partition(".")[2]: k for k in SCHEMA if _NAMES.
 def option_key(name: str) -> str | None:
     """The ``section.key`` of a keyword-argument name (``event_bytes`` or ``limits_event_bytes``)."""
     return _OPTIONS.get(name) or (name if name in SCHEMA else None)
-
-
-_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
-
-
-def _coerce(key: str, value: Any, source: str, *, parse: bool = True) -> Any:
-    """``value`` checked for ``key``; with ``parse``, a string (environment, command line) is parsed."""
-    kind, _default = SCHEMA[key]
-    if key in ("workers.python_modules", "workers.allowed_hosts") and isinstance(value, (list, tuple)) and \
-            all(isinstance(m, str) for m in value):
-        if not value and key == "workers.allowed_hosts":   # "" means any host: [] must not quietly mean that
-            raise ConfigError(key, "an empty list would allow any host; name at least one", source)
-        value = ",".join(value)     # python_modules: [] is "", no module
-    if parse and isinstance(value, str) and kind is not str:
-        text = value.strip()
-        try:
-            if kind is bool:
-                if text.lower() not in _TRUE + _FALSE:
-                    raise ValueError
-                value = text.lower() in _TRUE
-            else:
-                value = kind(text)
-        except ValueError:
-            raise ConfigError(key, f"{value!r} is not a valid {kind.__name__}", source) from None
-    elif kind is float and isinstance(value, int) and not isinstance(value, bool):
-        value = float(value)
-    if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
-        raise ConfigError(key, f"expected a {kind.__name__}, got {type(value).__name__} {value!r}", source)
-    if key == "logging.level":
-        value = value.upper()
-    problem = _CHECKS.get(key, lambda v: None)(value)
-    if problem:   # a URL may hold a password: never repeat it
-        raise ConfigError(key, f"{'the URL' if key == 'store.url' else repr(value)} {problem}", source)
-    return value
 
 
 # -------------------------------------------------------------------------------------- config
@@ -366,53 +268,9 @@ def _apply(cfg: Config, values: Mapping[str, Any], source: str, *, parse: bool =
             known = ", ".join(k.partition(".")[2] for k in SCHEMA if k.startswith(section + "."))
             raise ConfigError(key, f"unknown key (known in {section}: {known})", source)
         section, _, name = key.partition(".")
-        sections.setdefault(section, {})[name] = _coerce(key, value, source, parse=parse)
+        sections.setdefault(section, {})[name] = coerce(key, SCHEMA[key][0], value, source, parse=parse)
     changes = {s: replace(getattr(cfg, s), **kv) for s, kv in sections.items()}
     return replace(cfg, **changes)
-
-
-def _read_file(path: str) -> dict[str, Any]:
-    import yaml
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError("<file>", f"cannot read {path}: {exc.strerror or exc}", path) from None
-    if len(text) > MAX_BYTES:
-        raise ConfigError("<file>", f"the file is over {MAX_BYTES} bytes", path)
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
-        raise ConfigError("<file>", f"not valid YAML{where}: {getattr(exc, 'problem', exc)}", path) from None
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise ConfigError("<file>", "the file must hold a mapping of sections", path)
-    flat: dict[str, Any] = {}
-    for section, body in data.items():
-        if section not in _SECTIONS:
-            raise ConfigError(str(section), f"unknown section (known: {', '.join(_SECTIONS)})", path)
-        if body is None:
-            continue
-        if not isinstance(body, dict):
-            raise ConfigError(str(section), "a section must be a mapping of keys to values", path)
-        for key, value in body.items():
-            flat[f"{section}.{key}"] = value
-    return flat
-
-
-def _from_env(env: Mapping[str, str]) -> dict[str, Any]:
-    flat: dict[str, Any] = {}
-    for name, value in env.items():
-        if not name.startswith(ENV_PREFIX):
-            continue
-        rest = name[len(ENV_PREFIX):].lower()
-        for section in _SECTIONS:
-            if rest.startswith(section + "_"):
-                flat[f"{section}.{rest[len(section) + 1:]}"] = value
-                break
-    return flat
 
 
 def load_config(path: str | os.PathLike | None = None, *, env: Mapping[str, str] | None = None,
@@ -423,8 +281,8 @@ def load_config(path: str | os.PathLike | None = None, *, env: Mapping[str, str]
     path = os.fspath(path) if path is not None else (env.get(CONFIG_ENV) or None)
     cfg = Config()
     if path:
-        cfg = replace(_apply(cfg, _read_file(path), path), source=os.path.abspath(path))
-    for name, value in _from_env(env).items():
+        cfg = replace(_apply(cfg, read_file(path, _SECTIONS), path), source=os.path.abspath(path))
+    for name, value in from_env(env, ENV_PREFIX, _SECTIONS).items():
         var = ENV_PREFIX + name.replace(".", "_").upper()
         cfg = _apply(cfg, {name: value}, f"environment {var}")
     if overrides:
