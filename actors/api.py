@@ -64,7 +64,10 @@ class Engine:
     def embedded(cls, data_dir: str | os.PathLike | None = None, *, blueprints: Iterable = (),
                  shards: int | None = None, concurrency: int | None = None, timeout: float = DEFAULT_TIMEOUT,
                  clock=None, settings: Config | None = None, **options) -> "Engine":
-        """Run the engine inside this process (Thespian's simpleSystemBase) on ``data_dir``.
+        """Run the engine inside this process (Thespian's simpleSystemBase) on ``data_dir``, in the
+        background: a thread of its own (``goflow-engine``) runs the actors, so instances, timers and
+        worker calls move on while the caller does other work; :meth:`close` (or the end of a ``with``
+        block) stops it and joins its threads.
 
         ``settings`` (default: ``Config()``, every default) with ``data_dir``, ``shards``,
         ``concurrency`` and ``options`` applied: any setting by its key name or ``section_key``
