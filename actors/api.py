@@ -26,12 +26,15 @@ import uuid
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from thespian.actors import ActorExitRequest
+from thespian.actors import ActorExitRequest, PoisonMessage
 
 from goflow.config import Config
-from goflow.errors import BlueprintError, GoflowError, RequestTimeout, RuntimeUnavailable
+from goflow.errors import BlueprintError, GoflowError, RequestFailed, RequestTimeout, RuntimeUnavailable
 from goflow.fsm import FINAL_STATUSES, Pause, Resume, Retry, Rewind, Signal, Terminate
+from goflow.ids import check_blueprint, check_id, check_optional_id
 from goflow.loading import blueprint_from_document, blueprint_to_document, load_paths
+from goflow.paging import (DEFAULT_LIMIT, HISTORY, LIST, MAX_LIMIT, Page, after_key, check_limit,
+                           encode_cursor)
 from goflow.model import Blueprint
 from goflow.requests import Create, Item, Request, Wait
 
@@ -156,12 +159,12 @@ class Engine:
     def start(self, blueprint: str, input: dict | None = None, *, id: str | None = None,
               version: int | None = None) -> str:
         """Start an instance of ``"project/activity"``; returns its id."""
-        return self.start_many(blueprint, [input or {}], ids=[id] if id else None, version=version)[0]
+        return self.start_many(blueprint, [input or {}], ids=[id] if id is not None else None, version=version)[0]
 
     def start_many(self, blueprint: str, inputs: Sequence[dict], *, ids: Sequence[str] | None = None,
                    version: int | None = None) -> list[str]:
-        project, activity = _split(blueprint)
-        ids = list(ids) if ids is not None else [uuid.uuid4().hex for _ in inputs]
+        project, activity = check_blueprint(blueprint)
+        ids = [check_id(i) for i in ids] if ids is not None else [uuid.uuid4().hex for _ in inputs]
         items = [Item(iid, Create(project, activity, dict(inp or {}), version)) for iid, inp in zip(ids, inputs)]
         for res in self._batch(items):
             if isinstance(res, Exception):
@@ -170,15 +173,29 @@ class Engine:
 
     def send(self, instance_id: str, event: str, data: Any = None, *, event_id: str | None = None) -> dict:
         """Send an event; returns once it is durable: ``{id, state, status, duplicate}``."""
+        check_optional_id(event_id)
         return self._one(instance_id, Signal(event, data, event_id))
 
     def send_many(self, events: Iterable[tuple]) -> list:
-        """``(instance_id, event[, data[, event_id]])`` each; returns a result or the error, each."""
-        items = []
+        """``(instance_id, event[, data[, event_id]])`` each; returns a result or the error, each
+        (an id that breaks the identifier rule is an :class:`InvalidIdentifier` in its place, and the
+        others are sent)."""
+        out: list = []
+        items, where = [], []
         for ev in events:
             iid, name, data, eid = (tuple(ev) + (None, None))[:4]
+            try:
+                check_id(iid)
+                check_optional_id(eid)
+            except GoflowError as exc:
+                out.append(exc)
+                continue
+            where.append(len(out))
+            out.append(None)
             items.append(Item(iid, Signal(name, data, eid)))
-        return self._batch(items)
+        for i, res in zip(where, self._batch(items) if items else ()):
+            out[i] = res
+        return out
 
     def pause(self, instance_id: str) -> dict:
         return self._one(instance_id, Pause())
@@ -220,7 +237,7 @@ class Engine:
         """:meth:`wait` for each instance (the same conditions); their statuses, in order."""
         out = []
         for i in range(0, len(instance_ids), CHUNK):
-            chunk = instance_ids[i:i + CHUNK]
+            chunk = [check_id(iid) for iid in instance_ids[i:i + CHUNK]]
             for res in self._batch([Item(iid, Wait(state, status)) for iid in chunk], timeout=timeout):
                 if isinstance(res, Exception):
                     raise res
@@ -238,26 +255,59 @@ class Engine:
 
     # --------------------------------------------------------------------------------- queries
     def status(self, instance_id: str) -> dict:
-        return self._query("status", id=instance_id)
+        return self._query("status", id=check_id(instance_id))
 
-    def history(self, instance_id: str, limit: int | None = None) -> list[dict]:
-        return [r.to_dict() for r in self._query("history", id=instance_id, limit=limit)]
+    def history(self, instance_id: str, limit: int | None = None, *, order: str | None = None,
+                cursor: str | None = None) -> Page:
+        """The instance's records as dicts, in ``order``: ``"oldest"`` first (the default here) or
+        ``"latest"`` first. With ``limit`` (1 to 1,000), one page: a :class:`goflow.paging.Page`
+        (a list) whose ``next`` is the cursor of the following page, or ``None`` at the end; pass
+        it back as ``cursor`` (it keeps its order). Without ``limit``, every record from the cursor
+        on, read page by page (``next`` is ``None``)."""
+        check_id(instance_id)
+        order, after = after_key(HISTORY, cursor, order, "oldest")
+        if limit is not None:
+            records, after = self._query("history", id=instance_id, limit=check_limit(limit), order=order,
+                                         after=after)
+            return Page([r.to_dict() for r in records],
+                        None if after is None else encode_cursor(HISTORY, order, after))
+        out = Page()
+        while True:
+            records, after = self._query("history", id=instance_id, limit=MAX_LIMIT, order=order, after=after)
+            out.extend(r.to_dict() for r in records)
+            if after is None:
+                return out
 
-    def list(self, blueprint: str | None = None, status: str | None = None, *, limit: int = 100,
-             offset: int = 0, end_state: str | None = None) -> list[dict]:
-        """Instances, newest first, by blueprint, status and ``end_state`` (ended in that end state,
-        ``done`` included)."""
-        project, activity = _split(blueprint) if blueprint else (None, None)
-        args = {"end_state": end_state} if end_state else {}
-        rows = self._query("list", project=project, activity=activity, status=status, limit=limit, offset=offset,
-                           **args)
-        if end_state:
-            rows = [r for r in rows if r.status in FINAL_STATUSES]
-        return [{f: getattr(r, f) for f in r.__slots__} for r in rows]
+    def list(self, blueprint: str | None = None, status: str | None = None, *,
+             limit: int | None = DEFAULT_LIMIT, order: str | None = None, cursor: str | None = None,
+             end_state: str | None = None) -> Page:
+        """Instances (dicts without context) of a blueprint, status and ``end_state`` (ended in that
+        end state, ``done`` included), ordered by creation: ``"latest"`` first (the default) or
+        ``"oldest"`` first. One page of ``limit`` (1 to 1,000, default 50) with its ``next`` cursor
+        as :meth:`history`; ``limit=None`` reads them all. (With ``end_state``, a page may hold
+        fewer than ``limit``: the instances in that state that have not ended are left out.)"""
+        project, activity = check_blueprint(blueprint) if blueprint else (None, None)
+        order, after = after_key(LIST, cursor, order, "latest")
+        size = MAX_LIMIT if limit is None else check_limit(limit)
+        extra = {"end_state": end_state} if end_state else {}
+        out = Page()
+        while True:
+            rows = self._query("list", project=project, activity=activity, status=status, limit=size + 1,
+                               order=order, after=after, **extra)
+            more = len(rows) > size
+            rows = rows[:size]
+            out.extend({f: getattr(r, f) for f in r.__slots__} for r in rows
+                       if not end_state or r.status in FINAL_STATUSES)
+            after = (rows[-1].created, rows[-1].id) if more else None
+            if after is None:
+                return out
+            if limit is not None:
+                out.next = encode_cursor(LIST, order, list(after))
+                return out
 
     def counts(self, blueprint: str | None = None) -> dict:
         """``{(project, activity, version, status): n}``."""
-        project, activity = _split(blueprint) if blueprint else (None, None)
+        project, activity = check_blueprint(blueprint) if blueprint else (None, None)
         return self._query("counts", project=project, activity=activity)
 
     def blueprints(self) -> list[tuple]:
@@ -269,8 +319,13 @@ class Engine:
         """Process ids of the actor system's processes (admin, root, dispatcher, hosts, proxies)."""
         return self._query("pids")
 
+    def info(self) -> dict:
+        """Which engine this is: ``{"data_dir": <its absolute data directory>}``."""
+        return self._query("info")
+
     # ------------------------------------------------------------------------------- transport
     def _one(self, instance_id: str, request: Request, timeout: float | None = None):
+        check_id(instance_id)
         res = self._batch([Item(instance_id, request)], timeout=timeout)[0]
         if isinstance(res, Exception):
             raise res
@@ -351,6 +406,10 @@ class Engine:
                 # blocks until a message for this client arrives (embedded: the engine thread hands it
                 # over, actors.embedded), at most a second so that the deadline and the probe are checked
                 reply = self._asys.listen(min(left, 1.0))
+                if isinstance(reply, PoisonMessage):
+                    if getattr(reply.poisonMessage, "rid", None) == rid:
+                        raise RequestFailed(type(msg).__name__, reply.details)
+                    continue                  # a late one, about an abandoned request
                 if reply is None or getattr(reply, "rid", None) != rid:
                     continue                  # nothing yet, or a late reply to an abandoned request
                 if want is None:
@@ -376,13 +435,6 @@ def _gone(addr) -> bool:
     except OSError:
         return False
     return False
-
-
-def _split(blueprint: str) -> tuple[str, str]:
-    project, sep, activity = blueprint.partition("/")
-    if not sep or not project or not activity:
-        raise GoflowError(f"a blueprint is named 'project/activity', not {blueprint!r}")
-    return project, activity
 
 
 def _blueprints(sources) -> list[Blueprint]:

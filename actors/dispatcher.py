@@ -7,14 +7,17 @@ process hops: caller -> dispatcher -> host -> caller.
 from __future__ import annotations
 
 import heapq
+import itertools
 import os
 import zlib
 
 from thespian.actors import Actor
 
-from goflow.requests import Item
+from goflow.errors import InvalidIdentifier
+from goflow.ids import is_id, problem
+from goflow.requests import Item, Reply
 
-from .messages import Batch, Deploy, HostBatch, Query, QueryReply, Routes
+from .messages import Batch, Deploy, HostBatch, Query, QueryReply, Replies, Routes
 
 __all__ = ["Dispatcher", "shard_of", "merge_list", "merge_counts"]
 
@@ -24,14 +27,12 @@ def shard_of(instance_id: str, n: int) -> int:
 
 
 def merge_list(parts, args) -> list:
-    # each part is a host's first offset+limit rows, newest first (created DESC, then its rowid DESC):
-    # a stable k-way merge keeps each host's order, so the first N merged rows only need each host's
-    # first N rows and pages neither repeat nor skip rows; equal times are ordered by shard (replies
-    # arrive in any order)
-    n = args.get("shards") or 1
-    rows = list(heapq.merge(*parts, key=lambda r: (-r.created, shard_of(r.id, n))))
-    offset, limit = args.get("offset", 0), args.get("limit", 100)
-    return rows[offset:offset + limit]
+    # each part is a host's first `limit` rows after the cursor's key, in (created, id) order
+    # (descending for "latest"): the key is the same total order on every host, so a k-way merge of
+    # the parts gives the first `limit` rows of the whole, and the next page starts after the last
+    # one's key on every host (no offset: a host never reads the rows of earlier pages)
+    rows = heapq.merge(*parts, key=lambda r: (r.created, r.id), reverse=args["order"] == "latest")
+    return list(itertools.islice(rows, args["limit"]))
 
 
 def merge_counts(parts, args) -> dict:
@@ -75,9 +76,18 @@ class Dispatcher(Actor):
     def _route(self, batch: Batch, sender) -> None:
         n = len(self.hosts)
         per: list[list] = [[] for _ in range(n)]
+        refused = []
         for idx, item in enumerate(batch.items):
             iid = item.instance
+            # the clients check first; a bad id reaching here is refused alone, the batch goes on
+            eid = getattr(item.request, "event_id", None)
+            if not is_id(iid) or (eid is not None and not is_id(eid)):
+                field, value = ("instance id", iid) if not is_id(iid) else ("event id", eid)
+                refused.append(Reply(idx, False, InvalidIdentifier(field, value, problem(value))))
+                continue
             per[shard_of(iid, n)].append(Item(iid, item.request, idx))
+        if refused:
+            self.send(sender, Replies(batch.rid, refused))
         for host, items in zip(self.hosts, per):
             if items:
                 self.send(host, HostBatch(items, sender, batch.rid))
@@ -85,6 +95,10 @@ class Dispatcher(Actor):
     def _query(self, q: Query, sender) -> None:
         reply_to = q.reply_to or sender
         if q.kind in ("status", "history"):
+            if not is_id(q.args.get("id")):
+                iid = q.args.get("id")
+                self.send(reply_to, QueryReply(q.rid, False, InvalidIdentifier("instance id", iid, problem(iid))))
+                return
             host = self.hosts[shard_of(q.args["id"], len(self.hosts))]
             self.send(host, Query(q.rid, q.kind, q.args, reply_to))
         elif q.kind == "blueprints":          # every host has every blueprint deployed: ask one
@@ -92,14 +106,13 @@ class Dispatcher(Actor):
         elif q.kind in ("list", "counts", "tick"):
             self.next_qid += 1
             merge = merge_list if q.kind == "list" else merge_counts
-            args = dict(q.args)
-            part_args = dict(args, offset=0, limit=args.get("offset", 0) + args.get("limit", 100))
-            args["shards"] = len(self.hosts)
-            self.gathers[self.next_qid] = _Gather(q.rid, reply_to, len(self.hosts), merge, args)
+            self.gathers[self.next_qid] = _Gather(q.rid, reply_to, len(self.hosts), merge, q.args)
             for host in self.hosts:
-                self.send(host, Query(self.next_qid, q.kind, part_args, self.myAddress))
+                self.send(host, Query(self.next_qid, q.kind, q.args, self.myAddress))
         elif q.kind == "pids":
             self.send(self.root, Query(q.rid, "pids", dict(q.args, dispatcher=os.getpid()), reply_to))
+        elif q.kind == "info":
+            self.send(self.root, Query(q.rid, "info", q.args, reply_to))
         else:
             self.send(reply_to, QueryReply(q.rid, False, ValueError(f"unknown query {q.kind!r}")))
 

@@ -13,6 +13,7 @@ import time
 from thespian.actors import Actor, ActorExitRequest, WakeupMessage
 
 from goflow import metrics
+from goflow.paging import MAX_LIMIT
 from goflow.requests import Item, Reply
 from goflow.shard import Shard
 from goflow.store import open_shard, status
@@ -140,11 +141,14 @@ class Host(Actor):
             return self.shard.status(a["id"])
         if q.kind == "history":
             self.shard.status(a["id"])    # raises InstanceNotFound for an unknown id
-            return self.store.history(a["id"], a.get("limit"))
+            # one keyset page, never more than MAX_LIMIT records: (records, key to go on from | None)
+            return self.store.history_page(a["id"], min(int(a["limit"]), MAX_LIMIT), order=a["order"],
+                                           after=a.get("after"))
         if q.kind == "list":
+            # one keyset page; the caller asks one row more than it shows, to know whether more follow
             return self.store.list(a.get("project"), a.get("activity"), a.get("status"),
-                                   limit=a.get("limit", 100), offset=a.get("offset", 0),
-                                   **({"state": a["end_state"]} if a.get("end_state") else {}))
+                                   limit=min(int(a["limit"]), MAX_LIMIT + 1), order=a["order"],
+                                   after=a.get("after"), state=a.get("end_state"))
         if q.kind == "counts":
             return self.store.counts(a.get("project"), a.get("activity"))
         if q.kind == "pids":

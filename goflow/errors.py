@@ -8,6 +8,7 @@ person needs to act on it (file, JSON pointer, line:column, instance id, state):
     ├── BlueprintNotFound         no deployed blueprint has that (project, activity, version)
     ├── SnapshotError             an instance snapshot could not be encoded or decoded
     ├── InvalidInput              an input document or event data that cannot be taken (``.instance_id``)
+    │   └── InvalidIdentifier     an id or name that breaks the identifier rule (``.field``, ``.reason``)
     ├── InstanceError             about one running instance (``.instance_id``, ``.state``)
     │   ├── InstanceNotFound
     │   ├── InstanceExists
@@ -19,6 +20,7 @@ person needs to act on it (file, JSON pointer, line:column, instance id, state):
     ├── TransportError            a worker transport could not be used (``.endpoint``)
     │   └── UnknownScheme
     ├── RuntimeUnavailable        no actor system / daemon answers
+    ├── RequestFailed             an actor of the engine failed on the request itself (``.request``)
     └── RequestTimeout            no answer in time (also a TimeoutError); e.g. ``wait`` ran out
 """
 from __future__ import annotations
@@ -31,6 +33,7 @@ __all__ = [
     "BlueprintNotFound",
     "SnapshotError",
     "InvalidInput",
+    "InvalidIdentifier",
     "InstanceError",
     "QueueFull",
     "PausedQueueFull",
@@ -45,6 +48,7 @@ __all__ = [
     "TransportError",
     "UnknownScheme",
     "RuntimeUnavailable",
+    "RequestFailed",
     "RequestTimeout",
 ]
 
@@ -105,6 +109,18 @@ class InvalidInput(GoflowError):
     def __init__(self, instance_id: str | None, message: str):
         self.instance_id = instance_id
         super().__init__(f"instance {instance_id!r}: {message}" if instance_id else message)
+
+
+class InvalidIdentifier(InvalidInput):
+    """An instance id, event id or blueprint name that breaks the identifier rule (SPEC §12,
+    :mod:`goflow.ids`). ``field`` names what was given (``"instance id"``, ``"event id"``, ...),
+    ``reason`` says what is wrong; the message shows the value, shortened and escaped."""
+
+    def __init__(self, field: str, value: object, reason: str):
+        self.field, self.reason = field, reason
+        shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
+        super().__init__(None, f"invalid {field} {shown}: {reason} (an identifier is 1 to 256 bytes "
+                               f"of printable UTF-8 without '/')")
 
 
 class InstanceError(GoflowError):
@@ -213,6 +229,17 @@ class UnknownScheme(TransportError):
 
 class RuntimeUnavailable(GoflowError):
     """No actor system or daemon answered."""
+
+
+class RequestFailed(GoflowError):
+    """An actor of the engine failed while handling the request (Thespian returned it as a
+    PoisonMessage): the request was not carried out, or not all of it. ``request`` names the
+    message, ``details`` is what the actor system said."""
+
+    def __init__(self, request: str, details: object = None):
+        self.request, self.details = request, None if details is None else str(details)
+        why = f": {' '.join(self.details.split())[:300]}" if self.details else ""
+        super().__init__(f"the engine failed on the {request} request{why}")
 
 
 class RequestTimeout(GoflowError, TimeoutError):

@@ -138,15 +138,32 @@ class InstanceStore(abc.ABC):
         terminated nor quarantined), and it is not quarantined."""
 
     @abc.abstractmethod
-    def history(self, instance_id: str, limit: int | None = None, *, tail: bool = False) -> list[Record]:
-        """The instance's records in the order they were committed; ``limit`` keeps the first
-        ``limit`` records (the last ones with ``tail=True``, still oldest first)."""
+    def history_page(self, instance_id: str, limit: int, *, order: str = "latest",
+                     after: int | None = None) -> tuple[list[Record], int | None]:
+        """One page of the instance's records: at most ``limit`` of them, the latest first
+        (``order="latest"``) or the oldest first (``"oldest"``), starting after the record whose
+        key is ``after``. Returns ``(records, next)``: ``next`` is the key of the last record
+        returned when more follow, else ``None``. A keyset query on the history index: every page
+        costs the same, wherever it is."""
+
+    def history(self, instance_id: str) -> list[Record]:
+        """Every record of the instance, in the order they were committed (read page by page)."""
+        out: list[Record] = []
+        after = None
+        while True:
+            records, after = self.history_page(instance_id, 1000, order="oldest", after=after)
+            out.extend(records)
+            if after is None:
+                return out
 
     @abc.abstractmethod
     def list(self, project: str | None = None, activity: str | None = None, status: str | None = None,
-             limit: int = 100, offset: int = 0, *, state: str | None = None) -> list[Summary]:
-        """Instances matching every given filter, newest (by ``created``) first. ``state``: in that
-        state (how ``list --end-state`` finds the instances that ended in an end state)."""
+             limit: int = 50, *, order: str = "latest", after: tuple[float, str] | None = None,
+             state: str | None = None) -> list[Summary]:
+        """At most ``limit`` instances matching every given filter, ordered by ``(created, id)``:
+        the newest first (``order="latest"``) or the oldest first; ``after`` is the
+        ``(created, id)`` of the last instance of the previous page (keyset pagination). ``state``:
+        in that state (how ``list --end-state`` finds the instances that ended in an end state)."""
 
     @abc.abstractmethod
     def counts(self, project: str | None = None, activity: str | None = None) -> dict[CountKey, int]:

@@ -20,14 +20,14 @@ __all__ = ["SCHEMA_VERSION", "APPLICATION_ID", "SQLiteStore"]
 
 log = logging.getLogger("goflow.store")
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 APPLICATION_ID = 0x47465301  # "GFS\x01": a GoFlow shard store
 
 # Statuses left out of recovery unless a change says otherwise (Change.live): a status added later is
 # recovered unless it is listed here.
 _NOT_RECOVERED_SET = frozenset({"completed", "failed", "terminated", "quarantined"})
 
-_DDL = [
+_TABLES = [
     """CREATE TABLE instances (
         id        TEXT    NOT NULL PRIMARY KEY,
         project   TEXT    NOT NULL,
@@ -41,9 +41,6 @@ _DDL = [
         reason    TEXT,
         live      INTEGER NOT NULL DEFAULT 0   -- 1: reloaded on recovery (see Change.live)
     )""",
-    "CREATE INDEX instances_by_status ON instances (status, created)",
-    "CREATE INDEX instances_by_created ON instances (created)",  # never updated: created is kept
-    "CREATE INDEX instances_by_blueprint ON instances (project, activity, status, created)",
     "CREATE INDEX instances_live ON instances (id) WHERE live = 1",
     # seq is the rowid: rows are appended at the end of the table, and it orders each history
     """CREATE TABLE history (
@@ -72,8 +69,20 @@ _EVENT_IDS = [
         PRIMARY KEY (instance_id, event_id)
     ) WITHOUT ROWID""",
 ]
-_DDL += _EVENT_IDS
-_UPGRADES = {1: _EVENT_IDS}   # a version-1 store gains the table; ids it took before are not in it
+# version 3: the listing indexes end with (created, id), the key of list's keyset pagination
+# (versions 1 and 2 had them without id)
+_LIST_INDEXES = [
+    "CREATE INDEX instances_by_created ON instances (created, id)",  # never updated: created is kept
+    "CREATE INDEX instances_by_status ON instances (status, created, id)",
+    "CREATE INDEX instances_by_blueprint ON instances (project, activity, created, id)",
+    "CREATE INDEX instances_by_blueprint_status ON instances (project, activity, status, created, id)",
+]
+_DDL = _TABLES + _EVENT_IDS + _LIST_INDEXES
+_UPGRADES = {
+    1: _EVENT_IDS,           # a version-1 store gains the table; ids it took before are not in it
+    2: ["DROP INDEX instances_by_created", "DROP INDEX instances_by_status", "DROP INDEX instances_by_blueprint",
+        *_LIST_INDEXES],
+}
 
 _UPSERT = (
     "INSERT INTO instances"
@@ -129,7 +138,8 @@ class SQLiteStore(InstanceStore):
                                          timeout=timeout)
             try:
                 ensure_schema(self._conn, self.path, kind="shard store", application_id=APPLICATION_ID,
-                              version=SCHEMA_VERSION, ddl=_DDL, readonly=readonly, upgrades=_UPGRADES)
+                              version=SCHEMA_VERSION, ddl=_DDL, readonly=readonly,
+                              upgrades=_UPGRADES)
             except BaseException:
                 self._conn.close()
                 raise
@@ -242,22 +252,32 @@ class SQLiteStore(InstanceStore):
                 return
             after = rows[-1][0]
 
-    def history(self, instance_id: str, limit: int | None = None, *, tail: bool = False) -> list[Record]:
-        n = -1 if limit is None else max(int(limit), 0)
-        order = "DESC" if tail else "ASC"
-        rows = self._all(f"SELECT {_HISTORY_COLUMNS} FROM history WHERE instance_id = ?"
-                         f" ORDER BY seq {order} LIMIT ?", (instance_id, n),
+    def history_page(self, instance_id: str, limit: int, *, order: str = "latest",
+                     after: int | None = None) -> tuple[list[Record], int | None]:
+        desc = _descending(order)
+        n = max(int(limit), 0)
+        where = "" if after is None else (" AND seq < ?" if desc else " AND seq > ?")
+        args = (instance_id,) if after is None else (instance_id, int(after))
+        rows = self._all(f"SELECT seq, {_HISTORY_COLUMNS} FROM history WHERE instance_id = ?{where}"
+                         f" ORDER BY seq {'DESC' if desc else 'ASC'} LIMIT ?", (*args, n + 1),
                          f"reading the history of instance {instance_id!r}")
-        if tail:
-            rows.reverse()
-        return [_record(r) for r in rows]
+        more = len(rows) > n
+        rows = rows[:n]
+        return [_record(r[1:]) for r in rows], (rows[-1][0] if more and rows else None)
 
     def list(self, project: str | None = None, activity: str | None = None, status: str | None = None,
-             limit: int = 100, offset: int = 0, *, state: str | None = None) -> list[Summary]:
+             limit: int = 50, *, order: str = "latest", after: tuple[float, str] | None = None,
+             state: str | None = None) -> list[Summary]:
+        desc = _descending(order)
         where, args = _filters(project=project, activity=activity, status=status, state=state)
+        if after is not None:
+            created, iid = after
+            where += (" AND " if where else " WHERE ") + ("(created, id) < (?, ?)" if desc else "(created, id) > (?, ?)")
+            args += (float(created), str(iid))
+        way = "DESC" if desc else "ASC"
         rows = self._all(f"SELECT {_SUMMARY_COLUMNS} FROM instances{where}"
-                         " ORDER BY created DESC, rowid DESC LIMIT ? OFFSET ?",
-                         (*args, int(limit), max(int(offset), 0)), "listing instances")
+                         f" ORDER BY created {way}, id {way} LIMIT ?",
+                         (*args, max(int(limit), 0)), "listing instances")
         return [Summary(*r) for r in rows]
 
     def counts(self, project: str | None = None, activity: str | None = None) -> dict[CountKey, int]:
@@ -309,6 +329,12 @@ class SQLiteStore(InstanceStore):
     def _all(self, sql: str, args: tuple, what: str) -> list:
         with self._lock, errors_as_store_error(self.path, what):
             return self._open_conn().execute(sql, args).fetchall()
+
+
+def _descending(order: str) -> bool:
+    if order not in ("latest", "oldest"):
+        raise ValueError(f"order must be 'latest' or 'oldest', not {order!r}")
+    return order == "latest"
 
 
 def _filters(**given) -> tuple[str, tuple]:

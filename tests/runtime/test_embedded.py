@@ -122,7 +122,11 @@ def test_status_history_list_counts(embedded, calls):
     assert all(r["state"] == "gate" and r["version"] == 1 for r in waiting)
     everything = eng.list(limit=100)
     assert sorted(r["id"] for r in everything) == sorted(gates + chains)
-    page = eng.list(limit=4) + eng.list(limit=4, offset=4) + eng.list(limit=4, offset=8)
+    p1 = eng.list(limit=4)
+    p2 = eng.list(limit=4, cursor=p1.next)
+    p3 = eng.list(limit=4, cursor=p2.next)
+    page = p1 + p2 + p3
+    assert p3.next is None
     assert sorted(r["id"] for r in page) == sorted(gates + chains)      # pages across shards
     assert eng.list("rt/chain", "failed") == []
     s = eng.status("c1")
@@ -137,6 +141,7 @@ def test_status_history_list_counts(embedded, calls):
     assert [(h["step"], h["endpoint"], h["outcome"]) for h in attempts] == [
         (1, "python://workers:ok", "200"), (2, "python://workers:ok", "200")]
     assert eng.history("c1", limit=2) == hist[:2]
+    assert eng.history("c1", limit=2, order="latest") == hist[:-3:-1]
 
 
 def test_handler_crash_restarts_three_times_then_fails_embedded(embedded, calls):

@@ -53,9 +53,9 @@ def test_upsert_latest_wins_and_history_appends_in_order(store, change):
     assert (got.state, got.status, got.snapshot) == ("done", "completed", b"v4")
     assert (got.created, got.updated) == (1, 5)
     assert [r.event for r in store.history("i1")] == ["start", "e2", "e3", "e4", "e5"]
-    assert [r.event for r in store.history("i1", limit=2)] == ["start", "e2"]
-    assert [r.event for r in store.history("i1", limit=2, tail=True)] == ["e4", "e5"]
-    assert store.history("i1", limit=0) == []
+    assert [r.event for r in store.history_page("i1", 2, order="oldest")[0]] == ["start", "e2"]
+    assert [r.event for r in store.history_page("i1", 2)[0]] == ["e5", "e4"]
+    assert store.history_page("i1", 0)[0] == []
     assert store.history("nobody") == []
     assert store.counts() == {("p", "a", 1, "completed"): 1}
 
@@ -113,7 +113,7 @@ def test_list_filters_order_and_paging(store, change):
     everything = store.list(limit=1000)
     assert [s.id for s in everything] == [f"i{n:02d}" for n in reversed(range(30))]  # newest first
     assert all(isinstance(s, Summary) for s in everything)
-    assert [s.id for s in store.list(limit=5, offset=5)] == [f"i{n:02d}" for n in range(24, 19, -1)]
+    assert [s.id for s in store.list(limit=5, after=(25.0, "i25"))] == [f"i{n:02d}" for n in range(24, 19, -1)]
     running_a = store.list(project="p", activity="a", status="running")
     assert [s.id for s in running_a] == [f"i{n:02d}" for n in range(18, -1, -3)]
     assert {s.status for s in store.list(status="completed")} == {"completed"}
