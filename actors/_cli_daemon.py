@@ -218,9 +218,9 @@ def stop_cmd(config_path, data_dir, port, as_json) -> None:
 @json_option
 @one_line_errors
 def status_cmd(config_path, data_dir, port, as_json) -> None:
-    """Is the daemon running? Its process ids, port, data directory and instance counts.
-    Exit 0 when it runs, 1 when it does not."""
-    from .daemon import PID_FILE
+    """Is the daemon running? Its process ids, port, data directory, log and instance counts, as
+    the daemon itself reports them. Exit 0 when it runs, 1 when it does not."""
+    from .daemon import PID_FILE, processes
     from .system import client_address, port_open
     cfg = load(config_path, engine_data_dir=data_dir, daemon_port=port)
     info, alive = _pid_info(cfg)
@@ -235,11 +235,14 @@ def status_cmd(config_path, data_dir, port, as_json) -> None:
     if port_open(port, cfg.daemon.address):
         eng = connect(cfg)
         try:
-            out["pids"] = eng.pids()
-            if (info or {}).get("pids", {}).get("api"):       # the HTTP API, started by `daemon start`
-                out["pids"]["api"], out["api"] = info["pids"]["api"], info.get("api")
-            if (info or {}).get("pids", {}).get("grpc"):      # the gRPC API, started by `daemon start`
-                out["pids"]["grpc"], out["grpc"] = info["pids"]["grpc"], info.get("grpc")
+            # the daemon that answers says where its data directory is: its files, not the local
+            # configuration's (which may name another data directory)
+            out["pids"], theirs = processes(eng)
+            data = eng.info()["data_dir"]
+            out.update(data_dir=data, pid_file=os.path.join(data, PID_FILE), log_file=theirs.get("log_file"))
+            for front in ("api", "grpc"):                     # the HTTP/gRPC APIs `daemon start` ran
+                if theirs.get(front):
+                    out[front] = theirs[front]
             out["pid"] = out["pids"].get("admin")
             for (_p, _a, _v, status), n in eng.counts().items():
                 out["instances"][status] = out["instances"].get(status, 0) + n
@@ -252,7 +255,7 @@ def status_cmd(config_path, data_dir, port, as_json) -> None:
     elif out["running"]:
         counts = ", ".join(f"{n} {s}" for s, n in sorted(out["instances"].items())) or "no instances"
         click.echo(f"goflow daemon running: pid {out['pid']} on {where}, {len(out['pids'])} processes, "
-                   f"data {cfg.data_dir}; {counts}")
+                   f"data {out['data_dir']}, log {out['log_file']}; {counts}")
     if not out["running"]:
         stale = f" (stale pid file {out['pid_file']}: pid {out['pid']} is gone)" if out["stale_pid_file"] else ""
         raise GoflowError(f"no GoFlow daemon is running on {where}{stale}")

@@ -3,24 +3,44 @@
 is) and ``--json``."""
 from __future__ import annotations
 
+import json
 import time
 
 import click
 
 from goflow.fsm import STATUSES
+from goflow.ids import check_blueprint, check_id, check_optional_id
+from goflow.paging import DEFAULT_LIMIT, MAX_LIMIT, ORDERS
 
 from ._cli_shared import config_option, connect, emit, json_arg, json_option, load, one_line_errors, port_option
 
 __all__ = ["start", "send", "status", "history", "list_instances", "pause", "resume", "terminate"]
 
 
-def _client(config_path, port):
-    """A client Engine of the daemon named by the options (a context manager: closed on exit)."""
+def _client(config_path, port, instance_id: str | None = None):
+    """A client Engine of the daemon named by the options (a context manager: closed on exit); the
+    instance id given is checked first (the identifier rule), before anything is attempted."""
+    if instance_id is not None:
+        check_id(instance_id)
     return connect(load(config_path, daemon_port=port))
 
 
 def _when(t) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t)) if isinstance(t, (int, float)) else "-"
+
+
+def _paging(fn):
+    """--limit, --order and --cursor: one page of a listing (goflow.paging)."""
+    fn = click.option("--cursor", default=None, metavar="CURSOR",
+                      help="Go on from a previous page (its 'next'; it keeps that page's order).")(fn)
+    fn = click.option("--order", type=click.Choice(ORDERS), default=None,
+                      help="latest first (default) or oldest first.")(fn)
+    return click.option("--limit", type=click.IntRange(1, MAX_LIMIT), default=DEFAULT_LIMIT, show_default=True,
+                        help=f"At most this many (1 to {MAX_LIMIT}).")(fn)
+
+
+def _next_line(page) -> list[str]:
+    return [f"(more: the same command with --cursor {page.next})"] if page.next else []
 
 
 @click.command()
@@ -34,6 +54,9 @@ def _when(t) -> str:
 @one_line_errors
 def start(blueprint, version, input_json, instance_id, config_path, port, as_json) -> None:
     """Start an instance of PROJECT/ACTIVITY; prints its id."""
+    check_blueprint(blueprint)
+    if instance_id is not None:
+        check_id(instance_id)
     cfg = load(config_path, daemon_port=port)
     data = json_arg(input_json, "--input", cfg.limits.event_bytes) or {}
     with connect(cfg) as eng:
@@ -52,13 +75,18 @@ def start(blueprint, version, input_json, instance_id, config_path, port, as_jso
 @one_line_errors
 def send(instance_id, event, data_json, event_id, config_path, port, as_json) -> None:
     """Send EVENT to instance ID; returns once the event is durable."""
+    check_id(instance_id)
+    check_optional_id(event_id, "event id")
     cfg = load(config_path, daemon_port=port)
     data = json_arg(data_json, "--data", cfg.limits.event_bytes, want_object=False)
     with connect(cfg) as eng:
         res = eng.send(instance_id, event, data, event_id=event_id)
-    dup = " (a duplicate event id: not applied again)" if res.get("duplicate") else ""
-    emit(res, as_json, f"{instance_id}: {event} accepted; now in state {res.get('state')} "
-                       f"({res.get('status')}){dup}")
+    if res.get("duplicate"):
+        text = (f"{instance_id}: {event} is a duplicate: event id {event_id!r} was already applied, so it was "
+                f"not applied again; in state {res.get('state')} ({res.get('status')})")
+    else:
+        text = f"{instance_id}: {event} applied; now in state {res.get('state')} ({res.get('status')})"
+    emit(res, as_json, text)
 
 
 @click.command()
@@ -69,7 +97,7 @@ def send(instance_id, event, data_json, event_id, config_path, port, as_json) ->
 @one_line_errors
 def status(instance_id, config_path, port, as_json) -> None:
     """The status of instance ID: blueprint, status, state, context."""
-    with _client(config_path, port) as eng:
+    with _client(config_path, port, instance_id) as eng:
         st = eng.status(instance_id)
 
     def text() -> str:
@@ -93,24 +121,29 @@ def status(instance_id, config_path, port, as_json) -> None:
 
 @click.command()
 @click.argument("instance_id", metavar="ID")
-@click.option("--limit", type=int, default=None, help="At most this many records (the latest).")
+@_paging
 @config_option
 @port_option
 @json_option
 @one_line_errors
-def history(instance_id, limit, config_path, port, as_json) -> None:
-    """The history of instance ID: one record per transition, worker attempt and outcome."""
-    with _client(config_path, port) as eng:
-        records = eng.history(instance_id, limit=limit)
+def history(instance_id, limit, order, cursor, config_path, port, as_json) -> None:
+    """The history of instance ID: one record per transition, worker attempt and outcome; the
+    latest --limit records (default 50), latest first unless --order oldest."""
+    with _client(config_path, port, instance_id) as eng:
+        page = eng.history(instance_id, limit=limit, order=order or (None if cursor else "latest"),
+                           cursor=cursor)
 
     def text() -> str:
         out = []
-        for r in records:
+        for r in page:
             fields = [f"{k}={r[k]}" for k in ("state", "event", "action", "next", "step", "attempt",
                                               "endpoint", "outcome") if r.get(k) is not None]
+            if r.get("detail") is not None:      # a failure's reason, an attempt's error, ...
+                detail = r["detail"] if isinstance(r["detail"], str) else json.dumps(r["detail"], default=str)
+                fields.append(f"detail={' '.join(detail.split())}")
             out.append(f"{_when(r.get('time'))} " + " ".join(fields))
-        return "\n".join(out) or "(no records)"
-    emit(records, as_json, text)
+        return "\n".join(out + _next_line(page)) or "(no records)"
+    emit({"id": instance_id, "history": list(page), "next": page.next}, as_json, text)
 
 
 @click.command("list")
@@ -119,23 +152,25 @@ def history(instance_id, limit, config_path, port, as_json) -> None:
               help="Only instances with this status.")
 @click.option("--end-state", "end_state", default=None, metavar="STATE",
               help="Only instances that ended in this end state (done, or one of the flow's 'end').")
-@click.option("--limit", type=int, default=100, show_default=True)
+@_paging
 @config_option
 @port_option
 @json_option
 @one_line_errors
-def list_instances(blueprint, status_, end_state, limit, config_path, port, as_json) -> None:
-    """List instances (newest first), by blueprint, status and end state."""
+def list_instances(blueprint, status_, end_state, limit, order, cursor, config_path, port, as_json) -> None:
+    """List instances by blueprint, status and end state, one page (newest first unless --order oldest)."""
+    if blueprint is not None:
+        check_blueprint(blueprint, "--blueprint")
     with _client(config_path, port) as eng:
-        rows = eng.list(blueprint, status_, limit=limit, end_state=end_state)
+        page = eng.list(blueprint, status_, limit=limit, order=order, cursor=cursor, end_state=end_state)
 
     def text() -> str:
         out = [f"{'ID':34} {'BLUEPRINT':28} {'STATUS':10} STATE"]
-        for r in rows:
+        for r in page:
             out.append(f"{r['id']:34} {r['project'] + '/' + r['activity'] + '@' + str(r['version']):28} "
                        f"{r['status']:10} {r['state']}")
-        return "\n".join(out)
-    emit(rows, as_json, text)
+        return "\n".join(out + _next_line(page))
+    emit({"instances": list(page), "next": page.next}, as_json, text)
 
 
 def _management(op: str, doc: str):
@@ -146,7 +181,7 @@ def _management(op: str, doc: str):
     @json_option
     @one_line_errors
     def command(instance_id, config_path, port, as_json, **kw) -> None:
-        with _client(config_path, port) as eng:
+        with _client(config_path, port, instance_id) as eng:
             fn = getattr(eng, op)
             res = fn(instance_id, kw["reason"], force=kw["force"]) if op == "terminate" else fn(instance_id)
         res = res if isinstance(res, dict) else {"id": instance_id, "result": res}

@@ -64,7 +64,7 @@ def run(paths, instances, input_json, wanted, concurrency, data_dir, timeout, st
     cfg = load(config_path, engine_concurrency=concurrency, store_url=store_url)
     data = json_arg(input_json, "--input", cfg.limits.event_bytes) or {}
     paths = list(paths) or [str(default_example())]
-    bp = select_blueprint(load_documents(paths, cfg), wanted)
+    bp = select_blueprint(load_documents(paths, cfg, outcome="nothing was run"), wanted)
     check_store(cfg)
     label = blueprint_label(bp)
     tmp = None if data_dir else tempfile.mkdtemp(prefix="goflow-run-")
@@ -120,7 +120,7 @@ def _counts(eng) -> Counter:
 
 def _idle(eng, n_waiting: int) -> bool:
     """Every waiting instance has nothing in flight (no accepted async call awaiting its event)."""
-    rows = eng.list(status="waiting", limit=max(n_waiting, 1))
+    rows = eng.list(status="waiting", limit=None)
     return all(eng.status(r["id"]).get("pending") is None for r in rows)
 
 
@@ -158,6 +158,6 @@ def _settle(eng, ids: list[str], timeout: float, show: bool) -> bool:
 
 
 def _final_rows(eng, ids: list[str]) -> list[dict]:
-    rows = eng.list(limit=len(ids) + 10)
+    rows = eng.list(limit=None)
     wanted = set(ids)
     return [r for r in rows if r["id"] in wanted]

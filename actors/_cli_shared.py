@@ -93,9 +93,10 @@ def json_arg(text: str | None, option: str, limit: int, *, want_object: bool = T
     return value
 
 
-def load_documents(paths, cfg: Config, strict: bool = False) -> list:
+def load_documents(paths, cfg: Config, strict: bool = False, outcome: str = "nothing deployed") -> list:
     """Load blueprint files/directories (each file bounded by limits.blueprint_bytes); print every
-    problem on stderr; raise a one-line error when something does not load."""
+    problem on stderr; raise a one-line error when something does not load, ending with ``outcome``
+    (what the command therefore did not do)."""
     from goflow._cli_common import format_problem
     from goflow.loading import EXTENSIONS, load_paths
     limit = cfg.limits.blueprint_bytes
@@ -112,8 +113,8 @@ def load_documents(paths, cfg: Config, strict: bool = False) -> list:
         click.echo(format_problem(problem), err=True)
     if not result.ok or not result.blueprints:
         errors = sum(1 for p in result.problems if p.level == "error")
-        what = f"{errors} error{'s' if errors != 1 else ''}" if errors else "no blueprint found"
-        raise GoflowError(f"the blueprints in {', '.join(map(str, paths))} did not load ({what}); nothing deployed")
+        what = f"{errors} error{'s' if errors != 1 else ''}, listed above" if errors else "no blueprint found"
+        raise GoflowError(f"the blueprints in {', '.join(map(str, paths))} did not load ({what}); {outcome}")
     return list(result.blueprints)
 
 

@@ -44,7 +44,7 @@ from .api import Engine, _blueprints, _documents
 from .system import DEFAULT_PORT, LOOPBACK, attach, client_address, port_open, start_system
 
 __all__ = ["start_daemon", "stop_daemon", "stop", "read_info", "pid_alive", "remove_pid_files", "add_process",
-           "PID_FILE", "INFO_FILE", "main"]
+           "processes", "PID_FILE", "INFO_FILE", "main"]
 
 log = logging.getLogger("goflow.daemon")
 # The daemon's sys.path never gains the current directory implicitly (SPEC §12): python:// must not
@@ -138,6 +138,19 @@ def read_info(data_dir: str) -> dict | None:
     except (OSError, ValueError):
         return {"pid": None, "pids": {}}
     return info if isinstance(info, dict) else {"pid": None, "pids": {}}
+
+
+def processes(eng) -> tuple[dict, dict]:
+    """The one definition of a daemon's process list, for ``daemon status`` and ``/health``: the
+    actor system's processes (:meth:`Engine.pids`) plus the live ones its ``daemon.json`` records
+    beside them (the HTTP API that ``daemon start`` ran). Returns ``(pids, daemon.json or {})``,
+    read from the data directory of the daemon ``eng`` talks to, whatever the local configuration."""
+    pids = eng.pids()
+    info = read_info(eng.info()["data_dir"]) or {}
+    for name, pid in (info.get("pids") or {}).items():
+        if name not in pids and isinstance(pid, int) and pid_alive(pid):
+            pids[name] = pid
+    return pids, info
 
 
 def _write_pid_files(data_dir: str, info: dict) -> None:

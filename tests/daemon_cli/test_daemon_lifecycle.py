@@ -56,7 +56,7 @@ def test_operator_story(daemon, tmp_path):
     assert (st["status"], st["state"]) == ("completed", "done")
     assert st["context"]["customer"] == 42
     assert {"calculate_balance", "get_product", "calculate_voucher"} <= set(st["context"])
-    hist = json.loads(daemon.run("history", "inq-1", "--json").stdout)
+    hist = json.loads(daemon.run("history", "inq-1", "--order", "oldest", "--json").stdout)["history"]
     assert isinstance(hist, list) and hist
     assert [r["next"] for r in hist if r.get("outcome") == "applied"] == \
         ["calculate_balance", "get_product", "calculate_voucher", "done"]
@@ -89,9 +89,10 @@ def test_operator_story(daemon, tmp_path):
     assert "terminated" in one_line_error(daemon.run("send", c, "go"))
 
     # list, by blueprint and status
-    rows = json.loads(daemon.run("list", "--json").stdout)
+    rows = json.loads(daemon.run("list", "--json").stdout)["instances"]
     assert {r["id"] for r in rows} == {"inq-1", a, b, c}
-    rows = json.loads(daemon.run("list", "--blueprint", "test/idle", "--status", "completed", "--json").stdout)
+    rows = json.loads(daemon.run("list", "--blueprint", "test/idle", "--status", "completed", "--json").stdout
+                      )["instances"]
     assert {r["id"] for r in rows} == {a, b}
     assert "inq-1" in daemon.run("list").stdout
     status = json.loads(daemon.run("daemon", "status", "--json").stdout)
@@ -115,7 +116,7 @@ def test_operator_story(daemon, tmp_path):
 
     # a restart recovers the data directory: instances and blueprints are still there
     assert daemon.start().returncode == 0
-    assert len(json.loads(daemon.run("list", "--json").stdout)) == 4
+    assert len(json.loads(daemon.run("list", "--json").stdout)["instances"]) == 4
     assert daemon.run("daemon", "stop").returncode == 0
 
 

@@ -56,7 +56,8 @@ def test_run_bad_input():
     assert "--input: not valid JSON" in one_line_error(goflow("run", "--input", "{nope"))
     proc = goflow("run", "README.md")            # each problem on its own line, then one Error line
     assert proc.returncode == 1 and proc.stdout == ""
-    assert proc.stderr.splitlines()[-1] == "Error: the blueprints in README.md did not load (1 error); nothing deployed"
+    assert proc.stderr.splitlines()[-1] == \
+        "Error: the blueprints in README.md did not load (1 error, listed above); nothing was run"
 
 
 def test_console_script_runs_the_example():
