@@ -28,7 +28,7 @@ _STATUS: list[tuple[type, int]] = [
     (EventRefused, 409), (InstanceFinished, 409), (InstanceExists, 409), (WrongStatus, 409), (NotVisited, 409),
     (RuntimeUnavailable, 503), (RequestTimeout, 503),
 ]
-_CONTEXT = ("instance_id", "state", "event", "accepted", "status", "project", "activity", "version")
+_CONTEXT = ("instance_id", "state", "event", "accepted", "status", "project", "activity", "version", "field")
 _HTTP_TYPES = {401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 405: "MethodNotAllowed",
                413: "PayloadTooLarge", 415: "UnsupportedMediaType", 421: "MisdirectedRequest"}
 

@@ -12,10 +12,13 @@ from typing import Any
 
 from aiohttp import web
 
+from goflow import ids
+from goflow.paging import DEFAULT_LIMIT, HISTORY, LIST, MAX_LIMIT, after_key
+
 from .http_errors import BadRequest, dumps
 
-__all__ = ["ENVELOPE_BYTES", "MAX_NAME", "Limits", "LIMITS", "read_body", "name", "blueprint", "integer",
-           "bounded", "known"]
+__all__ = ["ENVELOPE_BYTES", "MAX_NAME", "Limits", "LIMITS", "read_body", "name", "identifier", "blueprint",
+           "integer", "page", "bounded", "known"]
 
 _INTEGER = re.compile(r"-?[0-9]{1,18}")
 
@@ -47,12 +50,33 @@ def name(value: Any, field: str, *, required: bool = True) -> str | None:
     return value
 
 
+def identifier(value: Any, field: str, *, required: bool = True) -> str | None:
+    """An instance id or event id: the identifier rule of every interface (goflow.ids, SPEC §12);
+    a refusal is an InvalidIdentifier (400) before anything reaches the engine."""
+    if value is None:
+        if required:
+            raise BadRequest(f"'{field}' is required")
+        return None
+    return ids.check_id(value, field.replace("_", " "))
+
+
 def blueprint(value: Any, field: str = "blueprint") -> str:
-    text = name(value, field)
-    project, sep, activity = text.partition("/")
-    if not sep or not project or not activity or "/" in activity:
-        raise BadRequest(f"'{field}' names a blueprint as 'project/activity', not {text!r}")
-    return text
+    if value is None:
+        raise BadRequest(f"'{field}' is required: a blueprint name 'project/activity'")
+    ids.check_blueprint(value, field)
+    return value
+
+
+def page(query, kind: str) -> tuple[int, str, Any]:
+    """``(limit, order, cursor)`` of a paged GET (goflow.paging): ``limit`` 1 to 1,000 (default
+    50), ``order`` latest (default) or oldest, ``cursor`` the ``next`` of the previous page (it keeps
+    its order). There is no ``offset``."""
+    if "offset" in query:
+        raise BadRequest("'offset' is not supported: pass the 'next' cursor of the previous page as 'cursor'")
+    limit = integer(query.get("limit", str(DEFAULT_LIMIT)), "limit", 1, MAX_LIMIT)
+    cursor = query.get("cursor") or None
+    order, _key = after_key(HISTORY if kind == "history" else LIST, cursor, query.get("order") or None, "latest")
+    return limit, (None if cursor else order), cursor
 
 
 def integer(value: Any, field: str, minimum: int, maximum: int | None = None) -> int:

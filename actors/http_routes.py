@@ -3,8 +3,8 @@
     POST /instances                        {blueprint, input?, id?, version?}   -> 201 {id}
     POST /instances/{id}/events            {event, data?, event_id?}   -> 200 {id, state, status, duplicate}
     GET  /instances/{id}                   status
-    GET  /instances/{id}/history           {id, history: [...]}
-    GET  /instances?blueprint=&status=&end_state=&limit=&offset=   {instances: [...], limit, offset}
+    GET  /instances/{id}/history?limit=&order=&cursor=  {id, history: [...], next}
+    GET  /instances?blueprint=&status=&end_state=&limit=&order=&cursor=   {instances: [...], next}
     POST /instances/{id}/pause|resume|terminate    terminate: {reason?, force?}
     POST /instances/{id}/retry                        (SPEC §8; recorded as asked by "api")
     POST /instances/{id}/rewind            {to}
@@ -29,13 +29,14 @@ from goflow.store import status as store_status
 
 from . import http_requests as req
 from .bridge import DEFAULT_WINDOW, MAX_BATCH, EngineBridge, EventBatcher
+from .daemon import processes
 from .http_errors import BadRequest, errors_middleware, json_response
 from .http_requests import LIMITS, Limits
 from .http_security import Guard
 
 __all__ = ["BRIDGE", "BATCHER", "DATA_DIR", "make_app", "openapi_document"]
 
-MAX_INT = 2**31 - 1      # bound of a version, a history limit, an offset (OpenAPI too)
+MAX_INT = 2**31 - 1      # bound of a version (OpenAPI too)
 
 BRIDGE: web.AppKey[EngineBridge] = web.AppKey("bridge", EngineBridge)
 BATCHER: web.AppKey[EventBatcher] = web.AppKey("batcher", EventBatcher)
@@ -52,7 +53,7 @@ async def create_instance(request: web.Request) -> web.Response:
     if not isinstance(input_doc, dict):
         raise BadRequest(f"'input' must be a JSON object, not {type(input_doc).__name__}")
     req.bounded(input_doc, "input", request.app[LIMITS])
-    iid = req.name(body.get("id"), "id", required=False)
+    iid = req.identifier(body.get("id"), "id", required=False)
     version = body.get("version")
     if version is not None:
         if isinstance(version, str):
@@ -64,7 +65,7 @@ async def create_instance(request: web.Request) -> web.Response:
 
 async def send_event(request: web.Request) -> web.Response:
     t0 = time.perf_counter()
-    iid = req.name(request.match_info["id"], "id")
+    iid = req.identifier(request.match_info["id"], "id")
     body = await req.read_body(request)
     req.known(body, ("event", "data", "event_id"))
     event = req.name(body.get("event"), "event")
@@ -72,23 +73,22 @@ async def send_event(request: web.Request) -> web.Response:
     event_id = body.get("event_id")
     if event_id is None:
         event_id = request.headers.get("Idempotency-Key") or None
-    event_id = req.name(event_id, "event_id", required=False)
+    event_id = req.identifier(event_id, "event_id", required=False)
     ack = await request.app[BATCHER].send(iid, event, data, event_id)
     metrics.event_ack(time.perf_counter() - t0)
     return json_response(ack)
 
 
 async def get_status(request: web.Request) -> web.Response:
-    iid = req.name(request.match_info["id"], "id")
+    iid = req.identifier(request.match_info["id"], "id")
     return json_response(await request.app[BRIDGE].call(lambda eng: eng.status(iid)))
 
 
 async def get_history(request: web.Request) -> web.Response:
-    iid = req.name(request.match_info["id"], "id")
-    limit = request.query.get("limit")
-    limit = req.integer(limit, "limit", 1, MAX_INT) if limit is not None else None
-    records = await request.app[BRIDGE].call(lambda eng: eng.history(iid, limit=limit))
-    return json_response({"id": iid, "history": records})
+    iid = req.identifier(request.match_info["id"], "id")
+    limit, order, cursor = req.page(request.query, "history")
+    records = await request.app[BRIDGE].call(lambda eng: eng.history(iid, limit=limit, order=order, cursor=cursor))
+    return json_response({"id": iid, "history": records, "next": records.next})
 
 
 async def list_instances(request: web.Request) -> web.Response:
@@ -98,16 +98,15 @@ async def list_instances(request: web.Request) -> web.Response:
     if status is not None and status not in STATUSES + ("quarantined",):
         raise BadRequest(f"'status' must be one of {', '.join(STATUSES + ('quarantined',))}")
     end_state = req.name(q.get("end_state"), "end_state", required=False)
-    limit = req.integer(q.get("limit", "100"), "limit", 1, 1000)
-    offset = req.integer(q.get("offset", "0"), "offset", 0, MAX_INT)
-    rows = await request.app[BRIDGE].call(lambda eng: eng.list(blueprint, status, limit=limit, offset=offset,
-                                                               end_state=end_state))
-    return json_response({"instances": rows, "limit": limit, "offset": offset})
+    limit, order, cursor = req.page(q, "list")
+    rows = await request.app[BRIDGE].call(lambda eng: eng.list(blueprint, status, limit=limit, order=order,
+                                                               cursor=cursor, end_state=end_state))
+    return json_response({"instances": rows, "next": rows.next})
 
 
 def _management(op: str):
     async def handler(request: web.Request) -> web.Response:
-        iid = req.name(request.match_info["id"], "id")
+        iid = req.identifier(request.match_info["id"], "id")
         body = await req.read_body(request, required=False)
         if op == "terminate":
             req.known(body, ("reason", "force"))
@@ -144,7 +143,8 @@ async def health(request: web.Request) -> web.Response:
                               "status": "store-unavailable",
                               "store": {"unavailable": {str(k): v for k, v in sorted(down.items())}}},
                              status=503)
-    pids = await request.app[BRIDGE].call(lambda eng: eng.pids())
+    # the same process list as `goflow daemon status` (actors.daemon.processes)
+    pids, _info = await request.app[BRIDGE].call(processes)
     return json_response({"status": "ok", "daemon_port": request.app[BRIDGE].daemon_port,
                           "processes": len(pids), "batching": request.app[BATCHER].stats()})
 

@@ -46,13 +46,13 @@ def test_create_instance(api):
 @pytest.mark.parametrize("body, status, kind", [
     ({"blueprint": "api/nope"}, 404, "BlueprintNotFound"),
     ({"blueprint": GATE, "version": 9}, 404, "BlueprintNotFound"),
-    ({"blueprint": "no-slash"}, 400, "InvalidInput"),
+    ({"blueprint": "no-slash"}, 400, "InvalidIdentifier"),
     ({}, 400, "InvalidInput"),
     ({"blueprint": GATE, "input": [1, 2]}, 400, "InvalidInput"),
     ({"blueprint": GATE, "version": "one"}, 400, "InvalidInput"),
     ({"blueprint": GATE, "version": 0}, 400, "InvalidInput"),
-    ({"blueprint": GATE, "id": ""}, 400, "InvalidInput"),
-    ({"blueprint": GATE, "id": "x" * 300}, 400, "InvalidInput"),
+    ({"blueprint": GATE, "id": ""}, 400, "InvalidIdentifier"),
+    ({"blueprint": GATE, "id": "x" * 300}, 400, "InvalidIdentifier"),
     ({"blueprint": GATE, "colour": "red"}, 400, "InvalidInput"),
 ])
 def test_create_instance_errors(api, body, status, kind):
@@ -67,10 +67,11 @@ def test_status_and_history(api):
     st = api.get(f"/instances/{iid}").json()
     assert (st["id"], st["status"], st["state"]) == (iid, "completed", "done")
     assert st["context"]["events"]["go"] == {"by": "ops"}
-    h = api.get(f"/instances/{iid}/history").json()
-    assert h["id"] == iid
+    h = api.get(f"/instances/{iid}/history", params={"order": "oldest"}).json()
+    assert h["id"] == iid and h["next"] is None
     assert [(r["event"], r["outcome"]) for r in h["history"] if r["event"]] == [("start", "applied"), ("go", "applied")]
-    assert len(api.get(f"/instances/{iid}/history", params={"limit": 1}).json()["history"]) == 1
+    latest = api.get(f"/instances/{iid}/history", params={"limit": 1}).json()
+    assert latest["history"] == h["history"][-1:] and latest["next"]      # the latest by default
     error(api.get(f"/instances/{iid}/history", params={"limit": 0}), 400, "InvalidInput")
     assert error(api.get("/instances/no-such"), 404, "InstanceNotFound")["instance_id"] == "no-such"
     error(api.get("/instances/no-such/history"), 404, "InstanceNotFound")
@@ -81,18 +82,19 @@ def test_list(api):
     api.post(f"/instances/{ids[0]}/events", json={"event": "go"})
     r = api.get("/instances", params={"blueprint": GATE, "limit": 1000})
     body = r.json()
-    assert (r.status_code, body["limit"], body["offset"]) == (200, 1000, 0)
+    assert (r.status_code, body["next"]) == (200, None)
     listed = {row["id"]: row for row in body["instances"]}
     assert set(ids) <= set(listed)
     assert listed[ids[0]]["status"] == "completed" and listed[ids[1]]["status"] == "waiting"
     done = {row["id"] for row in api.get("/instances", params={"status": "completed", "limit": 1000}).json()["instances"]}
     assert ids[0] in done and ids[1] not in done
-    page1 = api.get("/instances", params={"blueprint": GATE, "limit": 2}).json()["instances"]
-    page2 = api.get("/instances", params={"blueprint": GATE, "limit": 2, "offset": 2}).json()["instances"]
+    first = api.get("/instances", params={"blueprint": GATE, "limit": 2}).json()
+    page1 = first["instances"]
+    page2 = api.get("/instances", params={"blueprint": GATE, "limit": 2, "cursor": first["next"]}).json()["instances"]
     assert len(page1) == 2 and not {r["id"] for r in page1} & {r["id"] for r in page2}
     for params in ({"status": "sleepy"}, {"limit": "many"}, {"limit": 0}, {"limit": 5000}, {"offset": -1},
-                   {"blueprint": "x"}):
-        error(api.get("/instances", params=params), 400, "InvalidInput")
+                   {"offset": 2}, {"blueprint": "x"}, {"cursor": "nope"}, {"order": "sideways"}):
+        error(api.get("/instances", params=params), 400, "InvalidIdentifier" if "blueprint" in params else "InvalidInput")
 
 
 def test_pause_resume_terminate(api):
@@ -127,7 +129,7 @@ def test_event_ack_and_idempotency(api):
     # ... and the body's event_id wins over the header
     r = api.post(f"/instances/{iid}/events", json={"event": "ping", "event_id": "e-2"}, headers=key)
     assert r.json()["duplicate"] is False
-    hist = api.get(f"/instances/{iid}/history").json()["history"]
+    hist = api.get(f"/instances/{iid}/history", params={"order": "oldest"}).json()["history"]
     assert [r["outcome"] for r in hist if r["event"] == "ping"] == ["applied", "duplicate", "applied",
                                                                    "duplicate", "applied"]
 
@@ -141,8 +143,9 @@ def test_event_errors(api):
     api.post(f"/instances/{iid}/events", json={"event": "go"})
     err = error(api.post(f"/instances/{iid}/events", json={"event": "ping"}), 409, "InstanceFinished")
     assert (err["status"], err["state"]) == ("completed", "done")
-    for body in ({}, {"event": ""}, {"event": 3}, {"event": "go", "event_id": 5}, {"event": "go", "extra": 1}):
+    for body in ({}, {"event": ""}, {"event": 3}, {"event": "go", "extra": 1}):
         error(api.post(f"/instances/{iid}/events", json=body), 400, "InvalidInput")
+    error(api.post(f"/instances/{iid}/events", json={"event": "go", "event_id": 5}), 400, "InvalidIdentifier")
     for raw in (b"", b"{not json", b"[1]", b'{"event": "go", "data": NaN}', b"\xff\xfe", b"[" * 50_000):
         error(api.post(f"/instances/{iid}/events", content=raw, headers=JSON), 400, "InvalidInput")
 
