@@ -353,12 +353,13 @@ class Engine:
     def _call(self, target, msg, rid: int, *, want: int | None = None, timeout: float | None = None):
         """Send ``msg``; return its reply (or, with ``want``, the ``want`` item results in order).
 
-        A daemon client whose request to the dispatcher times out asks the root where the dispatcher
-        is (the root restarts a dispatcher that died, at a new address) before raising, so the next
-        request reaches the new one. The request itself is not resent: it may have been applied."""
+        A daemon client whose request to the dispatcher times out or fails (a dispatcher whose root
+        died) asks the root where the dispatcher is (the root restarts a dispatcher that died, at a
+        new address) before raising, so the next request reaches the new one. The request itself is
+        not resent: it may have been applied."""
         try:
             return self._exchange(target, msg, rid, want=want, timeout=timeout)
-        except RequestTimeout:
+        except (RequestTimeout, RequestFailed):
             if not self._owns and target is self._dispatcher and self._asys is not None:
                 self._refresh_dispatcher()
             raise

@@ -20,7 +20,7 @@ import pytest
 
 from runtime_support import Engine, gate_blueprint, kill_and_wait, poll, wait_gone
 from test_crash import N, STEPS, WAIT, _check_run, _failures, _lines, _start_chain
-from goflow.errors import RequestTimeout, RuntimeUnavailable
+from goflow.errors import RequestFailed, RequestTimeout, RuntimeUnavailable
 
 pytestmark = [pytest.mark.daemon, pytest.mark.slow]
 TREE = ("root", "dispatcher", "host-0", "host-1", "proxy-0", "proxy-1")
@@ -30,7 +30,7 @@ def _serving(eng):
     """The daemon's process ids once a request goes through the client as it is (None on timeout)."""
     try:
         return eng.pids()
-    except RequestTimeout:
+    except (RequestTimeout, RequestFailed):      # no answer, or the old tree failed on it (root gone)
         return None
 
 
@@ -39,7 +39,7 @@ def _new_client_serves(port: int, dead_root: int):
     try:
         with Engine.connect(port, timeout=2.0) as eng:
             pids = eng.pids()
-    except (RuntimeUnavailable, RequestTimeout):
+    except (RuntimeUnavailable, RequestTimeout, RequestFailed):
         return None
     return pids if pids.get("root") != dead_root else None
 
