@@ -32,9 +32,9 @@ def _when(t) -> str:
 def _paging(fn):
     """--limit, --order and --cursor: one page of a listing (goflow.paging)."""
     fn = click.option("--cursor", default=None, metavar="CURSOR",
-                      help="Go on from a previous page (its 'next'; it keeps that page's order).")(fn)
-    fn = click.option("--order", type=click.Choice(ORDERS), default=None,
-                      help="latest first (default) or oldest first.")(fn)
+                      help="Go on after a previous page (its 'next'; give the same --order).")(fn)
+    fn = click.option("--order", type=click.Choice(ORDERS), default="latest", show_default=True,
+                      help="latest first or oldest first.")(fn)
     return click.option("--limit", type=click.IntRange(1, MAX_LIMIT), default=DEFAULT_LIMIT, show_default=True,
                         help=f"At most this many (1 to {MAX_LIMIT}).")(fn)
 
@@ -130,8 +130,7 @@ def history(instance_id, limit, order, cursor, config_path, port, as_json) -> No
     """The history of instance ID: one record per transition, worker attempt and outcome; the
     latest --limit records (default 50), latest first unless --order oldest."""
     with _client(config_path, port, instance_id) as eng:
-        page = eng.history(instance_id, limit=limit, order=order or (None if cursor else "latest"),
-                           cursor=cursor)
+        page = eng.history(instance_id, limit=limit, order=order, cursor=cursor)
 
     def text() -> str:
         out = []

@@ -33,8 +33,8 @@ from goflow.errors import BlueprintError, GoflowError, RequestFailed, RequestTim
 from goflow.fsm import FINAL_STATUSES, Pause, Resume, Retry, Rewind, Signal, Terminate
 from goflow.ids import check_blueprint, check_id, check_optional_id
 from goflow.loading import blueprint_from_document, blueprint_to_document, load_paths
-from goflow.paging import (DEFAULT_LIMIT, HISTORY, LIST, MAX_LIMIT, Page, after_key, check_limit,
-                           encode_cursor)
+from goflow.paging import (DEFAULT_LIMIT, HISTORY, LIST, MAX_LIMIT, Page, check_limit, check_order,
+                           decode_cursor, encode_cursor)
 from goflow.model import Blueprint
 from goflow.requests import Create, Item, Request, Wait
 
@@ -257,20 +257,21 @@ class Engine:
     def status(self, instance_id: str) -> dict:
         return self._query("status", id=check_id(instance_id))
 
-    def history(self, instance_id: str, limit: int | None = None, *, order: str | None = None,
+    def history(self, instance_id: str, limit: int | None = None, *, order: str = "oldest",
                 cursor: str | None = None) -> Page:
         """The instance's records as dicts, in ``order``: ``"oldest"`` first (the default here) or
         ``"latest"`` first. With ``limit`` (1 to 1,000), one page: a :class:`goflow.paging.Page`
         (a list) whose ``next`` is the cursor of the following page, or ``None`` at the end; pass
-        it back as ``cursor`` (it keeps its order). Without ``limit``, every record from the cursor
-        on, read page by page (``next`` is ``None``)."""
+        it back as ``cursor`` with the same ``order``. Without ``limit``, every record after the
+        cursor, read page by page (``next`` is ``None``)."""
         check_id(instance_id)
-        order, after = after_key(HISTORY, cursor, order, "oldest")
+        check_order(order)
+        after = None if cursor is None else decode_cursor(HISTORY, cursor)
         if limit is not None:
             records, after = self._query("history", id=instance_id, limit=check_limit(limit), order=order,
                                          after=after)
             return Page([r.to_dict() for r in records],
-                        None if after is None else encode_cursor(HISTORY, order, after))
+                        None if after is None else encode_cursor(HISTORY, after))
         out = Page()
         while True:
             records, after = self._query("history", id=instance_id, limit=MAX_LIMIT, order=order, after=after)
@@ -279,7 +280,7 @@ class Engine:
                 return out
 
     def list(self, blueprint: str | None = None, status: str | None = None, *,
-             limit: int | None = DEFAULT_LIMIT, order: str | None = None, cursor: str | None = None,
+             limit: int | None = DEFAULT_LIMIT, order: str = "latest", cursor: str | None = None,
              end_state: str | None = None) -> Page:
         """Instances (dicts without context) of a blueprint, status and ``end_state`` (ended in that
         end state, ``done`` included), ordered by creation: ``"latest"`` first (the default) or
@@ -287,7 +288,8 @@ class Engine:
         as :meth:`history`; ``limit=None`` reads them all. (With ``end_state``, a page may hold
         fewer than ``limit``: the instances in that state that have not ended are left out.)"""
         project, activity = check_blueprint(blueprint) if blueprint else (None, None)
-        order, after = after_key(LIST, cursor, order, "latest")
+        check_order(order)
+        after = None if cursor is None else decode_cursor(LIST, cursor)
         size = MAX_LIMIT if limit is None else check_limit(limit)
         extra = {"end_state": end_state} if end_state else {}
         out = Page()
@@ -302,7 +304,7 @@ class Engine:
             if after is None:
                 return out
             if limit is not None:
-                out.next = encode_cursor(LIST, order, list(after))
+                out.next = encode_cursor(LIST, after)
                 return out
 
     def counts(self, blueprint: str | None = None) -> dict:

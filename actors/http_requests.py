@@ -13,7 +13,7 @@ from typing import Any
 from aiohttp import web
 
 from goflow import ids
-from goflow.paging import DEFAULT_LIMIT, HISTORY, LIST, MAX_LIMIT, after_key
+from goflow.paging import DEFAULT_LIMIT, MAX_LIMIT, check_order
 
 from .http_errors import BadRequest, dumps
 
@@ -67,16 +67,14 @@ def blueprint(value: Any, field: str = "blueprint") -> str:
     return value
 
 
-def page(query, kind: str) -> tuple[int, str, Any]:
+def page(query) -> tuple[int, str, str | None]:
     """``(limit, order, cursor)`` of a paged GET (goflow.paging): ``limit`` 1 to 1,000 (default
-    50), ``order`` latest (default) or oldest, ``cursor`` the ``next`` of the previous page (it keeps
-    its order). There is no ``offset``."""
+    50), ``order`` latest (default) or oldest, ``cursor`` the ``next`` of the previous page (checked
+    by the engine's client, a 400 when it is not one). There is no ``offset``."""
     if "offset" in query:
         raise BadRequest("'offset' is not supported: pass the 'next' cursor of the previous page as 'cursor'")
     limit = integer(query.get("limit", str(DEFAULT_LIMIT)), "limit", 1, MAX_LIMIT)
-    cursor = query.get("cursor") or None
-    order, _key = after_key(HISTORY if kind == "history" else LIST, cursor, query.get("order") or None, "latest")
-    return limit, (None if cursor else order), cursor
+    return limit, check_order(query.get("order", "latest")), query.get("cursor")
 
 
 def integer(value: Any, field: str, minimum: int, maximum: int | None = None) -> int:

@@ -86,7 +86,7 @@ async def get_status(request: web.Request) -> web.Response:
 
 async def get_history(request: web.Request) -> web.Response:
     iid = req.identifier(request.match_info["id"], "id")
-    limit, order, cursor = req.page(request.query, "history")
+    limit, order, cursor = req.page(request.query)
     records = await request.app[BRIDGE].call(lambda eng: eng.history(iid, limit=limit, order=order, cursor=cursor))
     return json_response({"id": iid, "history": records, "next": records.next})
 
@@ -98,7 +98,7 @@ async def list_instances(request: web.Request) -> web.Response:
     if status is not None and status not in STATUSES + ("quarantined",):
         raise BadRequest(f"'status' must be one of {', '.join(STATUSES + ('quarantined',))}")
     end_state = req.name(q.get("end_state"), "end_state", required=False)
-    limit, order, cursor = req.page(q, "list")
+    limit, order, cursor = req.page(q)
     rows = await request.app[BRIDGE].call(lambda eng: eng.list(blueprint, status, limit=limit, order=order,
                                                                cursor=cursor, end_state=end_state))
     return json_response({"instances": rows, "next": rows.next})

@@ -16,11 +16,13 @@ are refused; 256 bytes bounds every key the stores and the de-duplication keep.
 """
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from .errors import InvalidIdentifier
 
-__all__ = ["MAX_BYTES", "is_id", "problem", "check_id", "check_optional_id", "check_blueprint"]
+__all__ = ["MAX_BYTES", "is_id", "problem", "check_id", "check_optional_id", "check_blueprint", "char_class",
+           "pattern", "blueprint_pattern"]
 
 MAX_BYTES = 256
 
@@ -63,6 +65,36 @@ def check_id(value: Any, what: str = "instance id") -> str:
 def check_optional_id(value: Any, what: str = "event id") -> str | None:
     """:func:`check_id`, letting ``None`` through (an optional id not given)."""
     return None if value is None else check_id(value, what)
+
+
+@functools.lru_cache(maxsize=1)
+def char_class() -> str:
+    """The characters of an identifier as one regular-expression class (``[...]``, Python ``re``
+    syntax: ``\\uXXXX`` and ``\\UXXXXXXXX`` escapes), derived from the rule itself: printable, not
+    ``/``, not a surrogate. The HTTP API's OpenAPI document carries it, so that what the document
+    calls valid is what this module accepts (but for the byte bound, which a pattern cannot count:
+    256 characters may be more than 256 bytes)."""
+    def esc(c: int) -> str:
+        return f"\\u{c:04X}" if c <= 0xFFFF else f"\\U{c:08X}"
+    parts, start = [], None
+    for c in range(0x110001):
+        ok = c <= 0x10FFFF and c != 0x2F and not 0xD800 <= c <= 0xDFFF and chr(c).isprintable()
+        if ok and start is None:
+            start = c
+        elif not ok and start is not None:
+            parts.append(esc(start) if start == c - 1 else f"{esc(start)}-{esc(c - 1)}")
+            start = None
+    return "[" + "".join(parts) + "]"
+
+
+def pattern() -> str:
+    """A regular expression that an identifier matches (the byte bound aside)."""
+    return f"^{char_class()}+$"
+
+
+def blueprint_pattern() -> str:
+    """A regular expression of a ``project/activity`` blueprint name."""
+    return f"^{char_class()}{{1,{MAX_BYTES}}}/{char_class()}{{1,{MAX_BYTES}}}$"
 
 
 def check_blueprint(value: Any, what: str = "blueprint") -> tuple[str, str]:

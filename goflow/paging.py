@@ -2,34 +2,37 @@
 
 A page holds at most ``limit`` items (:data:`DEFAULT_LIMIT` unless asked, at most :data:`MAX_LIMIT`)
 in the order asked: ``latest`` first (the default of the CLI and the HTTP API) or ``oldest`` first.
-Its ``next`` is an opaque cursor for the page that follows, or ``None`` on the last page.
+Its ``next`` is a cursor for the page that follows, or ``None`` on the last page.
 
-A cursor is the URL-safe base64 of a small JSON array ``[kind, order, key]``: the key of the last
-item returned (a history record's sequence number; an instance's ``[created, id]``). The store
-answers a page with a keyset query on an index (``WHERE key < ? ORDER BY key DESC LIMIT n``), so
-page 1,000 costs what page 1 costs; there is no ``offset`` that scans. A cursor keeps its order: it
-continues the walk it came from. It is not a secret nor a signature: a forged cursor only names
-another position.
+A cursor is a *position* in the key order: the key of the last item returned (a history record's
+sequence number; an instance's ``(created, id)``), written as a short string that clients treat as
+opaque. The store answers a page with a keyset query on an index (``WHERE key < ? ORDER BY key DESC
+LIMIT n``), so page 1,000 costs what page 1 costs; there is no ``offset`` that scans. ``order`` says
+which way to walk from the position: pass the same ``order`` with the cursor to go on (the CLI's
+"same command" hint does). Every string of the cursor's form names a position, so a forged or stale
+cursor is never an error, only another place to start from; anything else is refused
+(:class:`InvalidInput`). The forms (the HTTP API's OpenAPI document gives them as patterns):
+
+* history: ``h<seq>`` -- :data:`HISTORY_CURSOR`;
+* list: ``l<created>~<id as lowercase hex of its UTF-8>`` -- :data:`LIST_CURSOR`.
 """
 from __future__ import annotations
 
-import base64
-import binascii
-import json
-import math
+import re
 from typing import Any
 
 from .errors import InvalidInput
-from .ids import is_id
 
-__all__ = ["DEFAULT_LIMIT", "MAX_LIMIT", "ORDERS", "Page", "check_limit", "check_order", "encode_cursor",
-           "decode_cursor", "after_key"]
+__all__ = ["DEFAULT_LIMIT", "MAX_LIMIT", "ORDERS", "HISTORY", "LIST", "HISTORY_CURSOR", "LIST_CURSOR", "Page",
+           "check_limit", "check_order", "encode_cursor", "decode_cursor"]
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 1000
 ORDERS = ("latest", "oldest")
-HISTORY, LIST = "h", "l"
-_MAX_CURSOR = 1024             # characters of a cursor (a list key holds an id of <= 256 bytes)
+HISTORY, LIST = "history", "list"
+HISTORY_CURSOR = r"^h[0-9]{1,18}$"
+LIST_CURSOR = r"^l(-?[0-9]{1,20}(?:\.[0-9]{1,20})?(?:e[-+]?[0-9]{1,3})?)~((?:[0-9a-f]{2}){0,256})$"
+_FORMS = {HISTORY: re.compile(HISTORY_CURSOR), LIST: re.compile(LIST_CURSOR)}
 
 
 class Page(list):
@@ -58,43 +61,21 @@ def check_order(order: Any) -> str:
     return order
 
 
-def encode_cursor(kind: str, order: str, key: Any) -> str:
-    raw = json.dumps([kind, order, key], separators=(",", ":"), ensure_ascii=False).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+def encode_cursor(kind: str, key: Any) -> str:
+    """The cursor of a position: a history record's ``seq``, or an instance's ``(created, id)``."""
+    if kind == HISTORY:
+        return f"h{int(key)}"
+    created, iid = key
+    return f"l{float(created)!r}~{iid.encode('utf-8').hex()}"
 
 
-def decode_cursor(kind: str, cursor: Any) -> tuple[str, Any]:
-    """``(order, key)`` of a cursor of that kind; :class:`InvalidInput` for anything else."""
-    def bad(why: str) -> InvalidInput:
-        return InvalidInput(None, f"invalid cursor: {why} (pass back the 'next' of a page unchanged)")
-    if not isinstance(cursor, str) or not cursor or len(cursor) > _MAX_CURSOR:
-        raise bad("not a cursor string")
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        value = json.loads(raw.decode("utf-8"))
-    except (binascii.Error, ValueError, UnicodeDecodeError):
-        raise bad("not a cursor") from None
-    if not (isinstance(value, list) and len(value) == 3 and value[0] in (HISTORY, LIST) and value[1] in ORDERS):
-        raise bad("not a cursor")
-    got, order, key = value
-    if got != kind:
-        raise bad("a cursor of " + ("a history" if got == HISTORY else "a list") + ", not of this request")
-    if kind == HISTORY and not (isinstance(key, int) and not isinstance(key, bool) and key >= 0):
-        raise bad("not a cursor")
-    if kind == LIST and not (isinstance(key, list) and len(key) == 2 and isinstance(key[0], (int, float))
-                             and not isinstance(key[0], bool) and math.isfinite(key[0]) and is_id(key[1])):
-        raise bad("not a cursor")
-    return order, (tuple(key) if kind == LIST else key)
-
-
-def after_key(kind: str, cursor: str | None, order: str | None, default: str) -> tuple[str, Any]:
-    """The order and the key to start after, from an optional cursor and an optional order: a cursor
-    keeps its own order, and an explicit ``order`` that contradicts it is refused."""
-    if order is not None:
-        check_order(order)
-    if cursor is None:
-        return order or default, None
-    c_order, key = decode_cursor(kind, cursor)
-    if order is not None and order != c_order:
-        raise InvalidInput(None, f"the cursor continues a walk in order {c_order!r}, not {order!r}")
-    return c_order, key
+def decode_cursor(kind: str, cursor: Any) -> Any:
+    """The position a cursor names (see the module's forms); :class:`InvalidInput` for anything else."""
+    m = _FORMS[kind].match(cursor) if isinstance(cursor, str) else None
+    if m is None:
+        what = "h<number>" if kind == HISTORY else "l<time>~<hex>"
+        raise InvalidInput(None, f"invalid cursor {str(cursor)[:40]!r}: not a {kind} cursor ({what}; pass back the "
+                                 f"'next' of a page unchanged)")
+    if kind == HISTORY:
+        return int(cursor[1:])
+    return float(m.group(1)), bytes.fromhex(m.group(2)).decode("utf-8", "replace")

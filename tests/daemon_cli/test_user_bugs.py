@@ -75,8 +75,9 @@ def test_history_limit_is_the_latest_and_pages_walk_it_all(daemon):
     assert walked == everything[::-1]
     text = daemon.run("history", iid, "--limit", "1").stdout
     assert "outcome=completed" in text and "--cursor" in text and "outcome=created" not in text
-    assert "in order 'latest'" in one_line_error(daemon.run("history", iid, "--order", "oldest", "--cursor",
-                                                  latest["next"]))
+    # a cursor is a position: walked oldest-first from the latest record, nothing follows it
+    after = _json(daemon.run("history", iid, "--order", "oldest", "--cursor", latest["next"], "--json"))
+    assert (after["history"], after["next"]) == ([], None)
     assert "invalid cursor" in one_line_error(daemon.run("history", iid, "--cursor", "not-a-cursor"))
 
 

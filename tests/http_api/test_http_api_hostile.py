@@ -10,6 +10,9 @@ import random
 
 import aiohttp
 
+from importlib import resources
+
+from goflow import ids, paging
 from http_api_support import PROJECT
 
 GATE = f"{PROJECT}/gate"
@@ -34,7 +37,7 @@ def _hostile(target: str) -> list[tuple[str, str, bytes | None, dict]]:
             ("POST", f"/instances/{target}/events", body({"event": "ping"}), {"Idempotency-Key": "k" * 300}),
             ("GET", "/instances/" + "y" * 300, None, {}),
             ("GET", "/instances/" + "y" * 300 + "/history", None, {}),
-            ("POST", "/instances/" + "y" * 300 + "/pause", None, {}),
+            ("POST", "/instances/" + "y" * 300 + "/pause", b"{}", {}),
             ("POST", "/instances/" + "y" * 257 + "/events", body({"event": "ping"}), {}),
             ("GET", "/instances", None, {"x-query": "cursor=not-a-cursor"}),
             ("GET", f"/instances/{target}/history", None, {"x-query": "cursor=WyJsIiwibGF0ZXN0IiwwXQ"}),
@@ -66,7 +69,7 @@ def test_hostile_ids_are_400s_and_good_requests_all_answered(stack, api):
 
     async def run():
         limit = asyncio.Semaphore(20)
-        async with aiohttp.ClientSession(timeout=CLIENT_TIMEOUT) as session:
+        async with aiohttp.ClientSession(timeout=CLIENT_TIMEOUT, headers=stack.auth) as session:
             async def one(kind, req):
                 method, path, raw, headers = req
                 async with limit:
@@ -88,6 +91,16 @@ def test_hostile_ids_are_400s_and_good_requests_all_answered(stack, api):
              if r["event"] == "ping"]
     assert len(pings) == 50 and {r["outcome"] for r in pings} == {"applied"}
     assert api.get("/health").status_code == 200
+
+
+def test_the_openapi_document_states_the_same_rules():
+    doc = json.loads(resources.files("goflow").joinpath("schemas", "openapi.json").read_text())
+    schemas = doc["components"]["schemas"]
+    assert schemas["Identifier"]["pattern"] == ids.pattern()
+    assert schemas["BlueprintName"]["pattern"] == ids.blueprint_pattern()
+    cursors = {path: p["schema"]["pattern"] for path, item in doc["paths"].items()
+               for p in item.get("get", {}).get("parameters", []) if p["name"] == "cursor"}
+    assert cursors == {"/instances": paging.LIST_CURSOR, "/instances/{id}/history": paging.HISTORY_CURSOR}
 
 
 def test_an_invalid_identifier_names_the_field(api):
@@ -112,11 +125,13 @@ def test_history_and_list_pages_over_http(api):
         page = api.get(f"/instances/{iid}/history", params={"limit": 4, "cursor": page["next"]}).json()
         walked += page["history"]
     assert walked == oldest[::-1]
-    # a page of the list, oldest first, and the next page after its cursor
+    # a page of the list, oldest first, and the next page after its cursor (the same order again)
     first = api.get("/instances", params={"blueprint": GATE, "limit": 2, "order": "oldest"}).json()
-    second = api.get("/instances", params={"blueprint": GATE, "limit": 2, "cursor": first["next"]}).json()
-    created = [r["created"] for r in first["instances"] + second["instances"]]
-    assert created == sorted(created) and len(created) == 4
-    r = api.get("/instances", params={"limit": 2, "cursor": first["next"], "order": "latest"})
-    assert r.status_code == 400 and "order 'oldest'" in r.json()["error"]["message"]
+    second = api.get("/instances", params={"blueprint": GATE, "limit": 2, "order": "oldest",
+                                           "cursor": first["next"]}).json()
+    keys = [(r["created"], r["id"]) for r in first["instances"] + second["instances"]]
+    assert keys == sorted(keys) and len(set(keys)) == 4
+    # a cursor is a position: walked the other way, it gives what came before it
+    back = api.get("/instances", params={"blueprint": GATE, "limit": 5, "cursor": first["next"]}).json()
+    assert [(r["created"], r["id"]) for r in back["instances"]] == keys[:1] and back["next"] is None
     assert len(api.get(f"/instances/{iid}/history").json()["history"]) <= 50

@@ -139,3 +139,20 @@ def test_a_version_1_store_is_upgraded_in_place(tmp_path):
     assert cols["instances_by_status"] == ["status", "created", "id"]
     assert cols["instances_by_blueprint"] == ["project", "activity", "created", "id"]
     assert cols["instances_by_blueprint_status"] == ["project", "activity", "status", "created", "id"]
+
+
+@given(st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=64))
+def test_a_list_cursor_names_its_position(created, iid):
+    from goflow.paging import LIST, decode_cursor, encode_cursor
+    try:
+        iid.encode("utf-8")
+    except UnicodeEncodeError:
+        return                                   # not an id a store can hold
+    assert decode_cursor(LIST, encode_cursor(LIST, (created, iid))) == (created, iid)
+
+
+@given(st.from_regex(r"\Ah[0-9]{1,18}\Z") | st.from_regex(r"\Al(-?[0-9]{1,20}(?:\.[0-9]{1,20})?(?:e[-+]?[0-9]{1,3})?)~((?:[0-9a-f]{2}){0,256})\Z"))
+def test_every_string_of_the_cursor_form_is_a_position(cursor):
+    # what the OpenAPI document calls a cursor is one: never an error, at most another place to start
+    from goflow.paging import HISTORY, LIST, decode_cursor
+    decode_cursor(HISTORY if cursor[0] == "h" else LIST, cursor)
