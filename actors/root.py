@@ -98,7 +98,7 @@ class Root(Actor):
             self._pids(msg, sender)
         elif isinstance(msg, Query) and msg.kind == "info":   # which daemon is this: its data directory
             self.send(msg.reply_to or sender, QueryReply(msg.rid, True, {
-                "data_dir": os.path.abspath(self.config["data_dir"]) if self.config else None}))
+                "data_dir": os.path.abspath(self.config.engine.data_dir) if self.config else None}))
         elif isinstance(msg, Boot):
             self._boot(msg, sender)
         elif isinstance(msg, WhereIsDispatcher):

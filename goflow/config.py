@@ -148,7 +148,7 @@ class MetricsSection:
 
 @dataclass(frozen=True)
 class LoggingSection:
-    level: str = "INFO"                # DEBUG | INFO | WARNING | ERROR | CRITICAL
+    level: str = "WARNING"             # DEBUG | INFO | WARNING | ERROR | CRITICAL
     format: str = "kv"                 # kv: one key=value line per event; text: plain
 
 
