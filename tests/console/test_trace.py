@@ -23,7 +23,7 @@ def test_every_attempt_carries_a_traceparent_kept_in_the_history(stack, api):
         assert len({s for _t, s in parsed}) == 3
         spans |= {s for _t, s in parsed}
         # the history keeps each attempt's traceparent, in order
-        history = api.get(f"/instances/{iid}/history").json()["history"]
+        history = api.get(f"/instances/{iid}/history", params={"order": "oldest"}).json()["history"]
         kept = [r["detail"]["traceparent"] for r in history if r["attempt"] is not None]
         assert kept == sent
     assert len(spans) == 6
