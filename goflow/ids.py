@@ -87,14 +87,23 @@ def char_class() -> str:
     return "[" + "".join(parts) + "]"
 
 
-def pattern() -> str:
-    """A regular expression that an identifier matches (the byte bound aside)."""
-    return f"^{char_class()}+$"
+# The printable Latin-1 characters but '/': a subset of the rule small enough for schema-driven
+# fuzzers (the whole class, ~700 ranges, made schemathesis 8x slower).
+_DOCUMENTED = "[\\u0020-\\u002E\\u0030-\\u007E\\u00A1-\\u00AC\\u00AE-\\u00FF]"
 
 
-def blueprint_pattern() -> str:
-    """A regular expression of a ``project/activity`` blueprint name."""
-    return f"^{char_class()}{{1,{MAX_BYTES}}}/{char_class()}{{1,{MAX_BYTES}}}$"
+def pattern(exact: bool = False) -> str:
+    """A regular expression of identifiers: with ``exact``, every identifier (the byte bound
+    aside); else the documented subset (printable Latin-1 without '/', what the HTTP API's OpenAPI
+    document states: every string it matches is an identifier)."""
+    cls = char_class() if exact else _DOCUMENTED
+    return f"^{cls}{{1,{MAX_BYTES}}}$"
+
+
+def blueprint_pattern(exact: bool = False) -> str:
+    """A regular expression of a ``project/activity`` blueprint name (see :func:`pattern`)."""
+    cls = char_class() if exact else _DOCUMENTED
+    return f"^{cls}{{1,{MAX_BYTES}}}/{cls}{{1,{MAX_BYTES}}}$"
 
 
 def check_blueprint(value: Any, what: str = "blueprint") -> tuple[str, str]:

@@ -88,8 +88,9 @@ _UPSERT = (
     "INSERT INTO instances"
     " (id, project, activity, version, status, state, snapshot, created, updated, reason, live)"
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-    " ON CONFLICT (id) DO UPDATE SET project = excluded.project, activity = excluded.activity,"
-    " version = excluded.version, status = excluded.status, state = excluded.state,"
+    # project and activity never change for an id: left out of the SET, the listing indexes that hold
+    # them but not status (instances_by_blueprint, instances_by_created) are not rewritten per update
+    " ON CONFLICT (id) DO UPDATE SET version = excluded.version, status = excluded.status, state = excluded.state,"
     " snapshot = excluded.snapshot, updated = excluded.updated, reason = excluded.reason,"
     " live = excluded.live"
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pickle
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from goflow.errors import GoflowError, InvalidIdentifier, InvalidInput
@@ -72,3 +72,18 @@ def test_a_long_value_is_shown_shortened():
     with pytest.raises(InvalidIdentifier) as info:
         check_id("z" * 100_000)
     assert len(str(info.value)) < 300
+
+
+@settings(deadline=None)
+@given(st.text(ANY_CHAR, max_size=40))
+def test_the_exact_pattern_is_the_rule(value):
+    import re
+    from goflow.ids import pattern
+    assert bool(re.fullmatch(pattern(exact=True), value)) is _expected(value) or len(value.encode("utf-8", "replace")) > MAX_BYTES
+
+
+@given(st.from_regex(r"\A[\u0020-\u002E\u0030-\u007E\u00A1-\u00AC\u00AE-\u00FF]{1,256}\Z"))
+def test_what_the_openapi_document_calls_an_id_is_one(value):
+    import re
+    from goflow.ids import pattern
+    assert re.fullmatch(pattern(), value) and is_id(value)
