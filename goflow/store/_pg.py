@@ -91,6 +91,16 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             PRIMARY KEY (shard, instance_id, event_id)
         )""",
     ]),
+    (3, "listing indexes end with (created, id): the key of list's keyset pagination", [
+        "DROP INDEX goflow_instances_by_status",
+        "DROP INDEX goflow_instances_by_created",
+        "DROP INDEX goflow_instances_by_blueprint",
+        "CREATE INDEX goflow_instances_by_status ON goflow_instances (shard, status, created, id)",
+        "CREATE INDEX goflow_instances_by_created ON goflow_instances (shard, created, id)",
+        "CREATE INDEX goflow_instances_by_blueprint ON goflow_instances (shard, project, activity, created, id)",
+        "CREATE INDEX goflow_instances_by_blueprint_status ON goflow_instances"
+        " (shard, project, activity, status, created, id)",
+    ]),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

@@ -297,22 +297,31 @@ class PostgresStore(InstanceStore):
                 return
             after = rows[-1][0]
 
-    def history(self, instance_id: str, limit: int | None = None, *, tail: bool = False) -> list[Record]:
-        order = "DESC" if tail else "ASC"
-        n = None if limit is None else max(int(limit), 0)
-        rows = self._all(f"SELECT {_HISTORY_COLUMNS} FROM goflow_history WHERE shard = %s AND instance_id = %s"
-                         f" ORDER BY seq {order} LIMIT %s", (self.shard, instance_id, n),
+    def history_page(self, instance_id: str, limit: int, *, order: str = "latest",
+                     after: int | None = None) -> tuple[list[Record], int | None]:
+        desc = _descending(order)
+        n = max(int(limit), 0)
+        where = "" if after is None else (" AND seq < %s" if desc else " AND seq > %s")
+        args = (self.shard, instance_id) + (() if after is None else (int(after),))
+        rows = self._all(f"SELECT seq, {_HISTORY_COLUMNS} FROM goflow_history WHERE shard = %s AND instance_id = %s"
+                         f"{where} ORDER BY seq {'DESC' if desc else 'ASC'} LIMIT %s", (*args, n + 1),
                          f"reading the history of instance {instance_id!r}")
-        if tail:
-            rows.reverse()
-        return [_record(r) for r in rows]
+        more = len(rows) > n
+        rows = rows[:n]
+        return [_record(r[1:]) for r in rows], (rows[-1][0] if more and rows else None)
 
     def list(self, project: str | None = None, activity: str | None = None, status: str | None = None,
-             limit: int = 100, offset: int = 0, *, state: str | None = None) -> list[Summary]:
+             limit: int = 50, *, order: str = "latest", after: tuple[float, str] | None = None,
+             state: str | None = None) -> list[Summary]:
+        desc = _descending(order)
         where, args = _filters(project=project, activity=activity, status=status, state=state)
+        if after is not None:
+            where += " AND (created, id) < (%s, %s)" if desc else " AND (created, id) > (%s, %s)"
+            args += (float(after[0]), str(after[1]))
+        way = "DESC" if desc else "ASC"
         rows = self._all(f"SELECT {_SUMMARY_COLUMNS} FROM goflow_instances WHERE shard = %s{where}"
-                         " ORDER BY created DESC, seq DESC LIMIT %s OFFSET %s",
-                         (self.shard, *args, int(limit), max(int(offset), 0)), "listing instances")
+                         f" ORDER BY created {way}, id {way} LIMIT %s",
+                         (self.shard, *args, max(int(limit), 0)), "listing instances")
         return [Summary(*r) for r in rows]
 
     def counts(self, project: str | None = None, activity: str | None = None) -> dict[CountKey, int]:
@@ -345,6 +354,12 @@ class PostgresStore(InstanceStore):
 
     def _all(self, sql: str, args: tuple, what: str) -> list:
         return self._run(what, lambda conn: conn.execute(sql, args).fetchall())
+
+
+def _descending(order: str) -> bool:
+    if order not in ("latest", "oldest"):
+        raise ValueError(f"order must be 'latest' or 'oldest', not {order!r}")
+    return order == "latest"
 
 
 def _filters(**given) -> tuple[str, tuple]:
