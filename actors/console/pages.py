@@ -125,23 +125,19 @@ async def instances(request: web.Request, c: Console) -> web.Response:
             raise web.HTTPSeeOther(f"/ui/instances/{_quote(wanted)}")
         except GoflowError as exc:
             problem = error_body(exc)["error"]
-    try:
-        after = max(0, int(q.get("after", "0")))
-    except ValueError:
-        after = 0
+    after = q.get("after") or None          # the cursor of the page (goflow.paging), not an offset
     try:
         counts = await c.call(lambda eng: eng.counts())
-        rows = await c.call(lambda eng: eng.list(blueprint, status, limit=PAGE + 1, offset=after, end_state=end_state))
+        rows = await c.call(lambda eng: eng.list(blueprint, status, limit=PAGE, cursor=after, end_state=end_state))
     except GoflowError as exc:
         return c.error(exc, "Instances")
     statuses, table = _counts_table(counts)
-    more = len(rows) > PAGE
     base = {k: v for k, v in (("blueprint", blueprint), ("status", status), ("end_state", end_state)) if v}
     return c.render("instances.html", {
-        "title": "Instances", "statuses": statuses, "counts": table, "rows": rows[:PAGE],
+        "title": "Instances", "statuses": statuses, "counts": table, "rows": list(rows),
         "all_statuses": STATUSES + ("quarantined",), "blueprint": blueprint or "", "status": status or "",
         "end_state": end_state or "", "search": wanted, "problem": problem, "after": after,
-        "next": f"/ui/?{urlencode({**base, 'after': after + PAGE})}" if more else None,
+        "next": f"/ui/?{urlencode({**base, 'after': rows.next})}" if rows.next else None,
         "first": f"/ui/?{urlencode(base)}" if after else None,
     }, 404 if problem else 200)
 
