@@ -137,9 +137,12 @@ def history(instance_id, limit, order, cursor, config_path, port, as_json) -> No
         for r in page:
             fields = [f"{k}={r[k]}" for k in ("state", "event", "action", "next", "step", "attempt",
                                               "endpoint", "outcome") if r.get(k) is not None]
-            if r.get("detail") is not None:      # a failure's reason, an attempt's error, ...
-                detail = r["detail"] if isinstance(r["detail"], str) else json.dumps(r["detail"], default=str)
-                fields.append(f"detail={' '.join(detail.split())}")
+            detail = r.get("detail")            # a failure's reason, an attempt's error, ...
+            if isinstance(detail, dict):        # (an attempt's trace context is for --json)
+                detail = {k: v for k, v in detail.items() if k != "traceparent"} or None
+            if detail is not None:
+                text = detail if isinstance(detail, str) else json.dumps(detail, default=str)
+                fields.append(f"detail={' '.join(text.split())}")
             out.append(f"{_when(r.get('time'))} " + " ".join(fields))
         return "\n".join(out + _next_line(page)) or "(no records)"
     emit({"id": instance_id, "history": list(page), "next": page.next}, as_json, text)
