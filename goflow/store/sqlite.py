@@ -80,7 +80,8 @@ _LIST_INDEXES = [
 _DDL = _TABLES + _EVENT_IDS + _LIST_INDEXES
 _UPGRADES = {
     1: _EVENT_IDS,           # a version-1 store gains the table; ids it took before are not in it
-    2: ["DROP INDEX instances_by_created", "DROP INDEX instances_by_status", "DROP INDEX instances_by_blueprint",
+    2: [*(f"DROP INDEX IF EXISTS {name}" for name in ("instances_by_created", "instances_by_status",
+                                                      "instances_by_blueprint", "instances_by_blueprint_status")),
         *_LIST_INDEXES],
 }
 
