@@ -192,16 +192,18 @@ class EngineService(engine_pb2_grpc.EngineServicer):
         if status is not None and status not in STATUSES + ("quarantined",):
             raise BadRequest(f"'status' must be one of {', '.join(STATUSES + ('quarantined',))}")
         limit = req.integer(request.limit or 100, "limit", 1, 1000)
-        offset = req.integer(request.offset, "offset", 0, MAX_INT)
+        # the engine pages by cursor only (goflow.paging, SPEC §12): no offset that scans; the proto's
+        # offset is refused until it carries a cursor
+        if request.offset:
+            raise BadRequest("'offset' is not supported: the engine pages by cursor (goflow.paging)")
         end_state = req.name(request.end_state or None, "end_state", required=False)
-        rows = await self.bridge.call(lambda eng: eng.list(blueprint, status, limit=limit, offset=offset,
-                                                           end_state=end_state))
-        return engine_pb2.ListInstancesResponse(instances=[_instance(r) for r in rows], limit=limit, offset=offset)
+        rows = await self.bridge.call(lambda eng: eng.list(blueprint, status, limit=limit, end_state=end_state))
+        return engine_pb2.ListInstancesResponse(instances=[_instance(r) for r in rows], limit=limit, offset=0)
 
     @authenticated
     async def GetHistory(self, request, context):
         iid = req.name(request.instance_id, "instance_id")
-        limit = req.integer(request.limit, "limit", 1, MAX_INT) if request.limit else None
+        limit = req.integer(request.limit, "limit", 1, 1000) if request.limit else None   # a page: at most 1,000
         records = await self.bridge.call(lambda eng: eng.history(iid, limit=limit))
         return engine_pb2.GetHistoryResponse(id=iid, history=[_record(i, r) for i, r in enumerate(records)])
 
