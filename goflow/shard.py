@@ -19,10 +19,8 @@ to the FSM as ``react(..., seen=True)`` and is answered ``duplicate: true``, not
 restart, after the instance ended, after any number of other events. An id taken earlier in the same
 batch is known from the batch itself.
 
-Supervision (SPEC §6): an unexpected exception while applying an item to an instance (a crash of its
-handler — e.g. a worker output that cannot be encoded) restarts that instance from its last committed
-snapshot and retries the item; past ``intensity`` restarts within ``period`` seconds (OTP's defaults
-here: 3 in 10 s) the instance is marked failed with the crash reason. Other instances are untouched.
+Supervision (SPEC §6, :mod:`goflow._shard_cells`): a crash of an instance's handler restarts it from
+its last committed snapshot, or fails it past the restart intensity; other instances are untouched.
 """
 from __future__ import annotations
 
@@ -30,10 +28,11 @@ import logging
 import time
 
 import msgpack
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
 from . import metrics, snapshot
+from ._shard_cells import _Cell, _live, restart
 from .config import EngineSection, LimitsSection, RetrySection
 from .errors import (BlueprintNotFound, GoflowError, InstanceError, InstanceExists, InstanceFinished,
                      InstanceNotFound, InvalidInput, SnapshotError)
@@ -67,16 +66,6 @@ class Effects:
     replies: list = field(default_factory=list)
 
 
-class _Cell:
-    """An instance's lightweight actor: its state and its supervision record."""
-
-    __slots__ = ("inst", "bp", "crashes", "snap")
-
-    def __init__(self, inst: Instance, bp: Blueprint, snap: bytes | None = None):
-        self.inst, self.bp, self.snap = inst, bp, snap
-        self.crashes: list[float] = []
-
-
 def check_input(instance_id: str, what: str, value, limit: int) -> None:
     """Refuse untrusted data that is not JSON-like (:mod:`goflow.jsonlike`) or is over ``limit``
     bytes once encoded."""
@@ -90,11 +79,6 @@ def check_input(instance_id: str, what: str, value, limit: int) -> None:
     if size > limit:
         raise InvalidInput(instance_id, f"{what} is {size} bytes encoded, over the limit of {limit} "
                                         "(limits.event_bytes)")
-
-
-def _live(inst: Instance) -> bool:
-    """Recovery reloads an instance that is not finished, or whose completion hook is in flight."""
-    return inst.status not in FINAL_STATUSES or inst.hook_step is not None
 
 
 def instance_view(inst: Instance) -> dict:
@@ -341,7 +325,8 @@ class Shard:
             except InstanceError:           # refused on purpose (EventRefused, WrongStatus, ...)
                 raise
             except Exception as exc:  # the instance's handler crashed: supervise it
-                cell = self._crashed(cell, exc, now, staged.get(iid))
+                cell = restart(cell, exc, now, staged.get(iid), self.store.get, period=self.period,
+                               intensity=self.intensity)
                 if cell.inst.status == FAILED:
                     staged[iid] = cell
                     records.setdefault(iid, []).append(
@@ -371,30 +356,6 @@ class Shard:
         if not isinstance(inp, Signal) or inp.event_id is None:
             return False
         return (iid, inp.event_id) in self._seen or inp.event_id in self._taken.get(iid, ())
-
-    def _crashed(self, cell: _Cell, exc: Exception, now: float, staged: _Cell | None = None) -> _Cell:
-        """Restart a crashed instance from its last snapshot: the one staged by an earlier item of
-        this batch (applied and acknowledged; committed with the batch), else the stored one."""
-        iid = cell.inst.id
-        crashes = [t for t in cell.crashes if now - t < self.period] + [now]
-        if staged is not None:
-            base = staged.inst
-        else:
-            row = self.store.get(iid)
-            base = snapshot.decode(row.snapshot, iid) if row is not None else cell.inst
-        fresh = _Cell(base, cell.bp)
-        fresh.crashes = crashes
-        if len(crashes) > self.intensity:
-            reason = (f"handler crashed {len(crashes)} times within {self.period:g}s "
-                      f"(restart intensity {self.intensity}); last: {type(exc).__name__}: {exc}")
-            log.error("instance.failed id=%s state=%s reason=%s", iid, base.state, reason)
-            fresh.inst = replace(base, status=FAILED, reason=reason, pending=None, inbox=(), updated=now,
-                                 postponed=(), failed_action=base.pending.action if base.pending else None)
-        else:
-            metrics.restart("instance")
-            log.warning("instance.restarted id=%s state=%s restart=%s error=%r", iid, base.state,
-                        len(crashes), exc)
-        return fresh
 
     def _job(self, cell: _Cell, cmd: CallWorker) -> Job:
         inst = cell.inst
