@@ -19,26 +19,24 @@ from __future__ import annotations
 import itertools
 import logging
 import os
-import socket
 import threading
-import time
 import uuid
-from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from thespian.actors import ActorExitRequest, PoisonMessage
+from thespian.actors import ActorExitRequest
 
 from goflow.config import Config
-from goflow.errors import BlueprintError, GoflowError, RequestFailed, RequestTimeout, RuntimeUnavailable
+from goflow.errors import GoflowError, RequestFailed, RequestTimeout, RuntimeUnavailable
 from goflow.fsm import FINAL_STATUSES, Pause, Resume, Retry, Rewind, Signal, Terminate
 from goflow.ids import check_blueprint, check_id, check_optional_id
-from goflow.loading import blueprint_from_document, blueprint_to_document, load_paths
 from goflow.paging import (DEFAULT_LIMIT, HISTORY, LIST, MAX_LIMIT, Page, check_limit, check_order,
                            decode_cursor, encode_cursor)
 from goflow.model import Blueprint
 from goflow.requests import Create, Item, Request, Wait
 
-from .messages import Batch, Boot, Booted, Deploy, Query, QueryReply, Replies, WhereIsDispatcher
+from ._exchange import exchange
+from ._sources import _blueprints
+from .messages import Batch, Boot, Booted, Deploy, Query, QueryReply, WhereIsDispatcher
 from .system import ROOT_NAME, attach, start_embedded
 
 __all__ = ["Engine"]
@@ -46,7 +44,6 @@ __all__ = ["Engine"]
 log = logging.getLogger("goflow.api")
 DEFAULT_TIMEOUT = 30.0
 CHUNK = 1000
-PROBE_AFTER = 1.0   # seconds without an answer before a daemon client checks that the actor still lives
 
 
 class Engine:
@@ -390,78 +387,4 @@ class Engine:
         with self._lock:
             if self._asys is None:
                 raise RuntimeUnavailable("the engine is closed")
-            deadline = time.monotonic() + timeout
-            probe_at = time.monotonic() + PROBE_AFTER
-            self._asys.tell(target, msg)
-            got: dict[int, tuple] = {}
-            while True:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise RequestTimeout(f"no reply from the engine within {timeout:g}s "
-                                       f"({type(msg).__name__}, {len(got)}/{want or 1} answered)")
-                if not self._owns and time.monotonic() >= probe_at:
-                    # Thespian says nothing about a message to a dead actor: a daemon client whose
-                    # answer is late checks that the actor's port is still open
-                    probe_at = time.monotonic() + PROBE_AFTER
-                    if _gone(target):
-                        raise RequestTimeout(f"the engine's actor is gone before it answered ({type(msg).__name__}, "
-                                             f"{len(got)}/{want or 1} answered); the request may have been applied")
-                # blocks until a message for this client arrives (embedded: the engine thread hands it
-                # over, actors.embedded), at most a second so that the deadline and the probe are checked
-                reply = self._asys.listen(min(left, 1.0))
-                if isinstance(reply, PoisonMessage):
-                    if getattr(reply.poisonMessage, "rid", None) == rid:
-                        raise RequestFailed(type(msg).__name__, reply.details)
-                    continue                  # a late one, about an abandoned request
-                if reply is None or getattr(reply, "rid", None) != rid:
-                    continue                  # nothing yet, or a late reply to an abandoned request
-                if want is None:
-                    return reply
-                if isinstance(reply, Replies):
-                    for r in reply.replies:
-                        got[r.token] = (r.ok, r.value)
-                    if len(got) >= want:
-                        return [got[i] for i in range(want)]
-
-
-def _gone(addr) -> bool:
-    """Whether the actor at ``addr`` (a multiprocTCPBase address) is gone: its port refuses
-    connections (the kernel closed it with the process). Anything else -- unknown address kind,
-    another error -- is not taken as gone."""
-    sockname = getattr(getattr(addr, "addressDetails", None), "sockname", None)
-    if not (isinstance(sockname, tuple) and len(sockname) >= 2):
-        return False
-    try:
-        socket.create_connection(sockname[:2], timeout=0.5).close()
-    except ConnectionRefusedError:
-        return True
-    except OSError:
-        return False
-    return False
-
-
-def _blueprints(sources) -> list[Blueprint]:
-    """The blueprints of ``sources``, each loaded and validated once, here: paths (files or
-    directories) and documents through :mod:`goflow.loading`; Blueprint objects as they are (they are
-    the loader's output). Raises :class:`BlueprintError` with every problem found."""
-    bps: list[Blueprint] = []
-    paths = []
-    for src in sources:
-        if isinstance(src, Blueprint):
-            bps.append(src)
-        elif isinstance(src, dict):
-            bps.append(blueprint_from_document(src))
-        else:
-            paths.append(Path(src))
-    if paths:
-        result = load_paths(paths)
-        if not result.ok:
-            raise BlueprintError(result.problems)
-        bps.extend(result.blueprints)
-    return bps
-
-
-def _documents(sources) -> list[dict]:
-    """The documents of ``sources`` (see :func:`_blueprints`): what a daemon's launcher process is
-    given in its configuration file."""
-    return [blueprint_to_document(bp) for bp in _blueprints(sources)]
+            return exchange(self._asys, target, msg, rid, want=want, timeout=timeout, owned=self._owns)

@@ -40,7 +40,8 @@ from goflow.files import open_append, private_dir, private_file, write_atomic
 from goflow.logs import logging_dict
 
 from . import heart
-from .api import Engine, _blueprints, _documents
+from ._sources import _blueprints, _documents
+from .api import Engine
 from .system import DEFAULT_PORT, LOOPBACK, attach, client_address, port_open, start_system
 
 __all__ = ["start_daemon", "stop_daemon", "stop", "read_info", "pid_alive", "remove_pid_files", "add_process",
