@@ -14,9 +14,7 @@ import asyncio
 import logging
 import os
 import signal
-import subprocess
 import sys
-import time
 from typing import Callable
 
 import click
@@ -29,6 +27,7 @@ from goflow.config import DEFAULT_GRPC_PORT, LOOPBACK, LimitsSection, LoggingSec
 from goflow.errors import GoflowError, RuntimeUnavailable
 from goflow.proto import engine_pb2, engine_pb2_grpc
 
+from ._spawn import spawn_server
 from .bridge import DEFAULT_WINDOW, MAX_BATCH, REQUEST_TIMEOUT, EngineBridge, EventBatcher
 from .grpc_service import WATCH_INTERVAL, EngineService
 from .http_requests import Limits
@@ -142,35 +141,12 @@ def spawn(daemon_port: int, port: int, address: str, *, data_dir: str, log_path:
           env: dict | None = None) -> int:
     """Start the gRPC API as a detached process (its streams on ``log_path``); return its pid once it
     listens. With ``watch_pid`` it exits when that process (the daemon's admin) does."""
-    from .system import port_open
-    cmd = [sys.executable, "-m", "actors.grpc_server", "--daemon-port", str(daemon_port), "--port", str(port),
-           "--address", address, "--data-dir", os.path.abspath(data_dir), "--event-bytes", str(event_bytes),
-           "--window-ms", str(window_ms), "--log-level", log_level, "--log-format", log_format]
-    if watch_pid:
-        cmd += ["--watch-pid", str(watch_pid)]
-    if allow_remote:
-        cmd.append("--allow-remote")
-    for option, path in (("--tls-cert", tls_cert), ("--tls-key", tls_key)):
-        if path:
-            cmd += [option, os.path.abspath(path)]
-    out = open(log_path, "ab") if log_path else subprocess.DEVNULL
-    try:
-        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=out, env=env,
-                                close_fds=True, start_new_session=True)
-    finally:
-        if log_path:
-            out.close()
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeUnavailable(f"the gRPC API did not start on {address}:{port} (exit status "
-                                     f"{proc.returncode}; see {log_path or 'its output'})")
-        if port_open(port, address, 0.2):
-            return proc.pid
-        time.sleep(0.05)
-    proc.kill()
-    proc.wait()
-    raise RuntimeUnavailable(f"the gRPC API did not listen on {address}:{port} within {timeout:g}s")
+    args = ["--daemon-port", str(daemon_port), "--port", str(port), "--address", address,
+            "--data-dir", os.path.abspath(data_dir), "--event-bytes", str(event_bytes), "--window-ms", str(window_ms),
+            "--log-level", log_level, "--log-format", log_format]
+    return spawn_server("actors.grpc_server", "the gRPC API", args, port=port, address=address,
+                        log_path=log_path, watch_pid=watch_pid, allow_remote=allow_remote, tls_cert=tls_cert,
+                        tls_key=tls_key, env=env, timeout=timeout)
 
 
 @click.command(name="python -m actors.grpc_server", context_settings={"help_option_names": ["-h", "--help"]})
