@@ -1,13 +1,17 @@
 """Helpers shared by the test suites that run real processes: bounded polling, process liveness,
 free ports, and the TCP sockets a process listens on (read from /proc, independent of the code under
-test)."""
+test), the processes a test starts marked in their environment, and a real daemon with its HTTP API."""
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import socket
 import time
+import uuid
 
-__all__ = ["poll", "alive", "free_port", "listening", "is_loopback", "LOOPBACK_HEX", "with_environment"]
+__all__ = ["poll", "alive", "free_port", "listening", "is_loopback", "LOOPBACK_HEX", "with_environment",
+           "MarkedProcesses", "ApiStack", "api_stack"]
 
 # 127.0.0.1 in /proc/net/tcp, ::1 and ::ffff:127.0.0.1 in /proc/net/tcp6
 LOOPBACK_HEX = frozenset({"0100007F", "00000000000000000000000001000000", "0000000000000000FFFF00000100007F"})
@@ -92,3 +96,73 @@ def with_environment(entry: str) -> list[int]:
         if needle in environ.split(b"\0") and alive(int(name)):
             found.append(int(name))
     return found
+
+
+class MarkedProcesses:
+    """Every process a test starts carries ``<variable>=<marker>`` in its environment (:meth:`env`);
+    :meth:`left` finds the ones still alive. ``paths``: the PYTHONPATH entries they get first;
+    ``drop``: variables of this process they do not inherit (besides every ``GOFLOW_*``)."""
+
+    def __init__(self, variable: str, paths, drop=()):
+        self.variable, self.paths, self.drop = variable, [str(p) for p in paths], tuple(drop)
+        self.marker = uuid.uuid4().hex
+
+    def env(self, **extra) -> dict:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("GOFLOW_") and k not in self.drop}
+        env["PYTHONPATH"] = os.pathsep.join([*self.paths, env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+        env[self.variable] = self.marker
+        env.update({k: str(v) for k, v in extra.items()})
+        return env
+
+    def left(self) -> list[int]:
+        return with_environment(f"{self.variable}={self.marker}")
+
+    def assert_none_left(self, timeout: float = 15.0) -> None:
+        try:
+            poll(lambda: not self.left(), timeout, 0.05, "every started process to exit")
+        except AssertionError:
+            left = self.left()
+            for pid in left:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            raise AssertionError(f"processes {left} outlived the test (killed with SIGKILL)") from None
+
+
+class ApiStack:
+    """What :func:`api_stack` started (attributes set as it goes)."""
+
+
+@contextlib.contextmanager
+def api_stack(tmp, procs: MarkedProcesses, worker, blueprints, **start_options):
+    """A real daemon (2 shards) serving ``blueprints`` and its HTTP API process, both on free ports of
+    127.0.0.1 and marked by ``procs``; ``worker`` (closed at the end, as the daemon is stopped) is the
+    test's worker. Yields an :class:`ApiStack`: ``url``, ``token``, ``auth`` headers, ``pids``, ``data``..."""
+    from actors.daemon import add_process, start_daemon, stop
+    from actors.http_api import spawn
+    from goflow.auth import read_token
+    st = ApiStack()
+    st.procs, st.worker, st.tmp = procs, worker, tmp
+    st.data, st.port, st.api_port = str(tmp / "data"), free_port(), free_port()
+    st.log = str(tmp / "daemon.log")
+    st.engine = None
+    try:
+        st.engine = start_daemon(st.data, port=st.port, shards=2, blueprints=blueprints,
+                                 log_path=st.log, env=procs.env(), timeout=30, **start_options)
+        st.pids = st.engine.pids()
+        st.api_pid = spawn(st.port, st.api_port, "127.0.0.1", data_dir=st.data, log_path=st.log,
+                           event_bytes=65536, watch_pid=st.pids["admin"], env=procs.env())
+        add_process(st.data, "api", st.api_pid, api=f"http://127.0.0.1:{st.api_port}")
+        st.url = f"http://127.0.0.1:{st.api_port}"
+        st.token = read_token(st.data)
+        st.auth = {"Authorization": f"Bearer {st.token}"}
+        yield st
+    finally:
+        try:
+            if st.engine is not None:
+                st.engine.close()
+                stop(st.data, st.port)
+        finally:
+            worker.close()
+            procs.assert_none_left()

@@ -4,13 +4,10 @@ records every request's headers. Every process started carries a marker in its e
 looked for in /proc at teardown."""
 from __future__ import annotations
 
-from testkit import free_port, poll, with_environment
+from testkit import MarkedProcesses, free_port, poll  # noqa: F401 (poll: re-exported for the tests)
 
 import asyncio
-import os
-import signal
 import threading
-import uuid
 from pathlib import Path
 
 from aiohttp import web
@@ -58,34 +55,11 @@ CRASHY = {"project": PROJECT, "activity": "crashy", "states": ["calling"], "acti
                        "responseTimeout": 5, "retryCount": 0}]}
 
 
-class Processes:
+class Processes(MarkedProcesses):
     """Every process a test starts carries ``GOFLOW_TEST_CONSOLE=<marker>``; :meth:`left` finds them."""
 
     def __init__(self):
-        self.marker = uuid.uuid4().hex
-
-    def env(self, **extra) -> dict:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("GOFLOW_") and k != "PROMETHEUS_MULTIPROC_DIR"}
-        env["PYTHONPATH"] = os.pathsep.join([str(REPO), str(REPO / "tests" / "console"),
-                                             env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
-        env["GOFLOW_TEST_CONSOLE"] = self.marker
-        env.update({k: str(v) for k, v in extra.items()})
-        return env
-
-    def left(self) -> list[int]:
-        return with_environment(f"GOFLOW_TEST_CONSOLE={self.marker}")
-
-    def assert_none_left(self, timeout: float = 15.0) -> None:
-        try:
-            poll(lambda: not self.left(), timeout, 0.05, "every started process to exit")
-        except AssertionError:
-            left = self.left()
-            for pid in left:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-            raise AssertionError(f"processes {left} outlived the test (killed with SIGKILL)") from None
+        super().__init__("GOFLOW_TEST_CONSOLE", [REPO, REPO / "tests" / "console"], drop=("PROMETHEUS_MULTIPROC_DIR",))
 
 
 class RecordingWorker:

@@ -11,46 +11,16 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from goflow.auth import read_token
-
-from http_api_support import GATE, AsyncWorker, Processes, async_flow, free_port
-
-
-class Stack:
-    pass
+from http_api_support import GATE, AsyncWorker, Processes, async_flow
+from testkit import api_stack
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
-    from actors.daemon import add_process, start_daemon, stop
-    from actors.http_api import spawn
-    tmp = tmp_path_factory.mktemp("http-api")
-    procs = Processes()
     worker = AsyncWorker()
-    st = Stack()
-    st.procs, st.worker, st.tmp = procs, worker, tmp
-    st.data, st.port, st.api_port = str(tmp / "data"), free_port(), free_port()
-    st.log = str(tmp / "daemon.log")
-    st.engine = None
-    try:
-        st.engine = start_daemon(st.data, port=st.port, shards=2, blueprints=[GATE, async_flow(worker.url)],
-                                 log_path=st.log, env=procs.env(), timeout=30)
-        st.pids = st.engine.pids()
-        st.api_pid = spawn(st.port, st.api_port, "127.0.0.1", data_dir=st.data, log_path=st.log,
-                           event_bytes=65536, watch_pid=st.pids["admin"], env=procs.env())
-        add_process(st.data, "api", st.api_pid, api=f"http://127.0.0.1:{st.api_port}")
-        st.url = worker.api_url = f"http://127.0.0.1:{st.api_port}"
-        st.token = worker.api_token = read_token(st.data)
-        st.auth = {"Authorization": f"Bearer {st.token}"}
+    with api_stack(tmp_path_factory.mktemp("http-api"), Processes(), worker, [GATE, async_flow(worker.url)]) as st:
+        worker.api_url, worker.api_token = st.url, st.token    # it calls back with the API's token
         yield st
-    finally:
-        try:
-            if st.engine is not None:
-                st.engine.close()
-                stop(st.data, st.port)
-        finally:
-            worker.close()
-            procs.assert_none_left()
 
 
 @pytest.fixture

@@ -4,16 +4,13 @@ bookkeeping so that nothing outlives a test (every process started carries a mar
 environment and is looked for in /proc at teardown)."""
 from __future__ import annotations
 
-from testkit import alive, free_port, poll, with_environment  # noqa: F401 (re-exported for the tests)
+from testkit import MarkedProcesses, alive, free_port, poll  # noqa: F401 (re-exported for the tests)
 
 import asyncio
 import json
-import os
-import signal
 import subprocess
 import sys
 import threading
-import uuid
 from pathlib import Path
 
 from aiohttp import ClientSession, web
@@ -49,33 +46,11 @@ def async_flow(url: str, activity: str = "charge") -> dict:
     }
 
 
-class Processes:
+class Processes(MarkedProcesses):
     """Every process a test starts carries ``GOFLOW_TEST_HTTP_API=<marker>``; :meth:`left` finds them."""
 
     def __init__(self):
-        self.marker = uuid.uuid4().hex
-
-    def env(self, **extra) -> dict:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("GOFLOW_")}
-        env["PYTHONPATH"] = os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
-        env["GOFLOW_TEST_HTTP_API"] = self.marker
-        env.update({k: str(v) for k, v in extra.items()})
-        return env
-
-    def left(self) -> list[int]:
-        return with_environment(f"GOFLOW_TEST_HTTP_API={self.marker}")
-
-    def assert_none_left(self, timeout: float = 15.0) -> None:
-        try:
-            poll(lambda: not self.left(), timeout, 0.05, "every started process to exit")
-        except AssertionError:
-            left = self.left()
-            for pid in left:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-            raise AssertionError(f"processes {left} outlived the test (killed with SIGKILL)") from None
+        super().__init__("GOFLOW_TEST_HTTP_API", [REPO])
 
 
 def goflow(*args: str, env: dict, timeout: float = 60):
