@@ -11,9 +11,9 @@ import logging
 import os
 import threading
 import time
-from typing import Any
 
 from ..errors import StoreError
+from ._catalog_reads import CatalogReads
 from ._db import ensure_schema, errors_as_store_error, open_connection
 
 __all__ = ["CATALOG_SCHEMA_VERSION", "CATALOG_APPLICATION_ID", "Catalog"]
@@ -39,8 +39,10 @@ def _canonical(document: dict) -> str:
     return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-class Catalog:
+class Catalog(CatalogReads):
     """Deployed blueprints keyed by ``(project, activity, version)``."""
+
+    _TABLE, _P = "blueprints", "?"   # the read queries: CatalogReads
 
     def __init__(self, path: str | os.PathLike, *, synchronous: str = "full", readonly: bool = False,
                  timeout: float = 5.0):
@@ -101,28 +103,6 @@ class Catalog:
                 raise
         log.info("catalog %s: saved %s", self.path, which)
         return True
-
-    def get(self, project: str, activity: str, version: int | None = None) -> dict[str, Any] | None:
-        """The document of that version (the latest version when ``version`` is None), or None."""
-        if version is None:
-            row = self._one("SELECT document FROM blueprints WHERE project = ? AND activity = ?"
-                            " ORDER BY version DESC LIMIT 1", (project, activity))
-        else:
-            row = self._one("SELECT document FROM blueprints WHERE project = ? AND activity = ?"
-                            " AND version = ?", (project, activity, version))
-        return None if row is None else json.loads(row[0])
-
-    def all(self) -> list[tuple[str, str, int, dict[str, Any]]]:
-        """Every saved version, ordered by project, activity, version."""
-        rows = self._all("SELECT project, activity, version, document FROM blueprints"
-                         " ORDER BY project, activity, version", ())
-        return [(p, a, v, json.loads(d)) for p, a, v, d in rows]
-
-    def latest_versions(self) -> dict[tuple[str, str], int]:
-        """The highest saved version of each ``(project, activity)``."""
-        rows = self._all("SELECT project, activity, max(version) FROM blueprints"
-                         " GROUP BY project, activity ORDER BY project, activity", ())
-        return {(p, a): v for p, a, v in rows}
 
     def close(self) -> None:
         with self._lock:

@@ -2,13 +2,12 @@
 rules as :class:`goflow.store.Catalog` -- a deployed version is immutable."""
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
-from typing import Any
 
 from ..errors import StoreError
+from ._catalog_reads import CatalogReads
 from ._pg import check_schema, connect, errors_as_store_error, redact
 from .catalog import _canonical
 
@@ -17,8 +16,10 @@ __all__ = ["PostgresCatalog"]
 log = logging.getLogger("goflow.store")
 
 
-class PostgresCatalog:
+class PostgresCatalog(CatalogReads):
     """Deployed blueprints keyed by ``(project, activity, version)``, in PostgreSQL."""
+
+    _TABLE, _P = "goflow_blueprints", "%s"   # the read queries: CatalogReads
 
     def __init__(self, url: str, *, readonly: bool = False, connect_timeout: float = 10.0):
         self.url, self.readonly = url, readonly
@@ -73,25 +74,6 @@ class PostgresCatalog:
                                      "deploy the change as a new version", self.path)
         log.info("catalog %s: saved %s", self.path, which)
         return True
-
-    def get(self, project: str, activity: str, version: int | None = None) -> dict[str, Any] | None:
-        if version is None:
-            row = self._one("SELECT document FROM goflow_blueprints WHERE project = %s AND activity = %s"
-                            " ORDER BY version DESC LIMIT 1", (project, activity))
-        else:
-            row = self._one("SELECT document FROM goflow_blueprints WHERE project = %s AND activity = %s"
-                            " AND version = %s", (project, activity, version))
-        return None if row is None else json.loads(row[0])
-
-    def all(self) -> list[tuple[str, str, int, dict[str, Any]]]:
-        rows = self._all("SELECT project, activity, version, document FROM goflow_blueprints"
-                         " ORDER BY project, activity, version", ())
-        return [(p, a, v, json.loads(d)) for p, a, v, d in rows]
-
-    def latest_versions(self) -> dict[tuple[str, str], int]:
-        rows = self._all("SELECT project, activity, max(version) FROM goflow_blueprints"
-                         " GROUP BY project, activity ORDER BY project, activity", ())
-        return {(p, a): v for p, a, v in rows}
 
     def shards(self) -> int:
         """How many shards the database holds rows for (0 for a new database): the shard count is
