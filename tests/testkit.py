@@ -3,15 +3,17 @@ free ports, and the TCP sockets a process listens on (read from /proc, independe
 test), the processes a test starts marked in their environment, and a real daemon with its HTTP API."""
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import signal
 import socket
+import threading
 import time
 import uuid
 
 __all__ = ["poll", "alive", "free_port", "listening", "is_loopback", "LOOPBACK_HEX", "with_environment",
-           "MarkedProcesses", "ApiStack", "api_stack"]
+           "MarkedProcesses", "ApiStack", "api_stack", "LoopbackApp"]
 
 # 127.0.0.1 in /proc/net/tcp, ::1 and ::ffff:127.0.0.1 in /proc/net/tcp6
 LOOPBACK_HEX = frozenset({"0100007F", "00000000000000000000000001000000", "0000000000000000FFFF00000100007F"})
@@ -166,3 +168,37 @@ def api_stack(tmp, procs: MarkedProcesses, worker, blueprints, **start_options):
         finally:
             worker.close()
             procs.assert_none_left()
+
+
+class LoopbackApp:
+    """An aiohttp app of POST routes on 127.0.0.1 (a free port), served by its own thread and event loop
+    (``self.loop``) from :meth:`_serve_posts` until :meth:`close`."""
+
+    def _serve_posts(self, name: str, what: str, routes: dict) -> None:
+        """Start serving ``routes`` (``{"/ok": handler}``); raise if ``what`` has not started within 10 s."""
+        self.loop = asyncio.new_event_loop()
+        self.port = free_port()
+        self._routes = routes
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._serve, name=name, daemon=True)
+        self._thread.start()
+        if not self._ready.wait(10):
+            raise RuntimeError(f"{what} did not start")
+
+    def _serve(self) -> None:
+        from aiohttp import web
+        asyncio.set_event_loop(self.loop)
+        app = web.Application()
+        for path, handler in self._routes.items():
+            app.router.add_post(path, handler)
+        self._runner = web.AppRunner(app, access_log=None)
+        self.loop.run_until_complete(self._runner.setup())
+        self.loop.run_until_complete(web.TCPSite(self._runner, "127.0.0.1", self.port).start())
+        self._ready.set()
+        self.loop.run_forever()
+        self.loop.run_until_complete(self._runner.cleanup())
+        self.loop.close()
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(10)

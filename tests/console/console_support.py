@@ -4,10 +4,8 @@ records every request's headers. Every process started carries a marker in its e
 looked for in /proc at teardown."""
 from __future__ import annotations
 
-from testkit import MarkedProcesses, free_port, poll  # noqa: F401 (poll: re-exported for the tests)
+from testkit import LoopbackApp, MarkedProcesses, free_port, poll  # noqa: F401 (poll: re-exported for the tests)
 
-import asyncio
-import threading
 from pathlib import Path
 
 from aiohttp import web
@@ -62,36 +60,17 @@ class Processes(MarkedProcesses):
         super().__init__("GOFLOW_TEST_CONSOLE", [REPO, REPO / "tests" / "console"], drop=("PROMETHEUS_MULTIPROC_DIR",))
 
 
-class RecordingWorker:
+class RecordingWorker(LoopbackApp):
     """An HTTP worker on 127.0.0.1: ``POST /ok`` answers 200 ``{"ok": true}``, ``POST /fail`` 500;
     every request is recorded as ``(path, headers, body)``."""
 
     def __init__(self):
         self.seen: list[tuple[str, dict, dict]] = []
-        self.loop = asyncio.new_event_loop()
-        self.port = free_port()
-        self._ready = threading.Event()
-        self._thread = threading.Thread(target=self._serve, name="recording-worker", daemon=True)
-        self._thread.start()
-        if not self._ready.wait(10):
-            raise RuntimeError("the recording worker did not start")
+        self._serve_posts("recording-worker", "the recording worker", {"/ok": self._ok, "/fail": self._fail})
 
     @property
     def base(self) -> str:
         return f"http://127.0.0.1:{self.port}"
-
-    def _serve(self) -> None:
-        asyncio.set_event_loop(self.loop)
-        app = web.Application()
-        app.router.add_post("/ok", self._ok)
-        app.router.add_post("/fail", self._fail)
-        self._runner = web.AppRunner(app, access_log=None)
-        self.loop.run_until_complete(self._runner.setup())
-        self.loop.run_until_complete(web.TCPSite(self._runner, "127.0.0.1", self.port).start())
-        self._ready.set()
-        self.loop.run_forever()
-        self.loop.run_until_complete(self._runner.cleanup())
-        self.loop.close()
 
     async def _record(self, request: web.Request) -> None:
         self.seen.append((request.path, dict(request.headers), await request.json()))
@@ -103,7 +82,3 @@ class RecordingWorker:
     async def _fail(self, request: web.Request) -> web.Response:
         await self._record(request)
         return web.json_response({"error": "always fails"}, status=500)
-
-    def close(self) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self._thread.join(10)

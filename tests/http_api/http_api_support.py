@@ -4,13 +4,12 @@ bookkeeping so that nothing outlives a test (every process started carries a mar
 environment and is looked for in /proc at teardown)."""
 from __future__ import annotations
 
-from testkit import MarkedProcesses, alive, free_port, poll  # noqa: F401 (re-exported for the tests)
+from testkit import LoopbackApp, MarkedProcesses, alive, free_port, poll  # noqa: F401 (re-exported for the tests)
 
 import asyncio
 import json
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 from aiohttp import ClientSession, web
@@ -59,7 +58,7 @@ def goflow(*args: str, env: dict, timeout: float = 60):
 
 
 # ------------------------------------------------------------------------------ the async worker
-class AsyncWorker:
+class AsyncWorker(LoopbackApp):
     """An async worker on 127.0.0.1: answers every call 202, then (``delay`` later) POSTs the outcome
     to the GoFlow API's ``/instances/{instance}/events`` with ``Idempotency-Key: <instance>:<step>``,
     ``callbacks`` times (from the instance's input; default 1), with the API's token (``api_token``,
@@ -71,13 +70,8 @@ class AsyncWorker:
         self.api_token: str | None = None
         self.calls: list[dict] = []
         self.acks: list[tuple[int, dict]] = []
-        self.loop = asyncio.new_event_loop()
-        self.port = free_port()
-        self._ready = threading.Event()
-        self._thread = threading.Thread(target=self._serve, name="async-worker", daemon=True)
-        self._thread.start()
-        if not self._ready.wait(10):
-            raise RuntimeError("the async worker did not start")
+        self._serve_posts("async-worker", "the async worker",
+                          {"/charge": self._charge, "/now": self._now, "/later": self._later})
 
     @property
     def url(self) -> str:
@@ -85,20 +79,6 @@ class AsyncWorker:
 
     def at(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}/{path}"
-
-    def _serve(self) -> None:
-        asyncio.set_event_loop(self.loop)
-        app = web.Application()
-        app.router.add_post("/charge", self._charge)
-        app.router.add_post("/now", self._now)
-        app.router.add_post("/later", self._later)
-        self._runner = web.AppRunner(app, access_log=None)
-        self.loop.run_until_complete(self._runner.setup())
-        self.loop.run_until_complete(web.TCPSite(self._runner, "127.0.0.1", self.port).start())
-        self._ready.set()
-        self.loop.run_forever()
-        self.loop.run_until_complete(self._runner.cleanup())
-        self.loop.close()
 
     async def _charge(self, request: web.Request) -> web.Response:
         body = await request.json()
@@ -130,6 +110,3 @@ class AsyncWorker:
                                            "Authorization": f"Bearer {self.api_token}"}) as r:
                     self.acks.append((r.status, json.loads(await r.read())))
 
-    def close(self) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self._thread.join(10)
