@@ -16,7 +16,8 @@ def spawn_server(module: str, what: str, args: list[str], *, port: int, address:
                  watch_pid: int | None, allow_remote: bool, tls_cert: str | None, tls_key: str | None,
                  env: dict | None, timeout: float) -> int:
     """Run ``python -m module args`` plus the options every server takes (``--watch-pid``,
-    ``--allow-remote``, ``--tls-cert``/``--tls-key``); return its pid once it listens on
+    ``--allow-remote``, ``--tls-cert``/``--tls-key``), under umask 077 like the daemon (its files in the
+    data directory -- metrics, logs -- are private); return its pid once it listens on
     ``address:port``. Raises :class:`RuntimeUnavailable` naming ``what`` (``the HTTP API``) if it
     exits first or does not listen within ``timeout`` seconds (it is then killed)."""
     from .system import port_open
@@ -31,7 +32,7 @@ def spawn_server(module: str, what: str, args: list[str], *, port: int, address:
     out = open(log_path, "ab") if log_path else subprocess.DEVNULL
     try:
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=out, env=env,
-                                close_fds=True, start_new_session=True)
+                                close_fds=True, start_new_session=True, umask=0o077)
     finally:
         if log_path:
             out.close()

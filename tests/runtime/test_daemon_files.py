@@ -6,10 +6,12 @@ import os
 import stat
 from pathlib import Path
 
+import httpx
 import pytest
 
 from runtime_support import free_port, gate_blueprint
-from actors.daemon import start_daemon
+from actors.daemon import add_process, start_daemon
+from actors.http_api import spawn
 from goflow.files import DataDirRefused
 
 pytestmark = pytest.mark.daemon
@@ -25,6 +27,16 @@ def test_every_file_and_directory_of_a_daemon_is_private_under_umask_000(daemons
         eng = daemons.start(blueprints=[gate_blueprint()], shards=2, log_level="DEBUG")
         eng.start("rt/gate", id="g1")
         eng.status("g1")
+        # the HTTP API process, as `goflow daemon start` runs it, writes files of its own (metrics)
+        api_port = free_port()
+        api_pid = spawn(eng.port, api_port, "127.0.0.1", data_dir=eng.data_dir, event_bytes=65536,
+                        log_path=str(tmp_path / "api.log"), watch_pid=eng.pids()["admin"], env=daemons.env())
+        add_process(eng.data_dir, "api", api_pid, api=f"http://127.0.0.1:{api_port}")
+        token = (Path(eng.data_dir) / "api.token").read_text().strip()
+        with httpx.Client(base_url=f"http://127.0.0.1:{api_port}", timeout=30,
+                          headers={"Authorization": f"Bearer {token}"}) as http:
+            assert http.get("/instances/g1").status_code == 200
+            assert http.get("/metrics").status_code == 200
         data = Path(eng.data_dir)
         files = [p for p in data.rglob("*") if p.is_file()]
         dirs = [data, *(p for p in data.rglob("*") if p.is_dir())]
