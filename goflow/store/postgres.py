@@ -9,7 +9,6 @@ wrote into the shard's row of ``goflow_shards`` -- it is never applied twice.
 """
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -19,6 +18,7 @@ from typing import Iterator, Sequence
 from ..errors import InstanceNotFound, StoreError
 from ..history import Record
 from ._pg import LOCK_CLASS, Retry, Unavailable, check_schema, connect, errors_as_store_error, redact
+from ._rows import COLUMNS, HISTORY_COLUMNS, SUMMARY_COLUMNS, descending, dumps, history_page
 from .base import QUARANTINED, Change, CountKey, InstanceStore, StoredInstance, Summary
 
 __all__ = ["PostgresStore", "SYNCHRONOUS_COMMIT"]
@@ -29,9 +29,6 @@ SYNCHRONOUS_COMMIT = ("on", "off", "local", "remote_write", "remote_apply")
 _NOT_RECOVERED_SET = frozenset({"completed", "failed", "terminated", "quarantined"})
 _CHUNK = 2000
 
-_COLUMNS = "id, project, activity, version, status, state, snapshot, created, updated, reason"
-_SUMMARY_COLUMNS = "id, project, activity, version, status, state, created, updated, reason"
-_HISTORY_COLUMNS = "time, state, event, action, next, step, attempt, endpoint, outcome, latency, detail"
 
 # One statement per table, the batch as arrays (unnest) in binary format (%b: half the client CPU of
 # text arrays, and bytea travels as bytes, not hex): measured faster than executemany (pipelined) and
@@ -65,16 +62,6 @@ _APPEND_ONE = (
     "INSERT INTO goflow_history (shard, instance_id, time, state, event, action, next, step, attempt,"
     " endpoint, outcome, latency, detail) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
 )
-
-_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
-_loads = json.loads
-
-
-def _record(row: tuple) -> Record:
-    detail = row[10]
-    if detail is not None:
-        row = row[:10] + (_loads(detail),)
-    return Record(*row)
 
 
 class PostgresStore(InstanceStore):
@@ -186,7 +173,7 @@ class PostgresStore(InstanceStore):
                 detail = r.detail
                 if detail is not None:
                     try:
-                        detail = _dumps(detail)
+                        detail = dumps(detail)
                     except (TypeError, ValueError) as exc:
                         raise StoreError(f"history detail of instance {iid!r} cannot be stored as "
                                          f"JSON: {exc}; nothing of this batch was committed",
@@ -252,7 +239,7 @@ class PostgresStore(InstanceStore):
                              " WHERE shard = %s AND id = %s", (QUARANTINED, reason, self.shard, instance_id))
                 conn.execute(_APPEND_ONE, (self.shard, instance_id, when, row[0], None, None, None, None,
                                            None, None, QUARANTINED, None,
-                                           _dumps({"reason": reason, "status": row[1]})))
+                                           dumps({"reason": reason, "status": row[1]})))
                 return row
 
         row = self._run(f"quarantining instance {instance_id!r}", work)
@@ -261,7 +248,7 @@ class PostgresStore(InstanceStore):
 
     # ------------------------------------------------------------------------------------ reading
     def get(self, instance_id: str) -> StoredInstance | None:
-        row = self._one(f"SELECT {_COLUMNS} FROM goflow_instances WHERE shard = %s AND id = %s",
+        row = self._one(f"SELECT {COLUMNS} FROM goflow_instances WHERE shard = %s AND id = %s",
                         (self.shard, instance_id), f"reading instance {instance_id!r}")
         return None if row is None else StoredInstance(*row)
 
@@ -286,7 +273,7 @@ class PostgresStore(InstanceStore):
         return {(r[0], r[1]) for r in rows}
 
     def unfinished(self) -> Iterator[StoredInstance]:
-        sql = (f"SELECT {_COLUMNS} FROM goflow_instances WHERE shard = %s AND live AND id > %s"
+        sql = (f"SELECT {COLUMNS} FROM goflow_instances WHERE shard = %s AND live AND id > %s"
                f" ORDER BY id LIMIT {_CHUNK}")
         after = ""
         while True:
@@ -299,27 +286,25 @@ class PostgresStore(InstanceStore):
 
     def history_page(self, instance_id: str, limit: int, *, order: str = "latest",
                      after: int | None = None) -> tuple[list[Record], int | None]:
-        desc = _descending(order)
+        desc = descending(order)
         n = max(int(limit), 0)
         where = "" if after is None else (" AND seq < %s" if desc else " AND seq > %s")
         args = (self.shard, instance_id) + (() if after is None else (int(after),))
-        rows = self._all(f"SELECT seq, {_HISTORY_COLUMNS} FROM goflow_history WHERE shard = %s AND instance_id = %s"
+        rows = self._all(f"SELECT seq, {HISTORY_COLUMNS} FROM goflow_history WHERE shard = %s AND instance_id = %s"
                          f"{where} ORDER BY seq {'DESC' if desc else 'ASC'} LIMIT %s", (*args, n + 1),
                          f"reading the history of instance {instance_id!r}")
-        more = len(rows) > n
-        rows = rows[:n]
-        return [_record(r[1:]) for r in rows], (rows[-1][0] if more and rows else None)
+        return history_page(rows, n)
 
     def list(self, project: str | None = None, activity: str | None = None, status: str | None = None,
              limit: int = 50, *, order: str = "latest", after: tuple[float, str] | None = None,
              state: str | None = None) -> list[Summary]:
-        desc = _descending(order)
+        desc = descending(order)
         where, args = _filters(project=project, activity=activity, status=status, state=state)
         if after is not None:
             where += " AND (created, id) < (%s, %s)" if desc else " AND (created, id) > (%s, %s)"
             args += (float(after[0]), str(after[1]))
         way = "DESC" if desc else "ASC"
-        rows = self._all(f"SELECT {_SUMMARY_COLUMNS} FROM goflow_instances WHERE shard = %s{where}"
+        rows = self._all(f"SELECT {SUMMARY_COLUMNS} FROM goflow_instances WHERE shard = %s{where}"
                          f" ORDER BY created {way}, id {way} LIMIT %s",
                          (self.shard, *args, max(int(limit), 0)), "listing instances")
         return [Summary(*r) for r in rows]
@@ -354,12 +339,6 @@ class PostgresStore(InstanceStore):
 
     def _all(self, sql: str, args: tuple, what: str) -> list:
         return self._run(what, lambda conn: conn.execute(sql, args).fetchall())
-
-
-def _descending(order: str) -> bool:
-    if order not in ("latest", "oldest"):
-        raise ValueError(f"order must be 'latest' or 'oldest', not {order!r}")
-    return order == "latest"
 
 
 def _filters(**given) -> tuple[str, tuple]:

@@ -4,7 +4,6 @@ See ``docs/store.md`` for the schema, the durability levels and the measured fig
 """
 from __future__ import annotations
 
-import json
 import logging
 import os
 import threading
@@ -14,6 +13,7 @@ from typing import Iterable, Iterator, Sequence
 from ..errors import InstanceNotFound, StoreError
 from ..history import Record
 from ._db import SYNCHRONOUS, WriterLock, ensure_schema, errors_as_store_error, open_connection
+from ._rows import COLUMNS, HISTORY_COLUMNS, SUMMARY_COLUMNS, descending, dumps, history_page
 from .base import QUARANTINED, Change, CountKey, InstanceStore, StoredInstance, Summary
 
 __all__ = ["SCHEMA_VERSION", "APPLICATION_ID", "SQLiteStore"]
@@ -101,20 +101,7 @@ _APPEND = (
 )
 _REMEMBER = "INSERT OR IGNORE INTO event_ids (instance_id, event_id) VALUES (?, ?)"
 _SEEN = "SELECT 1 FROM event_ids WHERE instance_id = ? AND event_id = ?"
-_COLUMNS = "id, project, activity, version, status, state, snapshot, created, updated, reason"
-_SUMMARY_COLUMNS = "id, project, activity, version, status, state, created, updated, reason"
-_HISTORY_COLUMNS = "time, state, event, action, next, step, attempt, endpoint, outcome, latency, detail"
 _CHUNK = 2000  # rows per query while iterating unfinished()
-
-_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
-_loads = json.loads
-
-
-def _record(row: tuple) -> Record:
-    detail = row[10]
-    if detail is not None:
-        row = row[:10] + (_loads(detail),)
-    return Record(*row)
 
 
 class SQLiteStore(InstanceStore):
@@ -174,7 +161,7 @@ class SQLiteStore(InstanceStore):
                 detail = r.detail
                 if detail is not None:
                     try:
-                        detail = _dumps(detail)
+                        detail = dumps(detail)
                     except (TypeError, ValueError) as exc:
                         raise StoreError(f"history detail of instance {iid!r} cannot be stored as "
                                          f"JSON: {exc}; nothing of this batch was committed",
@@ -213,7 +200,7 @@ class SQLiteStore(InstanceStore):
                 conn.execute("UPDATE instances SET status = ?, reason = ?, live = 0 WHERE id = ?",
                              (QUARANTINED, reason, instance_id))
                 conn.execute(_APPEND, (instance_id, when, row[0], None, None, None, None, None, None,
-                                       QUARANTINED, None, _dumps({"reason": reason, "status": row[1]})))
+                                       QUARANTINED, None, dumps({"reason": reason, "status": row[1]})))
                 conn.execute("COMMIT")
             except BaseException:
                 self._rollback(conn)
@@ -231,7 +218,7 @@ class SQLiteStore(InstanceStore):
             return {pair for pair in pairs if conn.execute(_SEEN, pair).fetchone() is not None}
 
     def get(self, instance_id: str) -> StoredInstance | None:
-        row = self._one(f"SELECT {_COLUMNS} FROM instances WHERE id = ?", (instance_id,),
+        row = self._one(f"SELECT {COLUMNS} FROM instances WHERE id = ?", (instance_id,),
                         f"reading instance {instance_id!r}")
         return None if row is None else StoredInstance(*row)
 
@@ -242,7 +229,7 @@ class SQLiteStore(InstanceStore):
     def unfinished(self) -> Iterator[StoredInstance]:
         # Keyset pagination over the partial index: no statement stays open between chunks, so the
         # caller may commit while it iterates, and no read transaction pins the WAL meanwhile.
-        sql = (f"SELECT {_COLUMNS} FROM instances INDEXED BY instances_live"
+        sql = (f"SELECT {COLUMNS} FROM instances INDEXED BY instances_live"
                f" WHERE live = 1 AND id > ? ORDER BY id LIMIT {_CHUNK}")
         after = ""
         make = StoredInstance
@@ -256,28 +243,26 @@ class SQLiteStore(InstanceStore):
 
     def history_page(self, instance_id: str, limit: int, *, order: str = "latest",
                      after: int | None = None) -> tuple[list[Record], int | None]:
-        desc = _descending(order)
+        desc = descending(order)
         n = max(int(limit), 0)
         where = "" if after is None else (" AND seq < ?" if desc else " AND seq > ?")
         args = (instance_id,) if after is None else (instance_id, int(after))
-        rows = self._all(f"SELECT seq, {_HISTORY_COLUMNS} FROM history WHERE instance_id = ?{where}"
+        rows = self._all(f"SELECT seq, {HISTORY_COLUMNS} FROM history WHERE instance_id = ?{where}"
                          f" ORDER BY seq {'DESC' if desc else 'ASC'} LIMIT ?", (*args, n + 1),
                          f"reading the history of instance {instance_id!r}")
-        more = len(rows) > n
-        rows = rows[:n]
-        return [_record(r[1:]) for r in rows], (rows[-1][0] if more and rows else None)
+        return history_page(rows, n)
 
     def list(self, project: str | None = None, activity: str | None = None, status: str | None = None,
              limit: int = 50, *, order: str = "latest", after: tuple[float, str] | None = None,
              state: str | None = None) -> list[Summary]:
-        desc = _descending(order)
+        desc = descending(order)
         where, args = _filters(project=project, activity=activity, status=status, state=state)
         if after is not None:
             created, iid = after
             where += (" AND " if where else " WHERE ") + ("(created, id) < (?, ?)" if desc else "(created, id) > (?, ?)")
             args += (float(created), str(iid))
         way = "DESC" if desc else "ASC"
-        rows = self._all(f"SELECT {_SUMMARY_COLUMNS} FROM instances{where}"
+        rows = self._all(f"SELECT {SUMMARY_COLUMNS} FROM instances{where}"
                          f" ORDER BY created {way}, id {way} LIMIT ?",
                          (*args, max(int(limit), 0)), "listing instances")
         return [Summary(*r) for r in rows]
@@ -331,12 +316,6 @@ class SQLiteStore(InstanceStore):
     def _all(self, sql: str, args: tuple, what: str) -> list:
         with self._lock, errors_as_store_error(self.path, what):
             return self._open_conn().execute(sql, args).fetchall()
-
-
-def _descending(order: str) -> bool:
-    if order not in ("latest", "oldest"):
-        raise ValueError(f"order must be 'latest' or 'oldest', not {order!r}")
-    return order == "latest"
 
 
 def _filters(**given) -> tuple[str, tuple]:
