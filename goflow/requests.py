@@ -6,9 +6,9 @@ A request is one of:
   :class:`~goflow.fsm.Pause`, :class:`~goflow.fsm.Resume`, :class:`~goflow.fsm.Terminate`,
   :class:`~goflow.fsm.TimerFired` (the shard's own timers), or ``Outcome``/``HookOutcome``;
 * a worker step's result, :class:`goflow.jobs.StepDone` (an FSM outcome plus its attempt records);
-* one of the two requests that are not FSM inputs: :class:`Create` (a new instance) and
+* one of the requests that are not FSM inputs: :class:`Create` (a new instance),
   :class:`Wait` (answered when its condition holds: the instance is in a state, has a status, or
-  has ended).
+  has ended) and :class:`Watch` (answered with the history records committed after a position).
 
 Each is answered by one :class:`Reply` (none for results and timers, which have no caller). Plain
 picklable dataclasses: the runtime sends them between processes in batches.
@@ -25,7 +25,7 @@ from typing import Any, Mapping, Union
 from .fsm import FINAL_STATUSES, Input, Instance
 from .jobs import StepDone
 
-__all__ = ["Create", "Wait", "Request", "Item", "Reply"]
+__all__ = ["Create", "Wait", "Watch", "Request", "Item", "Reply"]
 
 
 @dataclass(slots=True)
@@ -60,7 +60,28 @@ class Wait:
         return (Wait, (self.state, self.status))
 
 
-Request = Union[Input, StepDone, Create, Wait]
+@dataclass(frozen=True, slots=True)
+class Watch:
+    """Answer with the instance's history records after a position, once there are any or once
+    nothing more can come (the instance is no longer live: ended with no completion hook in
+    flight) — at once if so, else on the instance's next commit (the host holds it, no timer).
+
+    The position is a history key and a count: the records after the record whose key is ``after``
+    (None: from the first), less the first ``skip`` of them (already seen). The answer
+    (:func:`goflow._shard_watch.page`) holds at most ``limit`` records and the position after them.
+    ``key`` names the watcher: a new Watch with the same key replaces one still held for that
+    instance (a watcher that asks again, after its reply was lost, leaves nothing behind)."""
+
+    after: int | None = None
+    skip: int = 0
+    limit: int = 100
+    key: str | None = None
+
+    def __reduce__(self):
+        return (Watch, (self.after, self.skip, self.limit, self.key))
+
+
+Request = Union[Input, StepDone, Create, Wait, Watch]
 
 
 @dataclass(slots=True)

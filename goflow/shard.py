@@ -33,6 +33,7 @@ from typing import Callable, Iterable
 
 from . import metrics, snapshot
 from ._shard_cells import _Cell, _live, restart
+from ._shard_watch import hold, wake, watch
 from .config import EngineSection, LimitsSection, RetrySection
 from .errors import (BlueprintNotFound, GoflowError, InstanceError, InstanceExists, InstanceFinished,
                      InstanceNotFound, InvalidInput, SnapshotError)
@@ -43,7 +44,7 @@ from .history import Record
 from .jobs import HOOK, Job, StepDone
 from .jsonlike import why_not_json_like
 from .model import START, Blueprint
-from .requests import Create, Item, Reply, Wait
+from .requests import Create, Item, Reply, Wait, Watch
 from .store import Change
 from .timers import TimerWheel
 
@@ -113,7 +114,7 @@ class Shard:
         self.latest: dict[tuple, int] = {}
         self.cells: dict[str, _Cell] = {}
         self.timers = TimerWheel()
-        self.waiters: dict[str, list] = {}     # instance id -> [(reply token, Wait), ...]
+        self.waiters: dict[str, list] = {}     # instance id -> [(reply token, Wait or Watch), ...]
         self._stored: set[str] = set()     # ids of this batch's creates that the store already holds
         self._seen: set[tuple[str, str]] = set()    # this batch's (instance, event id) the store knows
         self._taken: dict[str, dict] = {}           # instance id -> event ids taken in this batch (keys)
@@ -235,16 +236,7 @@ class Shard:
                 self.timers.arm(cmd.instance, cmd.step, cmd.due)
             elif isinstance(cmd, CancelTimer):
                 self.timers.cancel(cmd.instance, cmd.step)
-        for iid in staged.keys() & self.waiters.keys():   # the host answers when the condition holds
-            inst = staged[iid].inst
-            waiting = []
-            for token, wait in self.waiters.pop(iid):
-                if wait.holds(inst):
-                    replies.append(Reply(token, True, instance_view(inst)))
-                else:
-                    waiting.append((token, wait))
-            if waiting:
-                self.waiters[iid] = waiting
+        replies.extend(wake(self.store, self.waiters, staged, instance_view))   # when its condition holds
         fx.replies = replies
         return fx
 
@@ -264,6 +256,9 @@ class Shard:
         req, iid = item.request, item.instance
         if isinstance(req, Create):
             self._create(item, req, now, staged, records, commands, replies)
+            return
+        if isinstance(req, Watch):
+            replies.extend(watch(self.store, self.cells, self.waiters, item, req, staged))
             return
         if isinstance(req, Signal) and req.data is not None:
             check_input(iid, f"the data of event {req.name!r}", req.data, self.event_bytes)
@@ -292,7 +287,7 @@ class Shard:
             if req.holds(cell.inst):
                 replies.append(Reply(item.token, True, instance_view(cell.inst)))
             else:
-                self.waiters.setdefault(iid, []).append((item.token, req))
+                hold(self.waiters, iid, item.token, req)
             return
         if isinstance(req, StepDone):
             records.setdefault(iid, []).extend(req.result.attempts)

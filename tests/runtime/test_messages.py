@@ -11,13 +11,13 @@ from goflow.fsm import HookOutcome, Outcome, Pause, Resume, Signal, Terminate, T
 from goflow.history import Record
 from goflow.jobs import Job, StepDone, StepResult
 from goflow.loading import blueprint_from_document
-from goflow.requests import Create, Item, Reply, Wait
+from goflow.requests import Create, Item, Reply, Wait, Watch
 from runtime_support import gate_blueprint
 
 BP = blueprint_from_document(gate_blueprint())
 RESULT = StepResult("success", {"x": 1}, (Record(1.0, "s", None, "work", None, 3, 1, "python://m:f", "200", 0.1),))
 REQUESTS = [Create("rt", "gate", {"n": 1}), Create("rt", "gate", {}, 2), Wait(), Signal("go", {"d": 1}, "e-1"),
-            Pause(), Resume(), Terminate("why"), TimerFired(4), StepDone(3, "sync", RESULT)]
+            Pause(), Resume(), Terminate("why"), TimerFired(4), StepDone(3, "sync", RESULT), Watch(12, 3, 50, "k")]
 
 
 def roundtrip(msg):
