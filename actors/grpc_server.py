@@ -29,7 +29,8 @@ from goflow.proto import engine_pb2, engine_pb2_grpc
 
 from ._spawn import spawn_server
 from .bridge import DEFAULT_WINDOW, MAX_BATCH, REQUEST_TIMEOUT, EngineBridge, EventBatcher
-from .grpc_service import WATCH_INTERVAL, EngineService
+from .grpc_service import EngineService
+from .watch_hub import WatchHub
 from .http_requests import Limits
 
 __all__ = ["serve", "run", "spawn", "check_address", "server_credentials", "SERVICE", "main"]
@@ -63,7 +64,7 @@ async def serve(daemon_port: int, port: int, address: str = LOOPBACK, *, data_di
                 tls_cert: str | None = None, tls_key: str | None = None, event_bytes: int = LimitsSection.event_bytes,
                 window: float = DEFAULT_WINDOW, max_batch: int = MAX_BATCH, stop: asyncio.Event | None = None,
                 watch_pid: int | None = None, ready: Callable[[int], None] | None = None,
-                timeout: float = REQUEST_TIMEOUT, watch_interval: float = WATCH_INTERVAL) -> None:
+                timeout: float = REQUEST_TIMEOUT) -> None:
     """Serve until ``stop`` is set (or the process ``watch_pid`` is gone). Writes the token into
     ``data_dir`` the first time, then attaches to the daemon (:class:`RuntimeUnavailable` when none
     answers). ``port`` 0 picks a free port; ``ready(port)`` is called once it listens."""
@@ -72,14 +73,16 @@ async def serve(daemon_port: int, port: int, address: str = LOOPBACK, *, data_di
     token = ensure_token(data_dir)
     limits = Limits(event_bytes)
     bridge = EngineBridge(daemon_port, timeout)
+    hub = WatchHub(daemon_port, timeout)       # the WatchInstance streams: a connection of their own
     loop = asyncio.get_running_loop()
     try:
         await loop.run_in_executor(None, bridge.connect_now)
+        hub.start()
         batcher = EventBatcher(bridge, window, max_batch)
         server = grpc.aio.server(options=[("grpc.max_receive_message_length", limits.body_bytes),
                                           ("grpc.so_reuseport", 0)])
-        engine_pb2_grpc.add_EngineServicer_to_server(EngineService(bridge, batcher, token, limits,
-                                                                   watch_interval), server)
+        engine_pb2_grpc.add_EngineServicer_to_server(EngineService(bridge, batcher, token, limits, hub),
+                                                     server)
         checker = health.aio.HealthServicer() if hasattr(health, "aio") else health.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(checker, server)
         reflection.enable_server_reflection((SERVICE, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
@@ -114,6 +117,7 @@ async def serve(daemon_port: int, port: int, address: str = LOOPBACK, *, data_di
             await batcher.stop()
             log.info("grpc_api.stopped port=%s", bound)
     finally:
+        await loop.run_in_executor(None, hub.close)
         await loop.run_in_executor(None, bridge.close)
 
 

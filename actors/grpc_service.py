@@ -9,7 +9,6 @@ INVALID_ARGUMENT, data over ``limits.event_bytes`` or a full postponed queue RES
 """
 from __future__ import annotations
 
-import asyncio
 import functools
 import json
 import logging
@@ -22,19 +21,19 @@ from goflow.auth import matches
 from goflow.errors import (BlueprintNotFound, EventRefused, InstanceExists, InstanceFinished,
                            InstanceNotFound, InvalidInput, NotVisited, QueueFull, RequestTimeout, RuntimeUnavailable,
                            WrongStatus)
-from goflow.fsm import FINAL_STATUSES, STATUSES
+from goflow.fsm import STATUSES
 from goflow.proto import engine_pb2, engine_pb2_grpc
 from goflow.transports.grpc import to_struct
 
 from . import http_requests as req
 from .bridge import EngineBridge, EventBatcher
 from .http_errors import BadRequest
+from .watch_hub import WatchHub
 
-__all__ = ["EngineService", "code_for", "WATCH_INTERVAL", "MAX_INT"]
+__all__ = ["EngineService", "code_for", "MAX_INT"]
 
 log = logging.getLogger("goflow.grpc_api")
 
-WATCH_INTERVAL = 0.05        # seconds between two looks at a watched instance's history
 MAX_INT = 2**31 - 1
 
 _CODES: list[tuple[type, grpc.StatusCode]] = [
@@ -151,9 +150,9 @@ class EngineService(engine_pb2_grpc.EngineServicer):
     """``goflow.engine.v1.Engine`` over ``bridge`` (one engine thread) and ``batcher`` (SendEvent)."""
 
     def __init__(self, bridge: EngineBridge, batcher: EventBatcher, token: str, limits: req.Limits,
-                 watch_interval: float = WATCH_INTERVAL):
+                 hub: WatchHub | None = None):
         self.bridge, self.batcher, self.token, self.limits = bridge, batcher, token, limits
-        self.watch_interval = watch_interval
+        self.hub = hub          # the WatchInstance streams (actors.watch_hub); None: not served
 
     def _data(self, msg, field: str) -> Any:
         if not msg.HasField(field):
@@ -236,21 +235,13 @@ class EngineService(engine_pb2_grpc.EngineServicer):
 
     @authenticated
     async def WatchInstance(self, request, context):
-        """Every record from ``position`` on, then the new ones as they are committed, until the
-        instance is finished (completed, failed, terminated) and a last look found nothing new."""
+        """Every record from ``position`` on, then each one as it is committed (the instance's host
+        answers the stream's held request when the instance commits: no polling), until nothing more
+        can come: the instance ended and its completion hook's outcome, if any, is recorded."""
         iid = req.name(request.instance_id, "instance_id")
         if request.position < 0:
             raise BadRequest("'position' must be at least 0")
-        position = request.position
-        while True:
-            status = await self.bridge.call(lambda eng: eng.status(iid))
-            records = await self.bridge.call(lambda eng: eng.history(iid))
-            for i in range(position, len(records)):
-                yield _record(i, records[i])
-            position = max(position, len(records))
-            if status.get("status") in FINAL_STATUSES and not status.get("pending"):
-                records = await self.bridge.call(lambda eng: eng.history(iid))   # what the end committed
-                for i in range(position, len(records)):
-                    yield _record(i, records[i])
-                return
-            await asyncio.sleep(self.watch_interval)
+        if self.hub is None:
+            raise RuntimeUnavailable("this server does not serve WatchInstance")
+        async for position, rec in self.hub.watch(iid, request.position):
+            yield _record(position, rec)
