@@ -22,6 +22,7 @@ from goflow.errors import (BlueprintNotFound, EventRefused, InstanceExists, Inst
                            InstanceNotFound, InvalidInput, NotVisited, QueueFull, RequestTimeout, RuntimeUnavailable,
                            WrongStatus)
 from goflow.fsm import STATUSES
+from goflow.paging import DEFAULT_LIMIT, MAX_LIMIT, check_order
 from goflow.proto import engine_pb2, engine_pb2_grpc
 from goflow.transports.grpc import to_struct
 
@@ -186,18 +187,21 @@ class EngineService(engine_pb2_grpc.EngineServicer):
 
     @authenticated
     async def ListInstances(self, request, context):
+        """One page by cursor (goflow.paging, SPEC §12), as the HTTP API's ``GET /instances``; no offset."""
         blueprint = req.blueprint(request.blueprint) if request.blueprint else None
         status = request.status or None
         if status is not None and status not in STATUSES + ("quarantined",):
             raise BadRequest(f"'status' must be one of {', '.join(STATUSES + ('quarantined',))}")
-        limit = req.integer(request.limit or 100, "limit", 1, 1000)
-        # the engine pages by cursor only (goflow.paging, SPEC §12): no offset that scans; the proto's
-        # offset is refused until it carries a cursor
         if request.offset:
-            raise BadRequest("'offset' is not supported: the engine pages by cursor (goflow.paging)")
+            raise BadRequest("'offset' is not supported: pass the 'next' of the previous page as 'cursor'")
+        limit = req.integer(request.limit or DEFAULT_LIMIT, "limit", 1, MAX_LIMIT)
+        order = check_order(request.order or "latest")
+        cursor = request.cursor or None
         end_state = req.name(request.end_state or None, "end_state", required=False)
-        rows = await self.bridge.call(lambda eng: eng.list(blueprint, status, limit=limit, end_state=end_state))
-        return engine_pb2.ListInstancesResponse(instances=[_instance(r) for r in rows], limit=limit, offset=0)
+        rows = await self.bridge.call(lambda eng: eng.list(blueprint, status, limit=limit, order=order,
+                                                           cursor=cursor, end_state=end_state))
+        return engine_pb2.ListInstancesResponse(instances=[_instance(r) for r in rows], limit=limit,
+                                                next=rows.next or "")
 
     @authenticated
     async def GetHistory(self, request, context):

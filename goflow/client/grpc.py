@@ -21,6 +21,7 @@ from google.protobuf import json_format, struct_pb2
 
 from ..auth import client_token
 from ..errors import GoflowError
+from ..paging import DEFAULT_LIMIT, Page
 from ..proto import engine_pb2 as pb
 from ..proto import engine_pb2_grpc
 
@@ -118,12 +119,14 @@ class EngineClient:
     def status(self, instance_id: str) -> dict:
         return instance_dict(self._call("GetInstance", pb.InstanceRequest(instance_id=instance_id)))
 
-    def list(self, blueprint: str | None = None, status: str | None = None, *, limit: int = 100,
-             offset: int = 0, end_state: str | None = None) -> list[dict]:
-        reply = self._call("ListInstances", pb.ListInstancesRequest(blueprint=blueprint or "", status=status or "",
-                                                                     limit=limit, offset=offset,
-                                                                     end_state=end_state or ""))
-        return [instance_dict(m) for m in reply.instances]
+    def list(self, blueprint: str | None = None, status: str | None = None, *, limit: int = DEFAULT_LIMIT,
+             order: str = "latest", cursor: str | None = None, end_state: str | None = None) -> Page:
+        """One page of instances (dicts) ordered by creation, ``latest`` or ``oldest`` first; its
+        ``next`` is the cursor of the following page (None on the last): pass it as ``cursor``."""
+        reply = self._call("ListInstances", pb.ListInstancesRequest(
+            blueprint=blueprint or "", status=status or "", limit=limit, order=order, cursor=cursor or "",
+            end_state=end_state or ""))
+        return Page([instance_dict(m) for m in reply.instances], reply.next or None)
 
     def history(self, instance_id: str, limit: int | None = None) -> list[dict]:
         reply = self._call("GetHistory", pb.GetHistoryRequest(instance_id=instance_id, limit=limit or 0))

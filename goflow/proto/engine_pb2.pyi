@@ -118,28 +118,32 @@ class Instance(_message.Message):
     def __init__(self, id: _Optional[str] = ..., project: _Optional[str] = ..., activity: _Optional[str] = ..., version: _Optional[int] = ..., status: _Optional[str] = ..., state: _Optional[str] = ..., context: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., input: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., step: _Optional[int] = ..., reason: _Optional[str] = ..., created: _Optional[float] = ..., updated: _Optional[float] = ..., pending: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., result: _Optional[str] = ..., postponed: _Optional[_Iterable[str]] = ..., visited: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class ListInstancesRequest(_message.Message):
-    __slots__ = ("blueprint", "status", "limit", "offset", "end_state")
+    __slots__ = ("blueprint", "status", "limit", "offset", "end_state", "order", "cursor")
     BLUEPRINT_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     LIMIT_FIELD_NUMBER: _ClassVar[int]
     OFFSET_FIELD_NUMBER: _ClassVar[int]
     END_STATE_FIELD_NUMBER: _ClassVar[int]
+    ORDER_FIELD_NUMBER: _ClassVar[int]
+    CURSOR_FIELD_NUMBER: _ClassVar[int]
     blueprint: str
     status: str
     limit: int
     offset: int
     end_state: str
-    def __init__(self, blueprint: _Optional[str] = ..., status: _Optional[str] = ..., limit: _Optional[int] = ..., offset: _Optional[int] = ..., end_state: _Optional[str] = ...) -> None: ...
+    order: str
+    cursor: str
+    def __init__(self, blueprint: _Optional[str] = ..., status: _Optional[str] = ..., limit: _Optional[int] = ..., offset: _Optional[int] = ..., end_state: _Optional[str] = ..., order: _Optional[str] = ..., cursor: _Optional[str] = ...) -> None: ...
 
 class ListInstancesResponse(_message.Message):
-    __slots__ = ("instances", "limit", "offset")
+    __slots__ = ("instances", "limit", "next")
     INSTANCES_FIELD_NUMBER: _ClassVar[int]
     LIMIT_FIELD_NUMBER: _ClassVar[int]
-    OFFSET_FIELD_NUMBER: _ClassVar[int]
+    NEXT_FIELD_NUMBER: _ClassVar[int]
     instances: _containers.RepeatedCompositeFieldContainer[Instance]
     limit: int
-    offset: int
-    def __init__(self, instances: _Optional[_Iterable[_Union[Instance, _Mapping]]] = ..., limit: _Optional[int] = ..., offset: _Optional[int] = ...) -> None: ...
+    next: str
+    def __init__(self, instances: _Optional[_Iterable[_Union[Instance, _Mapping]]] = ..., limit: _Optional[int] = ..., next: _Optional[str] = ...) -> None: ...
 
 class GetHistoryRequest(_message.Message):
     __slots__ = ("instance_id", "limit")

@@ -115,6 +115,33 @@ def test_start_get_send_list_history(stack, stub):
     assert len(call(stack, stub.GetHistory, pb.GetHistoryRequest(instance_id=iid, limit=1)).history) == 1
 
 
+def test_list_instances_pages_by_cursor_without_offset(stack, stub):
+    mine = [call(stack, stub.StartInstance, pb.StartInstanceRequest(blueprint=G, id=f"page-{n}")).id for n in range(5)]
+    everything = call(stack, stub.ListInstances, pb.ListInstancesRequest(blueprint=G, limit=1000, order="oldest"))
+    assert everything.next == "" and everything.limit == 1000
+    for order in ("oldest", "latest"):
+        seen, cursor, pages = [], "", 0
+        while True:
+            page = call(stack, stub.ListInstances, pb.ListInstancesRequest(blueprint=G, limit=2, order=order,
+                                                                           cursor=cursor))
+            assert len(page.instances) <= 2 and page.limit == 2
+            seen.extend(r.id for r in page.instances)
+            pages += 1
+            if not page.next:
+                break
+            cursor = page.next
+        expected = [r.id for r in everything.instances]
+        assert seen == (expected if order == "oldest" else expected[::-1]) and pages >= 3
+        assert [i for i in seen if i in mine] == (mine if order == "oldest" else mine[::-1])
+    assert call(stack, stub.ListInstances, pb.ListInstancesRequest(blueprint=G)).limit == 50   # the default
+    for bad in (pb.ListInstancesRequest(offset=2), pb.ListInstancesRequest(limit=1001),
+                pb.ListInstancesRequest(order="newest"), pb.ListInstancesRequest(cursor="p3")):
+        details = refused(stack, stub.ListInstances, bad, grpc.StatusCode.INVALID_ARGUMENT)
+        assert details
+    assert "cursor" in refused(stack, stub.ListInstances, pb.ListInstancesRequest(offset=2),
+                               grpc.StatusCode.INVALID_ARGUMENT)
+
+
 def test_pause_resume_terminate_retry_rewind(stack, stub):
     iid = call(stack, stub.StartInstance, pb.StartInstanceRequest(blueprint=G)).id
     res = call(stack, stub.PauseInstance, pb.InstanceRequest(instance_id=iid))
@@ -233,6 +260,9 @@ def test_the_typed_client(stack):
         assert client.send(iid, "ping", [1, "two"], event_id="t-1")["duplicate"] is False
         assert [r["event"] for r in client.history(iid) if r["event"]] == ["start", "ping"]
         assert iid in {r["id"] for r in client.list(G, limit=1000)}
+        first = client.list(G, limit=1, order="oldest")
+        assert len(first) == 1 and first.next is not None
+        assert client.list(G, limit=1, order="oldest", cursor=first.next)[0]["id"] != first[0]["id"]
         assert client.pause(iid)["status"] == "paused"
         assert client.resume(iid)["status"] == "waiting"
         assert client.terminate(iid, "done with it")["status"] == "terminated"
