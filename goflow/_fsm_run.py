@@ -8,10 +8,10 @@ instance (its step kind, its status once resumed, the event ids it remembers).
 """
 from __future__ import annotations
 
-from dataclasses import replace
 
 from .fsm_data import (COMPLETED, DELAYED, EVENT_ID_WINDOW, FAILED, POSTPONED_LIMIT, RUNNING, SYNC_STEP,
                        TERMINATED, WAITING, CallWorker, CancelTimer, Finished, HookOutcome, Instance, Outcome, Signal)
+from .fsm_data import replace
 from .history import Record
 from .model import DONE, SUCCESS, Blueprint
 

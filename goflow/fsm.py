@@ -78,13 +78,13 @@ SPEC §8, as decided here:
 """
 from __future__ import annotations
 
-from dataclasses import replace
 
 from .errors import EventRefused, InstanceFinished, NotVisited, PausedQueueFull, QueueFull, WrongStatus
 from .fsm_data import (COMPLETED, DELAYED, EVENT_ID_WINDOW, FAILED, FINAL_STATUSES, PAUSED, POSTPONED_LIMIT,
                        RUNNING, STATUSES, TERMINATED, WAITING, CallWorker, CancelTimer, Command, Finished,
                        HookOutcome, Input, Instance, Outcome, Pause, Pending, Reaction, Resume, Retry, Rewind,
                        Signal, StartTimer, Terminate, TimerFired, new_instance)
+from .fsm_data import replace
 from ._fsm_run import (ASYNC_STEP, DELAY_STEP, PAUSED_LIMIT, SYNC_STEP, _busy, _drop, _fail, _hook_outcome,
                        _input_name, _remember, _Run, _seen, _settle, _status_of, _terminate)
 from .model import ASYNC, CANCEL, CONTINUE, ERROR, INIT, START, SUCCESS, TIMEOUT, Blueprint, Transition

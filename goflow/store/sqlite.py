@@ -102,6 +102,7 @@ _APPEND = (
 _REMEMBER = "INSERT OR IGNORE INTO event_ids (instance_id, event_id) VALUES (?, ?)"
 _SEEN = "SELECT 1 FROM event_ids WHERE instance_id = ? AND event_id = ?"
 _CHUNK = 2000  # rows per query while iterating unfinished()
+_IN_CHUNK = 500  # ids per IN (...) lookup (under SQLite's 999-parameter limit of old builds)
 
 
 class SQLiteStore(InstanceStore):
@@ -216,6 +217,19 @@ class SQLiteStore(InstanceStore):
         with self._lock, errors_as_store_error(self.path, f"looking up {len(pairs)} event ids"):
             conn = self._open_conn()
             return {pair for pair in pairs if conn.execute(_SEEN, pair).fetchone() is not None}
+
+    def existing(self, instance_ids) -> set[str]:
+        ids = list(dict.fromkeys(instance_ids))
+        if not ids:
+            return set()
+        found: set[str] = set()
+        with self._lock, errors_as_store_error(self.path, f"looking up {len(ids)} instances"):
+            conn = self._open_conn()
+            for k in range(0, len(ids), _IN_CHUNK):     # one query per chunk, not one per id
+                chunk = ids[k:k + _IN_CHUNK]
+                sql = f"SELECT id FROM instances WHERE id IN ({','.join('?' * len(chunk))})"
+                found.update(r[0] for r in conn.execute(sql, chunk))
+        return found
 
     def get(self, instance_id: str) -> StoredInstance | None:
         row = self._one(f"SELECT {COLUMNS} FROM instances WHERE id = ?", (instance_id,),

@@ -176,6 +176,12 @@ def test_existing_answers_for_many_ids_at_once(store, change):
     assert store.existing([]) == set() and store.existing(["nobody"]) == set()
 
 
+def test_existing_answers_past_one_query_chunk(store, change):
+    ids = [f"i{n:04d}" for n in range(1200)]      # more than SQLite's 500 ids per IN (...) query
+    store.commit([change(i) for i in ids[::3]])
+    assert store.existing(ids + ["ghost"] + ids[:10]) == set(ids[::3])
+
+
 def test_list_by_state(store, change):
     store.commit([change("a", status="completed", state="done"), change("b", state="s1"),
                   change("c", status="completed", state="rejected")])
