@@ -10,7 +10,8 @@ import socket
 import time
 
 __all__ = ["STEP_NAMES", "step_names", "http_flow", "continue_flow", "waiting_flow", "request_body",
-           "headers", "percentile", "free_port", "proc_mem", "mem_sum", "alive", "reap", "write_progress"]
+           "headers", "percentile", "free_port", "proc_mem", "mem_sum", "cpu_seconds", "alive", "reap",
+           "write_progress"]
 
 PROJECT = "bench"
 STEP_NAMES = ("calculate_balance", "get_product", "calculate_voucher")   # the seed's three actions
@@ -113,6 +114,20 @@ def mem_sum(pids) -> dict:
             total[k] += v
     return total
 
+
+
+_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def cpu_seconds(pid: int | str = "self") -> float:
+    """CPU time (user + system, every thread) a process has used so far, from /proc (0 if gone).
+    Unlike wall time, other processes' load on the machine does not inflate it."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            rest = f.read().rsplit(")", 1)[1].split()
+        return (int(rest[11]) + int(rest[12])) / _TICK      # utime, stime (fields 14 and 15)
+    except (OSError, ValueError, IndexError):
+        return 0.0
 
 def _is_daemon_process(pid: int) -> bool:
     """Only processes of a GoFlow daemon (forked from ``python -m actors.daemon launch``) are reaped."""

@@ -15,8 +15,8 @@ import math
 import os
 import time
 
-from ._common import (continue_flow, free_port, http_flow, mem_sum, percentile, reap, step_names,
-                      waiting_flow, write_progress)
+from ._common import (continue_flow, cpu_seconds, free_port, http_flow, mem_sum, percentile, reap,
+                      step_names, waiting_flow, write_progress)
 
 __all__ = ["run_http", "run_engine_only", "run_idle", "run_recovery", "run_latency"]
 
@@ -39,7 +39,8 @@ class _Daemon:
                                    timeout=max(60.0, cfg.get("boot_timeout", 60.0)),
                                    store_url=cfg.get("store_url") or "")
         self.boot_seconds = time.perf_counter() - t
-        self.pids = sorted(set(int(p) for p in self.engine.pids().values()))
+        self.names = {name: int(pid) for name, pid in self.engine.pids().items()}
+        self.pids = sorted(set(self.names.values()))
         known = []
         if cfg.get("pids") and os.path.exists(cfg["pids"]):
             with open(cfg["pids"]) as f:
@@ -53,6 +54,10 @@ class _Daemon:
         m = mem_sum(self.pids)
         self.peak = max(self.peak, m["hwm"])
         return m
+
+    def cpu(self) -> dict:
+        """CPU seconds used so far by each daemon process, by its name (host-0, proxy-0, ...)."""
+        return {name: cpu_seconds(pid) for name, pid in sorted(self.names.items())}
 
     def stop(self) -> dict:
         self.mem()
@@ -89,21 +94,42 @@ def _ms(v):
     return None if v is None else v * 1000.0
 
 
-def _http_once(cfg: dict, engine) -> dict:
+
+class _Cpu:
+    """CPU seconds per process over a measured phase: this (the client's, or embedded the whole
+    engine's) process as ``client``, and each daemon process by name."""
+
+    def __init__(self, daemon=None):
+        self.daemon = daemon
+        self.before = self._now()
+
+    def _now(self) -> dict:
+        out = {"client": cpu_seconds()}
+        if self.daemon is not None:
+            out.update(self.daemon.cpu())
+        return out
+
+    def spent(self) -> dict:
+        after = self._now()
+        return {k: round(after[k] - self.before.get(k, 0.0), 3) for k in after}
+
+def _http_once(cfg: dict, engine, daemon=None) -> dict:
     n, steps, names = cfg["instances"], cfg["steps"], step_names(cfg["steps"])
     warm = min(WARMUP, n)
     _wait_all(engine, _start_all(engine, "bench/inquiry", warm, "warm")[0], cfg["timeout"])
+    cpu = _Cpu(daemon)
     t0 = time.perf_counter()
     ids, _ = _start_all(engine, "bench/inquiry", n, "wf")
     views = _wait_all(engine, ids, cfg["timeout"], lambda d: write_progress(cfg.get("progress"), d))
     elapsed = time.perf_counter() - t0
+    spent = cpu.spent()
     ok = [v for v in views if v["status"] == "completed"
           and all(isinstance((v.get("context") or {}).get(nm), dict) for nm in names)]
     lat = [v["updated"] - v["created"] for v in ok]
     bad = [v for v in views if v not in ok][:3]
     return {"workflows": len(ok), "expected": n, "seconds": elapsed,
             "workflows_per_s": len(ok) / elapsed, "steps_per_s": len(ok) * steps / elapsed,
-            "p50_ms": _ms(percentile(lat, 50)), "p99_ms": _ms(percentile(lat, 99)),
+            "p50_ms": _ms(percentile(lat, 50)), "p99_ms": _ms(percentile(lat, 99)), "cpu_seconds": spent,
             "latency_method": "status 'updated' - 'created' of each instance (host clock; from the "
                               "host applying the create to the commit into done)",
             "calls_expected": (warm + n) * steps,
@@ -127,7 +153,7 @@ def run_http(cfg: dict, mode: str) -> dict:
         return res
     d = _Daemon(cfg, data, [bp], concurrency=math.ceil(cfg["concurrency"] / cfg["shards"]))
     try:
-        res = _http_once(cfg, d.engine)
+        res = _http_once(cfg, d.engine, d)
         res["daemon_rss_bytes"] = d.mem()["rss"]
     finally:
         res_stop = d.stop()
@@ -152,16 +178,18 @@ def run_engine_only(cfg: dict, mode: str) -> dict:
         engine = d.engine
     try:
         _start_all(engine, "bench/chain", min(WARMUP * 10, n), "warm")
+        cpu = _Cpu(d)
         t0 = time.perf_counter()
         ids, acks = _start_all(engine, "bench/chain", n, "c",
                                lambda k: write_progress(cfg.get("progress"), k))
         elapsed = time.perf_counter() - t0
+        spent = cpu.spent()
         views = _wait_all(engine, ids, cfg["timeout"])
         done = sum(1 for v in views if v["status"] == "completed")
         res = {"workflows": done, "expected": n, "seconds": elapsed, "workflows_per_s": done / elapsed,
                "transitions": done * (steps + 1), "transitions_per_s": done * (steps + 1) / elapsed,
                "p50_ms": _ms(percentile(acks, 50)), "p99_ms": _ms(percentile(acks, 99)),
-               "latency_method": f"start_many round trip per batch of {CHUNK} (acknowledged after commit)"}
+               "cpu_seconds": spent, "latency_method": f"start_many round trip per batch of {CHUNK} (acknowledged after commit)"}
         if d is not None:
             res["daemon_rss_bytes"] = d.mem()["rss"]
     finally:

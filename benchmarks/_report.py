@@ -143,6 +143,18 @@ def _err(r):
     return ("SKIPPED: " if r.get("skipped") else "FAILED: ") + str(r.get("error", ""))[:120]
 
 
+def _cpu_lines(rows) -> list[str]:
+    """CPU seconds per process over each row's measured phase (``client``: the contender's own
+    process, which embedded is the whole engine), per 1,000 workflows or instances."""
+    out = []
+    for r in rows:
+        cpu, n = r.get("cpu_seconds"), r.get("workflows")
+        if r.get("ok") and cpu and n:
+            parts = ", ".join(f"{k} {v * 1e6 / n:,.0f}" for k, v in cpu.items() if v >= 0.005)
+            out.append(f"  {r['contender']}: {parts}")
+    return ["CPU ms per 1,000 (by process, the measured phase; /proc ticks of 10 ms):"] + out if out else []
+
+
 def render(doc: dict) -> str:
     res, cfg = doc["results"], doc["config"]
     out = [f"{doc['command']}", f"Python {doc['machine']['python']}, {doc['machine']['cpus']} CPUs; "
@@ -160,6 +172,7 @@ def render(doc: dict) -> str:
                  _f(r.get("ratio_to_dbos"), "{:.1f}x"), _err(r)] for r in http]
         out.append(_table(["contender", "done", "wf/s", "steps/s", "p50 ms", "p99 ms", "peak RSS MB",
                            "x limit", "x httpx-limit", "x DBOS", ""], rows))
+        out += _cpu_lines(http)
     eng = [r for r in res if r.get("scenario") == "engine-only"]
     if eng:
         out.append(f"\nEngine only: {cfg['engine_instances']:,} continue-only instances, "
@@ -171,6 +184,7 @@ def render(doc: dict) -> str:
                 for r in eng]
         out.append(_table(["contender", "done", "instances/s", "transitions/s", "batch p50 ms",
                            "batch p99 ms", "peak RSS MB", ""], rows))
+        out += _cpu_lines(eng)
     for r in res:
         if r.get("scenario") == "idle":
             out.append(f"\nIdle: {r.get('expected', cfg['idle']):,} waiting instances in one daemon "
