@@ -189,7 +189,8 @@ def run_engine_only(cfg: dict, mode: str) -> dict:
         res = {"workflows": done, "expected": n, "seconds": elapsed, "workflows_per_s": done / elapsed,
                "transitions": done * (steps + 1), "transitions_per_s": done * (steps + 1) / elapsed,
                "p50_ms": _ms(percentile(acks, 50)), "p99_ms": _ms(percentile(acks, 99)),
-               "cpu_seconds": spent, "latency_method": f"start_many round trip per batch of {CHUNK} (acknowledged after commit)"}
+               "cpu_seconds": spent,
+               "latency_method": f"start_many round trip per batch of {CHUNK} (acknowledged after commit)"}
         if d is not None:
             res["daemon_rss_bytes"] = d.mem()["rss"]
     finally:

@@ -278,7 +278,7 @@ def main(argv=None) -> int:
         doc["rounds"] = doc["results"]
         doc["results"] = merge_rounds(doc["results"])
     add_ratios(doc["results"])
-    doc["targets"] = targets(doc["results"], args.steps)
+    doc["targets"] = targets(doc["results"], args.steps, doc["config"])
     doc["finished"] = _dt.datetime.now().isoformat(timespec="seconds")
     os.makedirs(args.results_dir, exist_ok=True)
     path = os.path.join(args.results_dir, started.strftime("%Y%m%d-%H%M%S") + ".json")
