@@ -78,6 +78,8 @@ _CHECKS: dict[str, Callable[[Any], str | None]] = {
     "limits.body_bytes": _positive(1),
     "limits.postponed": _positive(1),
     "limits.paused_events": _positive(1),
+    "limits.children": _positive(1),
+    "limits.child_depth": _positive(0),
     "logging.level": _choice(LOG_LEVELS),
     "logging.format": _choice(LOG_FORMATS),
 }

@@ -139,6 +139,8 @@ class LimitsSection:
     body_bytes: int = 1 << 20          # a worker's response body
     postponed: int = 100               # postponed events queued per instance (SPEC §8)
     paused_events: int = 1_000         # outside events a paused instance holds until resumed
+    children: int = 1_000              # child instances one workflow action starts (forEach items, SPEC §8)
+    child_depth: int = 0               # > 0: recursive child workflows allowed, chains at most this deep
 
 
 @dataclass(frozen=True)

@@ -50,7 +50,10 @@ FLOW = HEADER + (Field("states", "states", "list", True), Field("actions", "acti
                  Field("postpone", "postpone", "names", sparse=True), Field("end", "end", "ends", sparse=True))
 WORKERS = HEADER + (Field("workers", "workers", "list", True),)
 ACTION = (Field("name", "name", "name", True), Field("type", "type", "name", True),
-          Field("timeout", "timeout", "number", sparse=True))
+          Field("timeout", "timeout", "number", sparse=True),
+          # a workflow action's (SPEC §8): the child blueprint, its version, input key, fan-out key
+          Field("blueprint", "blueprint", "name", sparse=True), Field("version", "version", "int", sparse=True),
+          Field("input", "input", "name", sparse=True), Field("forEach", "for_each", "name", sparse=True))
 # ``action`` and ``next`` are required unless ``postpone`` is true (goflow.validation.fields checks it).
 TRANSITION = (Field("current", "current", "name", True), Field("event", "event", "name", True),
               Field("action", "action", "name", sparse=True), Field("next", "next", "name", sparse=True),

@@ -20,7 +20,7 @@ from .redact import MASK, redact_url
 
 __all__ = [
     "INIT", "DONE", "CONTINUE", "START", "SUCCESS", "ERROR", "TIMEOUT", "CANCEL", "END_STATUSES",
-    "RESERVED_STATES", "RESERVED_EVENTS", "SYNC", "ASYNC", "BACKOFFS", "METHODS",
+    "RESERVED_STATES", "RESERVED_EVENTS", "SYNC", "ASYNC", "WORKFLOW", "BACKOFFS", "METHODS",
     "Action", "Transition", "Worker", "Blueprint",
 ]
 
@@ -37,6 +37,7 @@ RESERVED_STATES = frozenset({INIT, DONE})
 RESERVED_EVENTS = frozenset({START, SUCCESS, ERROR, TIMEOUT})
 SYNC = "sync"
 ASYNC = "async"
+WORKFLOW = "workflow"       # an action that starts child instances (SPEC §8, docs/blueprints.md)
 
 # Default of the optional worker field ``method`` (docs/blueprints.md). The backoff fields have no
 # default here: unset (None), they take the engine's ``retry.*`` settings (goflow.config.RetrySection).
@@ -48,8 +49,21 @@ METHODS = ("POST", "PUT", "PATCH", "GET", "DELETE")  # the values of Worker.meth
 @dataclass(frozen=True, slots=True)
 class Action:
     name: str
-    type: str = SYNC            # "sync" | "async"
+    type: str = SYNC            # "sync" | "async" | "workflow"
     timeout: float | None = None  # async only: seconds to wait for the outcome event
+    # workflow only (SPEC §8): the child blueprint "project/activity", its version (None: the latest
+    # deployed when the child starts), the context key whose value is the child's input (None: the
+    # whole context) and the context key holding the list to fan out over (one child per item)
+    blueprint: str | None = None
+    version: int | None = None
+    input: str | None = None
+    for_each: str | None = None
+
+    @property
+    def child(self) -> tuple[str, str]:
+        """The child blueprint's (project, activity) of a workflow action."""
+        project, _, activity = (self.blueprint or "").partition("/")
+        return project, activity
 
 
 @dataclass(frozen=True, slots=True)

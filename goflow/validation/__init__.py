@@ -41,6 +41,8 @@ RULES: dict[str, str] = {
     # SPEC §8 (.rules): end states and postponed events
     "transition-from-end": ERROR, "end-in-states": ERROR, "end-status": ERROR, "postpone-fires": ERROR,
     "unknown-postponed": ERROR,
+    # SPEC §8 child workflows: a workflow action's fields (.rules); between blueprints, at deploy (.children)
+    "workflow-action": ERROR, "unknown-child": ERROR, "child-recursion": ERROR,
     # the workers (.rules)
     "missing-worker": ERROR, "duplicate-priority": ERROR, "retry-count": ERROR,
     "response-timeout": ERROR,

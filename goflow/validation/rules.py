@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import difflib
 
-from ..model import ASYNC, BACKOFFS, CONTINUE, DONE, END_STATUSES, INIT, METHODS, START, SYNC
+from ..ids import problem as id_problem
+from ..model import ASYNC, BACKOFFS, CONTINUE, DONE, END_STATUSES, INIT, METHODS, START, SYNC, WORKFLOW
 from ..problems import ERROR, Problem
 from .fields import Document, Item
 
@@ -52,17 +53,19 @@ def flow_rules(flow: Document, out: list[Problem]) -> None:
                                    f"at {seen[name]}); remove one", item.at("name")))
         elif name is not None:
             seen[name] = item.ptr
-        if kind is not None and kind not in (SYNC, ASYNC):
+        if kind is not None and kind not in (SYNC, ASYNC, WORKFLOW):
             out.append(src.problem(ERROR, "action-type", f"the action {name or '?'!r} has type {kind!r}; the "
-                                   f"type is 'sync' (the worker's answer is the outcome) or 'async' (the "
-                                   f"worker accepts the call and the outcome arrives later as an event)",
+                                   f"type is 'sync' (the worker's answer is the outcome), 'async' (the "
+                                   f"worker accepts the call and the outcome arrives later as an event) or "
+                                   f"'workflow' (it starts child instances of another blueprint)",
                                    item.at("type")))
+        _workflow_rules(item, out)
         if timeout is not None and kind == ASYNC and timeout <= 0:
             out.append(src.problem(ERROR, "action-timeout", f"the async action {name!r} has timeout "
                                    f"{timeout:g}; it must be a positive number of seconds (or left out to "
                                    f"wait without a bound)", item.at("timeout")))
-        elif timeout is not None and kind == SYNC:
-            out.append(src.problem(ERROR, "action-timeout", f"the sync action {name!r} has a timeout, which "
+        elif timeout is not None and kind in (SYNC, WORKFLOW):
+            out.append(src.problem(ERROR, "action-timeout", f"the {kind} action {name!r} has a timeout, which "
                                    f"only async actions take (a sync call is bounded by its workers' "
                                    f"responseTimeout); remove it or make the action async",
                                    item.at("timeout")))
@@ -115,6 +118,41 @@ def flow_rules(flow: Document, out: list[Problem]) -> None:
         out.append(src.problem(ERROR, "no-start", "no transition leaves 'init' on the event 'start', so an "
                                "instance can never start; add one with current 'init' and event 'start'",
                                "/transitions"))
+
+
+_WORKFLOW_FIELDS = ("blueprint", "version", "input", "forEach")
+
+
+def _workflow_rules(item: Item, out: list[Problem]) -> None:
+    """A workflow action names its child blueprint as ``project/activity``; the child fields belong
+    to workflow actions only."""
+    src, name, kind = item.src, item.get("name"), item.get("type")
+    if kind != WORKFLOW:
+        for key in _WORKFLOW_FIELDS:
+            if item.get(key) is not None and kind in (SYNC, ASYNC):
+                out.append(src.problem(ERROR, "workflow-action", f"the {kind} action {name!r} has {key!r}, "
+                                       f"which only a 'workflow' action takes; remove it or make the action "
+                                       f"a workflow", item.at(key)))
+        return
+    bp = item.get("blueprint")
+    if bp is None:
+        if "blueprint" not in item.fields and item.complete:
+            out.append(src.problem(ERROR, "workflow-action", f"the workflow action {name!r} names no "
+                                   f"'blueprint'; add \"blueprint\": \"project/activity\" (the flow its "
+                                   f"children run)", item.ptr))
+        return
+    project, slash, activity = bp.partition("/")
+    why = ("it is not of the form 'project/activity'" if not slash else
+           f"its project {id_problem(project)}" if id_problem(project) else
+           f"its activity {id_problem(activity)}" if id_problem(activity) else None)
+    if why:
+        out.append(src.problem(ERROR, "workflow-action", f"the workflow action {name!r} names the blueprint "
+                               f"{bp!r}: {why}", item.at("blueprint")))
+    version = item.get("version")
+    if version is not None and version < 1:
+        out.append(src.problem(ERROR, "workflow-action", f"the workflow action {name!r} asks version "
+                               f"{version} of {bp!r}; versions start at 1 (leave it out for the latest)",
+                               item.at("version")))
 
 
 def _end_rules(flow: Document, states: set, out: list[Problem]) -> dict[str, str]:
