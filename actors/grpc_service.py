@@ -82,7 +82,7 @@ def _instance(view: dict) -> engine_pb2.Instance:
         step=view.get("step") or 0, reason=view.get("reason") or "", created=view.get("created") or 0.0,
         updated=view.get("updated") or 0.0, result=view.get("result") or "",
         postponed=[str(e) for e in view.get("postponed") or ()], visited=[str(v) for v in view.get("visited") or ()])
-    for name in ("context", "input", "pending"):
+    for name in ("context", "input", "pending", "parent"):
         value = view.get(name)
         if isinstance(value, dict):
             getattr(msg, name).CopyFrom(to_struct(value))

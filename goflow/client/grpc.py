@@ -65,7 +65,8 @@ def instance_dict(msg: pb.Instance) -> dict:
             "status": msg.status, "state": msg.state, "context": _dict(msg, "context"),
             "input": _dict(msg, "input"), "step": msg.step, "reason": msg.reason or None,
             "created": msg.created, "updated": msg.updated, "pending": _dict(msg, "pending"),
-            "result": msg.result or None, "postponed": list(msg.postponed), "visited": list(msg.visited)}
+            "result": msg.result or None, "postponed": list(msg.postponed), "visited": list(msg.visited),
+            "parent": _dict(msg, "parent")}
 
 
 def record_dict(msg: pb.HistoryRecord) -> dict:

@@ -82,7 +82,7 @@ class ManageResponse(_message.Message):
     def __init__(self, id: _Optional[str] = ..., result: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
 
 class Instance(_message.Message):
-    __slots__ = ("id", "project", "activity", "version", "status", "state", "context", "input", "step", "reason", "created", "updated", "pending", "result", "postponed", "visited")
+    __slots__ = ("id", "project", "activity", "version", "status", "state", "context", "input", "step", "reason", "created", "updated", "pending", "result", "postponed", "visited", "parent")
     ID_FIELD_NUMBER: _ClassVar[int]
     PROJECT_FIELD_NUMBER: _ClassVar[int]
     ACTIVITY_FIELD_NUMBER: _ClassVar[int]
@@ -99,6 +99,7 @@ class Instance(_message.Message):
     RESULT_FIELD_NUMBER: _ClassVar[int]
     POSTPONED_FIELD_NUMBER: _ClassVar[int]
     VISITED_FIELD_NUMBER: _ClassVar[int]
+    PARENT_FIELD_NUMBER: _ClassVar[int]
     id: str
     project: str
     activity: str
@@ -115,7 +116,8 @@ class Instance(_message.Message):
     result: str
     postponed: _containers.RepeatedScalarFieldContainer[str]
     visited: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, id: _Optional[str] = ..., project: _Optional[str] = ..., activity: _Optional[str] = ..., version: _Optional[int] = ..., status: _Optional[str] = ..., state: _Optional[str] = ..., context: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., input: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., step: _Optional[int] = ..., reason: _Optional[str] = ..., created: _Optional[float] = ..., updated: _Optional[float] = ..., pending: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., result: _Optional[str] = ..., postponed: _Optional[_Iterable[str]] = ..., visited: _Optional[_Iterable[str]] = ...) -> None: ...
+    parent: _struct_pb2.Struct
+    def __init__(self, id: _Optional[str] = ..., project: _Optional[str] = ..., activity: _Optional[str] = ..., version: _Optional[int] = ..., status: _Optional[str] = ..., state: _Optional[str] = ..., context: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., input: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., step: _Optional[int] = ..., reason: _Optional[str] = ..., created: _Optional[float] = ..., updated: _Optional[float] = ..., pending: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., result: _Optional[str] = ..., postponed: _Optional[_Iterable[str]] = ..., visited: _Optional[_Iterable[str]] = ..., parent: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
 
 class ListInstancesRequest(_message.Message):
     __slots__ = ("blueprint", "status", "limit", "offset", "end_state", "order", "cursor")
