@@ -154,17 +154,19 @@ def history(instance_id, limit, order, cursor, config_path, port, as_json) -> No
               help="Only instances with this status.")
 @click.option("--end-state", "end_state", default=None, metavar="STATE",
               help="Only instances that ended in this end state (done, or one of the flow's 'end').")
+@click.option("--parent", default=None, metavar="ID", help="Only the child instances of this instance.")
 @_paging
 @config_option
 @port_option
 @json_option
 @one_line_errors
-def list_instances(blueprint, status_, end_state, limit, order, cursor, config_path, port, as_json) -> None:
-    """List instances by blueprint, status and end state, one page (newest first unless --order oldest)."""
+def list_instances(blueprint, status_, end_state, parent, limit, order, cursor, config_path, port, as_json) -> None:
+    """List instances by blueprint, status, end state and parent, one page (newest first unless --order oldest)."""
     if blueprint is not None:
         check_blueprint(blueprint, "--blueprint")
     with _client(config_path, port) as eng:
-        page = eng.list(blueprint, status_, limit=limit, order=order, cursor=cursor, end_state=end_state)
+        page = eng.list(blueprint, status_, limit=limit, order=order, cursor=cursor, end_state=end_state,
+                        parent=parent)
 
     def text() -> str:
         out = [f"{'ID':34} {'BLUEPRINT':28} {'STATUS':10} STATE"]

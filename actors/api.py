@@ -278,17 +278,20 @@ class Engine:
 
     def list(self, blueprint: str | None = None, status: str | None = None, *,
              limit: int | None = DEFAULT_LIMIT, order: str = "latest", cursor: str | None = None,
-             end_state: str | None = None) -> Page:
+             end_state: str | None = None, parent: str | None = None) -> Page:
         """Instances (dicts without context) of a blueprint, status and ``end_state`` (ended in that
         end state, ``done`` included), ordered by creation: ``"latest"`` first (the default) or
         ``"oldest"`` first. One page of ``limit`` (1 to 1,000, default 50) with its ``next`` cursor
         as :meth:`history`; ``limit=None`` reads them all. (With ``end_state``, a page may hold
-        fewer than ``limit``: the instances in that state that have not ended are left out.)"""
+        fewer than ``limit``: the instances in that state that have not ended are left out.)
+        ``parent``: the child instances of that instance (SPEC §8)."""
         project, activity = check_blueprint(blueprint) if blueprint else (None, None)
         check_order(order)
         after = None if cursor is None else decode_cursor(LIST, cursor)
         size = MAX_LIMIT if limit is None else check_limit(limit)
         extra = {"end_state": end_state} if end_state else {}
+        if parent is not None:
+            extra["parent"] = check_id(parent, "parent id")
         out = Page()
         while True:
             rows = self._query("list", project=project, activity=activity, status=status, limit=size + 1,

@@ -13,17 +13,22 @@ import time
 from thespian.actors import Actor, ActorExitRequest, WakeupMessage
 
 from goflow import metrics
+from goflow._shard_children import chunks
 from goflow.paging import MAX_LIMIT
 from goflow.requests import Item, Reply
 from goflow.shard import Shard
 from goflow.store import open_shard, status
 
 from ._logging import apply_levels
-from .messages import Blueprints, HostBatch, HostInit, Jobs, ProxyChanged, Query, QueryReply, Replies, Token
+from .dispatcher import shard_of
+from .messages import (Blueprints, HostBatch, HostInit, Jobs, ProxyChanged, Query, QueryReply, Replies, Routes,
+                       Token)
 
 __all__ = ["Host"]
 
 log = logging.getLogger("goflow.host")
+
+SEND_BATCH = 500    # items per message to another host (a forEach's creates: one commit each, there)
 
 
 class Host(Actor):
@@ -34,6 +39,8 @@ class Host(Actor):
         self.proxy = None
         self.index = -1
         self.wakeups: set[float] = set()
+        self.routes: list | None = None  # every host's address, by shard index (the root's Routes)
+        self.held: list = []             # items to other instances, held until the routes are known
         self.clock = time.time          # settings' ``clock`` (a goflow.testing.ManualClock in tests)
 
     def receiveMessage(self, msg, sender):
@@ -56,6 +63,8 @@ class Host(Actor):
             log.info("host.proxy_changed index=%s redispatched=%s", self.index, len(jobs))
             if jobs:
                 self.send(self.proxy, Jobs(jobs))
+        elif isinstance(msg, Routes):
+            self._routes(msg.hosts)
         elif isinstance(msg, HostInit):
             self._init(msg, sender)
         elif isinstance(msg, ActorExitRequest):
@@ -74,6 +83,7 @@ class Host(Actor):
         self.shard = Shard(self.store, msg.blueprints, intensity=engine.intensity, period=engine.period,
                            event_bytes=settings.limits.event_bytes, retry=settings.retry,
                            postponed=settings.limits.postponed, paused_events=settings.limits.paused_events,
+                           children=settings.limits.children, child_depth=settings.limits.child_depth,
                            name=f"host-{msg.index}", clock=self.clock)
         fx = self.shard.recover()
         self._effects(fx)
@@ -95,9 +105,43 @@ class Host(Actor):
             self._arm(now)
         return len(due)
 
+    def _routes(self, hosts: list) -> None:
+        """New routes: a host whose address changed was restarted and may have lost what was sent to
+        it, so the child-workflow messages not yet acknowledged that it owns are sent again."""
+        old, self.routes = self.routes, list(hosts)
+        if self.shard is None:
+            return
+        if old is not None and len(old) == len(hosts):
+            changed = {i for i, (a, b) in enumerate(zip(old, hosts)) if str(a) != str(b) and i != self.index}
+            if changed:
+                n = len(hosts)
+                again = self.shard.outstanding(lambda iid: shard_of(iid, n) in changed)
+                log.info("host.peer_restarted index=%s peers=%s resent=%s", self.index, sorted(changed), len(again))
+                self.held.extend(again)
+        held, self.held = self.held, []
+        self._send_items(held)
+
+    def _send_items(self, items: list) -> None:
+        """Route items to other instances by id (``shard_of``, the dispatcher's rule), in messages of
+        at most SEND_BATCH items; held until the routes are known."""
+        if not items:
+            return
+        if self.routes is None:
+            self.held.extend(items)
+            return
+        n = len(self.routes)
+        per: dict[int, list] = {}
+        for item in items:
+            per.setdefault(shard_of(item.instance, n), []).append(item)
+        for i, group in per.items():
+            for part in chunks(group, SEND_BATCH):
+                self.send(self.routes[i], HostBatch(part))
+
     def _effects(self, fx) -> None:
         if fx.jobs and self.proxy is not None:
             self.send(self.proxy, Jobs(fx.jobs))
+        if fx.sends:
+            self._send_items(fx.sends)
         if fx.replies:
             groups: dict = {}
             for r in fx.replies:
@@ -148,7 +192,7 @@ class Host(Actor):
             # one keyset page; the caller asks one row more than it shows, to know whether more follow
             return self.store.list(a.get("project"), a.get("activity"), a.get("status"),
                                    limit=min(int(a["limit"]), MAX_LIMIT + 1), order=a["order"],
-                                   after=a.get("after"), state=a.get("end_state"))
+                                   after=a.get("after"), state=a.get("end_state"), parent=a.get("parent"))
         if q.kind == "counts":
             return self.store.counts(a.get("project"), a.get("activity"))
         if q.kind == "pids":

@@ -4,7 +4,7 @@
     POST /instances/{id}/events            {event, data?, event_id?}   -> 200 {id, state, status, duplicate}
     GET  /instances/{id}                   status
     GET  /instances/{id}/history?limit=&order=&cursor=  {id, history: [...], next}
-    GET  /instances?blueprint=&status=&end_state=&limit=&order=&cursor=   {instances: [...], next}
+    GET  /instances?blueprint=&status=&end_state=&parent=&limit=&order=&cursor=   {instances: [...], next}
     POST /instances/{id}/pause|resume|terminate    terminate: {reason?, force?}
     POST /instances/{id}/retry                        (SPEC §8; recorded as asked by "api")
     POST /instances/{id}/rewind            {to}
@@ -98,9 +98,10 @@ async def list_instances(request: web.Request) -> web.Response:
     if status is not None and status not in STATUSES + ("quarantined",):
         raise BadRequest(f"'status' must be one of {', '.join(STATUSES + ('quarantined',))}")
     end_state = req.name(q.get("end_state"), "end_state", required=False)
+    parent = req.identifier(q.get("parent"), "parent", required=False)
     limit, order, cursor = req.page(q)
     rows = await request.app[BRIDGE].call(lambda eng: eng.list(blueprint, status, limit=limit, order=order,
-                                                               cursor=cursor, end_state=end_state))
+                                                               cursor=cursor, end_state=end_state, parent=parent))
     return json_response({"instances": rows, "next": rows.next})
 
 

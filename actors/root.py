@@ -19,6 +19,7 @@ from goflow.loading import blueprint_from_document, bounded_document
 from goflow.model import Blueprint
 from goflow.store import existing_shards, open_catalog
 from goflow.transports import check_config, policy_from_config
+from goflow.validation.children import child_problems
 
 from .dispatcher import Dispatcher
 from .host import Host
@@ -151,7 +152,10 @@ class Root(Actor):
         return addr
 
     def _routes(self) -> None:
-        self.send(self.dispatcher, Routes(self.hosts, self.myAddress))
+        routes = Routes(self.hosts, self.myAddress)
+        self.send(self.dispatcher, routes)
+        for addr in self.hosts:             # hosts route child-workflow messages to each other
+            self.send(addr, routes)
 
     def _reply(self, msg: QueryReply, sender) -> None:
         if msg.rid == -1:                 # a host finished its start-up (recovery)
@@ -209,9 +213,11 @@ class Root(Actor):
 
     # ---------------------------------------------------------------------------------- deploy
     def _check(self, bps) -> None:
-        """The engine's own check of the endpoints (SPEC §12), before any of ``bps`` is kept."""
+        """The engine's own check of the endpoints (SPEC §12) and of the child blueprints that
+        workflow actions name (SPEC §8), before any of ``bps`` is kept."""
         policy = policy_from_config(self.config, resolve=True)
         refused = [p for bp in bps for p in policy.blueprint_problems(bp)]
+        refused += child_problems(bps, self.blueprints, self.config.limits.child_depth)
         if refused:
             raise BlueprintError(refused)
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 
 from .fsm_data import (COMPLETED, DELAYED, EVENT_ID_WINDOW, FAILED, POSTPONED_LIMIT, RUNNING, SYNC_STEP,
-                       TERMINATED, WAITING, CallWorker, CancelTimer, Finished, HookOutcome, Instance, Outcome, Signal)
+                       TERMINATED, WAITING, CallWorker, CancelTimer, ChildDone, Finished, HookOutcome, Instance,
+                       Outcome, Signal)
 from .fsm_data import replace
 from .history import Record
 from .model import DONE, SUCCESS, Blueprint
@@ -22,12 +23,15 @@ ASYNC_STEP, DELAY_STEP = "async", "delay"  # the other kinds of a Pending step (
 class _Run:
     """Accumulates commands and records while one input is applied."""
 
-    __slots__ = ("bp", "now", "commands", "records", "limit", "paused_limit")
+    __slots__ = ("bp", "now", "commands", "records", "limit", "paused_limit", "children_limit", "child_depth",
+                 "joined")
 
     def __init__(self, bp: Blueprint, now: float, limit: int = POSTPONED_LIMIT, paused_limit: int = PAUSED_LIMIT):
         self.bp, self.now, self.limit, self.paused_limit = bp, now, limit, paused_limit
         self.commands: list = []
         self.records: list = []
+        self.children_limit, self.child_depth = 1_000, 0     # limits.children, limits.child_depth
+        self.joined: set = set()            # workflow steps whose children all ended in this input
 
     def record(self, inst: Instance, event: str | None, outcome: str, *, action=None, next=None,
                step=None, detail=None) -> None:
@@ -39,6 +43,8 @@ def _input_name(inp) -> str:
     if isinstance(inp, Signal):
         return inp.name
     if isinstance(inp, Outcome):
+        return inp.event
+    if isinstance(inp, ChildDone):
         return inp.event
     return "timer"
 

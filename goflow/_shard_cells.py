@@ -31,8 +31,9 @@ class _Cell:
 
 
 def _live(inst: Instance) -> bool:
-    """Recovery reloads an instance that is not finished, or whose completion hook is in flight."""
-    return inst.status not in FINAL_STATUSES or inst.hook_step is not None
+    """Recovery reloads an instance that is not finished, or whose completion hook is in flight, or
+    (a child) whose end its parent has not acknowledged yet."""
+    return inst.status not in FINAL_STATUSES or inst.hook_step is not None or inst.notify
 
 
 def restart(cell: _Cell, exc: Exception, now: float, staged: _Cell | None, stored: Callable[[str], object],

@@ -80,14 +80,17 @@ from __future__ import annotations
 
 
 from .errors import EventRefused, InstanceFinished, NotVisited, PausedQueueFull, QueueFull, WrongStatus
-from .fsm_data import (COMPLETED, DELAYED, EVENT_ID_WINDOW, FAILED, FINAL_STATUSES, PAUSED, POSTPONED_LIMIT,
-                       RUNNING, STATUSES, TERMINATED, WAITING, CallWorker, CancelTimer, Command, Finished,
-                       HookOutcome, Input, Instance, Outcome, Pause, Pending, Reaction, Resume, Retry, Rewind,
-                       Signal, StartTimer, Terminate, TimerFired, new_instance)
+from . import _fsm_children as children
+from ._fsm_children import _child_done, _children_effects, _children_started, _start_children
+from .fsm_data import (CHILDREN_LIMIT, COMPLETED, DELAYED, EVENT_ID_WINDOW, FAILED, FINAL_STATUSES, PAUSED,
+                       POSTPONED_LIMIT, RUNNING, STATUSES, TERMINATED, WAITING, WORKFLOW_STEP, CallWorker,
+                       CancelChildren, CancelTimer, ChildAck, ChildDone, Command, Finished, HookOutcome, Input,
+                       Instance, Join, NotifyParent, Outcome, Parent, Pause, Pending, Reaction, Resume, Retry,
+                       Rewind, Signal, StartChildren, StartTimer, Terminate, TimerFired, new_instance)
 from .fsm_data import replace
 from ._fsm_run import (ASYNC_STEP, DELAY_STEP, PAUSED_LIMIT, SYNC_STEP, _busy, _drop, _fail, _hook_outcome,
                        _input_name, _remember, _Run, _seen, _settle, _status_of, _terminate)
-from .model import ASYNC, CANCEL, CONTINUE, ERROR, INIT, START, SUCCESS, TIMEOUT, Blueprint, Transition
+from .model import ASYNC, CANCEL, CONTINUE, ERROR, INIT, START, SUCCESS, TIMEOUT, WORKFLOW, Blueprint, Transition
 
 __all__ = [
     "RUNNING", "WAITING", "DELAYED", "PAUSED", "COMPLETED", "FAILED", "TERMINATED",
@@ -95,8 +98,9 @@ __all__ = [
     "REWINDABLE",
     "Pending", "Instance", "new_instance",
     "Signal", "Outcome", "TimerFired", "HookOutcome", "Pause", "Resume", "Terminate", "Retry", "Rewind",
-    "Input",
-    "CallWorker", "StartTimer", "CancelTimer", "Finished", "Command",
+    "ChildDone", "ChildAck", "Input", "Parent", "Join", "WORKFLOW_STEP", "CHILDREN_LIMIT",
+    "CallWorker", "StartTimer", "CancelTimer", "Finished", "StartChildren", "CancelChildren", "NotifyParent",
+    "Command",
     "Reaction", "react",
 ]
 
@@ -112,17 +116,23 @@ WORKER_OUTCOMES = frozenset({SUCCESS, ERROR, TIMEOUT})
 
 def react(bp: Blueprint, inst: Instance, inp: Input, now: float, *,
           postponed_limit: int = POSTPONED_LIMIT, paused_limit: int = PAUSED_LIMIT,
-          seen: bool = False) -> Reaction:
+          seen: bool = False, children_limit: int = CHILDREN_LIMIT, child_depth: int = 0) -> Reaction:
     """Apply one input to ``inst``. Raises :class:`EventRefused` (:class:`QueueFull`) /
     :class:`InstanceFinished` / :class:`WrongStatus` / :class:`NotVisited` for an outside event or
     management operation that cannot apply; the instance is then unchanged. ``postponed_limit``
     bounds the postponed queue (``limits.postponed``), ``paused_limit`` the outside events a paused
     instance holds (``limits.paused_events``). ``seen``: the caller knows that this
     :class:`Signal`'s ``event_id`` was taken before (its lifetime record of ids, beyond
-    ``Instance.event_ids``): it is a duplicate."""
+    ``Instance.event_ids``): it is a duplicate. ``children_limit`` bounds the children of one
+    workflow action (``limits.children``), ``child_depth`` (> 0) the depth of a chain of children
+    (``limits.child_depth``)."""
     run = _Run(bp, now, postponed_limit, paused_limit)
+    run.children_limit, run.child_depth = children_limit, child_depth
+    before = inst
     duplicate = False
-    if seen and isinstance(inp, Signal) and inp.event_id is not None:
+    if isinstance(inp, ChildAck):
+        inst = replace(inst, notify=False) if inst.notify else inst
+    elif seen and isinstance(inp, Signal) and inp.event_id is not None:
         run.record(inst, inp.name, "duplicate", detail=inp.event_id)
         duplicate = True
     elif isinstance(inp, HookOutcome):
@@ -132,8 +142,9 @@ def react(bp: Blueprint, inst: Instance, inp: Input, now: float, *,
     elif isinstance(inp, Rewind):
         inst = _rewind(run, inst, inp)
     elif inst.status in FINAL_STATUSES:
-        if isinstance(inp, (Outcome, TimerFired)):
-            run.record(inst, getattr(inp, "event", "timer"), "stale", step=inp.step)
+        if isinstance(inp, (Outcome, TimerFired, ChildDone)):
+            run.record(inst, _input_name(inp), "stale", step=inp.step,
+                       detail=inp.child if isinstance(inp, ChildDone) else None)
         elif isinstance(inp, Signal):
             if not _seen(inst, inp):
                 raise InstanceFinished(inst.id, inst.status, inst.state)
@@ -167,6 +178,8 @@ def react(bp: Blueprint, inst: Instance, inp: Input, now: float, *,
         inst, duplicate = _apply(run, inst, inp)
     if inst.postponed:
         inst = _offer(run, inst) if inst.status not in FINAL_STATUSES else _drop(run, inst)
+    if before.pending is not None or inst.parent is not None:
+        inst = _children_effects(run, before, inst)
     if inst.updated != now and (run.records or run.commands):
         inst = replace(inst, updated=now)
     return Reaction(inst, tuple(run.commands), tuple(run.records), duplicate)
@@ -217,6 +230,8 @@ def _apply(run: _Run, inst: Instance, inp, queued: bool = False) -> tuple[Instan
         return _outcome(run, inst, inp), False
     if isinstance(inp, TimerFired):
         return _timer(run, inst, inp), False
+    if isinstance(inp, ChildDone):
+        return _child_done(run, inst, inp), False
     raise TypeError(f"not an FSM input: {inp!r}")
 
 
@@ -237,7 +252,7 @@ def _outcome(run: _Run, inst: Instance, o: Outcome) -> Instance:
 
 def _timer(run: _Run, inst: Instance, tf: TimerFired) -> Instance:
     p = inst.pending
-    if p is None or p.step != tf.step or p.kind == SYNC_STEP:
+    if p is None or p.step != tf.step or p.kind in (SYNC_STEP, WORKFLOW_STEP):
         run.record(inst, "timer", "stale", step=tf.step)
         return inst
     inst = replace(inst, pending=None)
@@ -295,6 +310,8 @@ def _begin(run: _Run, inst: Instance, action: str, entered: bool, chain: bool = 
         return _settle(run, inst)
     a = run.bp.action(action)
     step = inst.step + 1
+    if a is not None and a.type == WORKFLOW:
+        return _start_children(run, inst, a, step)
     if a is not None and a.type == ASYNC:
         due = run.now + a.timeout if a.timeout else None
         run.commands.append(CallWorker(inst.id, step, action, inst.state, ASYNC_STEP))
@@ -353,6 +370,13 @@ def _retry(run: _Run, inst: Instance, r: Retry) -> Instance:
     action = inst.failed_action
     run.record(inst, "retry", "retried", action=action, detail=r.by)
     inst = replace(inst, status=RUNNING, reason=None, failed_action=None)
+    a = run.bp.action(action)
+    if a is not None and a.type == WORKFLOW:
+        step = inst.step + 1
+        again = children.retry_join(inst, a, step)
+        if again is not None:               # only the failed children run again (new ids)
+            join, starts = again
+            return _children_started(run, inst, a, step, join, starts)
     return _begin(run, inst, action, False)
 
 
@@ -389,5 +413,3 @@ def _resume(run: _Run, inst: Instance) -> Instance:
         except EventRefused as exc:
             run.record(inst, _input_name(queued), "refused", detail=str(exc))
     return inst
-
-

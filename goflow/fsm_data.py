@@ -11,11 +11,13 @@ from .model import INIT, Blueprint
 
 __all__ = [
     "RUNNING", "WAITING", "DELAYED", "PAUSED", "COMPLETED", "FAILED", "TERMINATED",
-    "STATUSES", "FINAL_STATUSES", "EVENT_ID_WINDOW", "POSTPONED_LIMIT", "SYNC_STEP",
-    "Pending", "Instance", "new_instance",
+    "STATUSES", "FINAL_STATUSES", "EVENT_ID_WINDOW", "POSTPONED_LIMIT", "SYNC_STEP", "WORKFLOW_STEP",
+    "CHILDREN_LIMIT",
+    "Pending", "Parent", "Join", "Instance", "new_instance",
     "Signal", "Outcome", "TimerFired", "HookOutcome", "Pause", "Resume", "Terminate", "Retry", "Rewind",
-    "Input",
-    "CallWorker", "StartTimer", "CancelTimer", "Finished", "Command",
+    "ChildDone", "ChildAck", "Input",
+    "CallWorker", "StartTimer", "CancelTimer", "Finished", "ChildStart", "StartChildren", "CancelChildren",
+    "NotifyParent", "Command",
     "Reaction",
 ]
 
@@ -26,6 +28,8 @@ FINAL_STATUSES = frozenset({COMPLETED, FAILED, TERMINATED})
 EVENT_ID_WINDOW = 32    # recent outside event ids kept in the snapshot (the store keeps them all)
 POSTPONED_LIMIT = 100   # default bound of an instance's postponed queue (limits.postponed)
 SYNC_STEP = "sync"      # the mode of a sync step's CallWorker (the default)
+WORKFLOW_STEP = "workflow"  # the kind of a Pending step whose children run (SPEC §8)
+CHILDREN_LIMIT = 1_000  # default bound of the children one workflow action starts (limits.children)
 
 
 # --------------------------------------------------------------------------------------------- state
@@ -40,6 +44,35 @@ class Pending:
     due: float | None = None    # delay: when it fires; async: the timeout deadline
     accepted: bool = False      # async: the worker accepted the call
     enter: bool = False         # delay of a continue: insert ``start`` when it fires
+
+
+@dataclass(frozen=True, slots=True)
+class Parent:
+    """A child instance's link to its parent: the parent's id, the workflow step that started it,
+    its index among that step's children (0 for a single child) and its depth (1: a child of a
+    top-level instance)."""
+
+    id: str
+    step: int
+    index: int = 0
+    depth: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Join:
+    """The children of a workflow step: ``results[i]`` is None while child ``i`` runs, else its end
+    ``(event, status, context, reason)``. ``origins[i]`` is the step whose id child ``i`` has (a
+    retry starts new children for the failed indices only); ``each`` says it is a forEach."""
+
+    step: int
+    action: str
+    results: tuple
+    origins: tuple
+    each: bool = False
+
+    @property
+    def ended(self) -> int:
+        return sum(1 for r in self.results if r is not None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +97,9 @@ class Instance:
     result: str | None = None   # the end state it ended in (done, or a state of the blueprint's end)
     visited: tuple[str, ...] = ()   # every state it has entered, in first-entry order (init implied)
     failed_action: str | None = None  # the action of the step whose outcome failed it (for retry)
+    parent: Parent | None = None  # a child instance's parent (SPEC §8)
+    notify: bool = False          # a child that ended and whose parent has not acknowledged the notice
+    join: Join | None = None      # the children of the last workflow step
 
     @property
     def finished(self) -> bool:
@@ -195,7 +231,34 @@ class Rewind:
         return (Rewind, (self.state, self.by))
 
 
-Input = Union[Signal, Outcome, TimerFired, HookOutcome, Pause, Resume, Terminate, Retry, Rewind]
+@dataclass(frozen=True, slots=True)
+class ChildDone:
+    """Child ``child`` (index ``index`` of workflow step ``step``) has ended: ``event`` is the outcome
+    it gives (``success`` for done, its end state's name, ``error`` when it failed or was terminated)."""
+
+    step: int
+    index: int
+    child: str
+    event: str
+    status: str
+    context: Any = None
+    reason: str | None = None
+
+    def __reduce__(self):
+        return (ChildDone, (self.step, self.index, self.child, self.event, self.status, self.context,
+                            self.reason))
+
+
+@dataclass(frozen=True, slots=True)
+class ChildAck:
+    """The parent has recorded this child's end: the child's notice is delivered."""
+
+    def __reduce__(self):
+        return (ChildAck, ())
+
+
+Input = Union[Signal, Outcome, TimerFired, HookOutcome, Pause, Resume, Terminate, Retry, Rewind, ChildDone,
+              ChildAck]
 
 
 # ------------------------------------------------------------------------------------------ commands
@@ -231,7 +294,49 @@ class Finished:
     reason: str | None = None
 
 
-Command = Union[CallWorker, StartTimer, CancelTimer, Finished]
+@dataclass(frozen=True, slots=True)
+class ChildStart:
+    """One child to create: its id, blueprint, input and its link to the parent."""
+
+    id: str
+    project: str
+    activity: str
+    version: int | None
+    input: Any
+    parent: Parent
+
+    def __reduce__(self):
+        return (ChildStart, (self.id, self.project, self.activity, self.version, self.input, self.parent))
+
+
+@dataclass(frozen=True, slots=True)
+class StartChildren:
+    """Create these children (idempotent: an id that exists is not created again)."""
+
+    instance: str
+    step: int
+    children: tuple
+
+
+@dataclass(frozen=True, slots=True)
+class CancelChildren:
+    """Terminate these children (their ``cancel`` handlers run): their parent's step was left."""
+
+    instance: str
+    children: tuple
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class NotifyParent:
+    """Tell the parent that this child ended (until the parent acknowledges it)."""
+
+    instance: str
+    parent: str
+    done: ChildDone
+
+
+Command = Union[CallWorker, StartTimer, CancelTimer, Finished, StartChildren, CancelChildren, NotifyParent]
 
 
 @dataclass(frozen=True, slots=True)

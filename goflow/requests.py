@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping, Union
 
-from .fsm import FINAL_STATUSES, Input, Instance
+from .fsm import FINAL_STATUSES, Input, Instance, Parent
 from .jobs import StepDone
 
 __all__ = ["Create", "Wait", "Watch", "Request", "Item", "Reply"]
@@ -37,9 +37,10 @@ class Create:
     activity: str
     input: Mapping[str, Any]
     version: int | None = None
+    parent: Parent | None = None    # a child's link to its parent (SPEC §8): creating it again is no error
 
     def __reduce__(self):
-        return (Create, (self.project, self.activity, self.input, self.version))
+        return (Create, (self.project, self.activity, self.input, self.version, self.parent))
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,17 +28,17 @@ import logging
 import time
 
 import msgpack
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Iterable
 
-from . import metrics, snapshot
+from . import _shard_children as kin, metrics, snapshot
 from ._shard_cells import _Cell, _live, restart
 from ._shard_watch import hold, wake, watch
 from .config import EngineSection, LimitsSection, RetrySection
 from .errors import (BlueprintNotFound, GoflowError, InstanceError, InstanceExists, InstanceFinished,
                      InstanceNotFound, InvalidInput, SnapshotError)
-from .fsm import (FAILED, FINAL_STATUSES, CallWorker, CancelTimer, Finished, HookOutcome, Instance,
-                  Outcome, Pause, Resume, Retry, Rewind, Signal, StartTimer, Terminate, TimerFired,
+from .fsm import (FAILED, FINAL_STATUSES, CallWorker, CancelTimer, ChildAck, ChildDone, Finished, HookOutcome,
+                  Instance, Outcome, Pause, Resume, Retry, Rewind, Signal, StartTimer, Terminate, TimerFired,
                   new_instance, react)
 from .history import Record
 from .jobs import HOOK, Job, StepDone
@@ -53,18 +53,19 @@ __all__ = ["Effects", "Shard", "instance_view", "check_input"]
 log = logging.getLogger("goflow.shard")
 
 # The FSM inputs a caller may send; a worker's result comes as StepDone, a timer is the shard's own.
-_INPUTS = (Signal, Pause, Resume, Terminate, TimerFired, Outcome, HookOutcome, Retry, Rewind)
+_INPUTS = (Signal, Pause, Resume, Terminate, TimerFired, Outcome, HookOutcome, Retry, Rewind, ChildDone, ChildAck)
 # Management operations that apply to a finished instance too (it is then live again).
 _REVIVE = (Retry, Rewind)
 # Requests that come from the runtime itself (no caller waits on them): after the instance finished
 # they are still recorded in its history; for a quarantined instance they are dropped.
-_LATE = (StepDone, TimerFired, Outcome, HookOutcome)
+_LATE = (StepDone, TimerFired, Outcome, HookOutcome, ChildDone)
 
 
 @dataclass(slots=True)
 class Effects:
     jobs: list = field(default_factory=list)
     replies: list = field(default_factory=list)
+    sends: list = field(default_factory=list)   # items to other instances, routed by id (child workflows)
 
 
 def check_input(instance_id: str, what: str, value, limit: int) -> None:
@@ -93,6 +94,8 @@ def instance_view(inst: Instance) -> dict:
         "status": inst.status, "state": inst.state, "context": inst.context, "input": inst.input,
         "step": inst.step, "reason": inst.reason, "created": inst.created, "updated": inst.updated,
         "result": inst.result, "postponed": [e.name for e in inst.postponed], "visited": list(inst.visited),
+        "parent": None if inst.parent is None else {"id": inst.parent.id, "step": inst.parent.step,
+                                                    "index": inst.parent.index},
         "pending": None if p is None else {"step": p.step, "action": p.action, "kind": p.kind,
                                            "since": p.since, "due": p.due, "accepted": p.accepted},
     }
@@ -103,11 +106,14 @@ class Shard:
                  intensity: int = EngineSection.intensity, period: float = EngineSection.period,
                  name: str = "shard", event_bytes: int = LimitsSection.event_bytes,
                  retry: RetrySection = RetrySection(), postponed: int = LimitsSection.postponed,
-                 paused_events: int = LimitsSection.paused_events):
+                 paused_events: int = LimitsSection.paused_events, children: int = LimitsSection.children,
+                 child_depth: int = LimitsSection.child_depth):
         self.store, self.clock, self.name = store, clock, name
         self.event_bytes = event_bytes
         self.postponed = postponed          # limits.postponed: the bound of each postponed queue
         self.paused_events = paused_events  # limits.paused_events: what a paused instance holds
+        self.children, self.child_depth = children, child_depth   # limits.children, limits.child_depth
+        self._sends: list[Item] = []        # this batch's items to other instances, sent after the commit
         self.retry = retry                  # the backoff of workers that leave theirs unset
         self.intensity, self.period = intensity, period
         self.blueprints: dict[tuple, Blueprint] = {}
@@ -173,6 +179,16 @@ class Shard:
                 self.timers.arm(inst.id, p.step, p.due)
         if inst.hook_step is not None:
             fx.jobs.append(self._job(cell, CallWorker(inst.id, inst.hook_step, inst.state, inst.state, HOOK)))
+        if timers:                          # recovery: the unacknowledged child-workflow messages again
+            fx.sends.extend(kin.resume_items(inst, cell.bp))
+
+    def outstanding(self, wanted) -> list[Item]:
+        """The unacknowledged child-workflow messages to the instances ``wanted`` picks (a peer host
+        restarted: what it may have lost)."""
+        out: list[Item] = []
+        for cell in self.cells.values():
+            out.extend(kin.resume_items(cell.inst, cell.bp, wanted))
+        return out
 
     # ---------------------------------------------------------------------------------- handling
     def due_items(self, now: float | None = None) -> list[Item]:
@@ -192,6 +208,7 @@ class Shard:
         self._stored = self.store.existing([i.instance for i in items if isinstance(i.request, Create)
                                             and i.instance not in self.cells])
         self._taken = {}
+        self._sends = []
         try:
             self._seen = self._stored_event_ids(items)
         except Exception as exc:  # nothing applied: every caller hears why (as for a failed commit)
@@ -203,6 +220,12 @@ class Shard:
             try:
                 self._apply(item, now, staged, records, commands, replies)
             except GoflowError as exc:
+                if isinstance(item.request, ChildDone):    # the parent is gone: let the child rest
+                    log.warning("child.parent_missing parent=%s child=%s error=%s", item.instance,
+                                item.request.child, exc)
+                    self._sends.append(kin.ack(item))
+                elif isinstance(item.request, Create) and item.request.parent is not None:
+                    self._sends.append(kin.failed_create(item.instance, item.request, exc))
                 replies.append(Reply(item.token, False, exc))
         if staged:
             changes = []
@@ -211,7 +234,8 @@ class Shard:
                 changes.append(Change(iid, inst.project, inst.activity, inst.version, inst.status, inst.state,
                                       cell.snap or snapshot.encode(inst), records.get(iid, ()),
                                       inst.created, inst.updated, inst.reason,
-                                      _live(inst), tuple(self._taken.get(iid, ()))))
+                                      _live(inst), tuple(self._taken.get(iid, ())),
+                                      None if inst.parent is None else inst.parent.id))
             t0 = time.perf_counter()
             try:
                 self.store.commit(changes)
@@ -236,6 +260,11 @@ class Shard:
                 self.timers.arm(cmd.instance, cmd.step, cmd.due)
             elif isinstance(cmd, CancelTimer):
                 self.timers.cancel(cmd.instance, cmd.step)
+            else:
+                sent = kin.sends_of(cmd)
+                if sent:
+                    fx.sends.extend(sent)
+        fx.sends.extend(self._sends)
         replies.extend(wake(self.store, self.waiters, staged, instance_view))   # when its condition holds
         fx.replies = replies
         return fx
@@ -260,6 +289,10 @@ class Shard:
         if isinstance(req, Watch):
             replies.extend(watch(self.store, self.cells, self.waiters, item, req, staged))
             return
+        if isinstance(req, ChildAck) and iid not in staged and iid not in self.cells:
+            return                          # acknowledged before (the child is at rest)
+        if isinstance(req, ChildDone):
+            self._sends.append(kin.ack(item))   # sent only once this batch is committed
         if isinstance(req, Signal) and req.data is not None:
             check_input(iid, f"the data of event {req.name!r}", req.data, self.event_bytes)
         cell = staged.get(iid) or self.cells.get(iid)
@@ -302,19 +335,37 @@ class Shard:
             raise InvalidInput(iid, f"the input must be a JSON object, not {type(req.input).__name__}")
         check_input(iid, "the input", req.input, self.event_bytes)
         if iid in self.cells or iid in staged or iid in self._stored:
-            raise InstanceExists(iid)
+            if req.parent is None:
+                raise InstanceExists(iid)
+            self._child_again(iid, staged)      # a child created again: idempotent
+            replies.append(Reply(item.token, True, {"id": iid, "existing": True}))
+            return
         bp = self.blueprint(req.project, req.activity, req.version)
-        cell = _Cell(new_instance(bp, iid, req.input, now), bp)
+        inst = new_instance(bp, iid, req.input, now)
+        cell = _Cell(inst if req.parent is None else replace(inst, parent=req.parent), bp)
         records.setdefault(iid, []).append(Record(now, None, None, None, "init", None, outcome="created"))
         self._react(cell, item, Signal(START), now, staged, records, commands, replies,
                     value=lambda inst: {"id": inst.id, "version": inst.version})
+
+    def _child_again(self, iid: str, staged) -> None:
+        """A child's create arrived again (its parent recovered): an ended child repeats its notice."""
+        cell = staged.get(iid) or self.cells.get(iid)
+        if cell is not None:
+            inst = cell.inst
+        else:
+            row = self.store.get(iid)
+            if row is None or row.status not in FINAL_STATUSES:
+                return                      # created earlier in this batch, or quarantined
+            inst = snapshot.decode(row.snapshot, iid)
+        self._sends.extend(kin.notice_items(inst))
 
     def _react(self, cell: _Cell, item: Item, inp, now, staged, records, commands, replies, value=None) -> None:
         iid = cell.inst.id
         while True:
             try:
                 r = react(cell.bp, cell.inst, inp, now, postponed_limit=self.postponed,
-                          paused_limit=self.paused_events, seen=self._known(iid, inp))
+                          paused_limit=self.paused_events, seen=self._known(iid, inp),
+                          children_limit=self.children, child_depth=self.child_depth)
                 snap = snapshot.encode(r.instance)   # an instance that cannot be stored is a crash
                 break
             except InstanceError:           # refused on purpose (EventRefused, WrongStatus, ...)
@@ -323,6 +374,8 @@ class Shard:
                 cell = restart(cell, exc, now, staged.get(iid), self.store.get, period=self.period,
                                intensity=self.intensity)
                 if cell.inst.status == FAILED:
+                    cell.inst, notices = kin.failed_by_supervisor(cell.inst)
+                    commands.extend(notices)
                     staged[iid] = cell
                     records.setdefault(iid, []).append(
                         Record(now, cell.inst.state, None, None, None, None, outcome=FAILED, detail=cell.inst.reason))

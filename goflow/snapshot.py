@@ -10,11 +10,16 @@ binary header, then one msgpack *array* (positional, no field names)::
     7       4     CRC-32 of the payload, big-endian unsigned
     11      n     payload: msgpack array (format 2 below)
 
-Format 2 payload, in :class:`goflow.fsm.Instance` field order (format 1, still read, is its first 16
-fields; the others then take their defaults)::
+Format 3 payload, in :class:`goflow.fsm.Instance` field order (format 1, still read, is its first 16
+fields, format 2 its first 20; the others then take their defaults)::
 
     [id, project, activity, version, state, status, input, context, step, pending, hook_step,
-     inbox, event_ids, reason, created, updated, postponed, result, visited, failed_action]
+     inbox, event_ids, reason, created, updated, postponed, result, visited, failed_action,
+     parent, notify, join]
+    parent        nil | [id, step, index, depth]  a child's link to its parent (SPEC §8)
+    notify        bool                            an ended child whose parent has not acknowledged it
+    join          nil | [step, action, results, origins, each]   the children of the last workflow
+                  step; results: [nil | [event, status, context, reason], ...]; origins: [step, ...]
 
     postponed     [[name, data, event_id], ...]   the postponed outside events, oldest first
     result        nil | str                       the end state it ended in
@@ -26,6 +31,7 @@ fields; the others then take their defaults)::
              [0, name, data, event_id]   Signal        [1, step, event, output, accepted]  Outcome
              [2, step]                   TimerFired    [3, step, event]                    HookOutcome
              [4] Pause   [5] Resume   [6, reason, force] Terminate
+             [7, step, index, child, event, status, context, reason]  ChildDone
              (format 1: Outcome without accepted, Terminate without force)
 
 ``input``, ``context`` and the data of inputs are JSON-like values (dict, list, str, int, float, bool,
@@ -49,19 +55,21 @@ import msgpack
 
 from .errors import SnapshotError
 from .fsm import (
-    STATUSES, HookOutcome, Instance, Outcome, Pause, Pending, Resume, Signal, Terminate, TimerFired,
+    STATUSES, ChildDone, HookOutcome, Instance, Join, Outcome, Parent, Pause, Pending, Resume, Signal, Terminate,
+    TimerFired,
 )
 
 __all__ = ["FORMAT_VERSION", "MARKER", "HEADER_SIZE", "encode", "decode"]
 
-FORMAT_VERSION = 2
-READS = (1, 2)                          # the format versions decode reads
+FORMAT_VERSION = 3
+READS = (1, 2, 3)                       # the format versions decode reads
 MARKER = b"GF"
 _HEADER = struct.Struct(">2sBII")       # marker, version, payload length, payload CRC-32
 HEADER_SIZE = _HEADER.size              # 11
-_FIELDS = 20                            # top-level array length of format 2
+_FIELDS = 23                            # top-level array length of format 3
+_FIELDS_2 = 20                          # ... of format 2
 _FIELDS_1 = 16                          # ... and of format 1
-_PENDING_KINDS = frozenset({"sync", "async", "delay"})
+_PENDING_KINDS = frozenset({"sync", "async", "delay", "workflow"})
 _STATUSES = frozenset(STATUSES)
 
 _packb = msgpack.packb
@@ -69,7 +77,7 @@ _unpackb = msgpack.unpackb
 _pack_header = _HEADER.pack
 _unpack_header = _HEADER.unpack_from
 
-_SIGNAL, _OUTCOME, _TIMER, _HOOK, _PAUSE, _RESUME, _TERMINATE = range(7)
+_SIGNAL, _OUTCOME, _TIMER, _HOOK, _PAUSE, _RESUME, _TERMINATE, _CHILD = range(8)
 
 
 # ---------------------------------------------------------------------------------------------- encode
@@ -96,7 +104,17 @@ def _enc_input(i) -> list:
         return [_RESUME]
     if t is Terminate:
         return [_TERMINATE, i.reason, i.force]
+    if t is ChildDone:
+        return [_CHILD, i.step, i.index, i.child, i.event, i.status, i.context, i.reason]
     raise TypeError(f"inbox holds {i!r}, which is not an FSM input")
+
+
+def _enc_parent(p: Parent) -> list:
+    return [p.id, p.step, p.index, p.depth]
+
+
+def _enc_join(j: Join) -> list:
+    return [j.step, j.action, [None if r is None else list(r) for r in j.results], list(j.origins), j.each]
 
 
 def encode(instance: Instance) -> bytes:
@@ -112,7 +130,9 @@ def encode(instance: Instance) -> bytes:
              [_enc_input(i) for i in instance.inbox] if instance.inbox else [],
              instance.event_ids, instance.reason, instance.created, instance.updated,
              [[i.name, i.data, i.event_id] for i in instance.postponed] if instance.postponed else [],
-             instance.result, instance.visited, instance.failed_action],
+             instance.result, instance.visited, instance.failed_action,
+             None if instance.parent is None else _enc_parent(instance.parent), instance.notify,
+             None if instance.join is None else _enc_join(instance.join)],
             use_bin_type=True, default=_default)
     except Exception as exc:  # TypeError, OverflowError, ValueError (depth), UnicodeEncodeError, ...
         raise SnapshotError(getattr(instance, "id", None),
@@ -207,7 +227,31 @@ def _dec_input(i, n: int):
         if size == 3:
             _need(type(i[2]) is bool, f"inbox[{n}] terminate force (a bool expected)", i[2])
         return Terminate(i[1], size == 3 and i[2])
+    if tag == _CHILD and size == 8:
+        _need(_is_int(i[1]) and _is_int(i[2]) and type(i[3]) is str and type(i[4]) is str and type(i[5]) is str
+              and _is_opt_str(i[7]), f"inbox[{n}] child end ([step, index, child, event, status, context, "
+              f"reason] expected)", i)
+        return ChildDone(i[1], i[2], i[3], i[4], i[5], i[6], i[7])
     raise _Bad(f"inbox[{n}] has an unknown tag {tag} or the wrong length {size}")
+
+
+def _dec_children(parent, notify, join) -> tuple:
+    """The SPEC §8 child-workflow fields of format 3: parent link, notice flag, join."""
+    if parent is not None:
+        _need(type(parent) is list and len(parent) == 4 and type(parent[0]) is str
+              and all(_is_int(x) for x in parent[1:]), "parent (nil or [id, step, index, depth] expected)", parent)
+        parent = Parent(*parent)
+    _need(type(notify) is bool, "notify (a bool expected)", notify)
+    if join is not None:
+        ok = (type(join) is list and len(join) == 5 and _is_int(join[0]) and type(join[1]) is str
+              and type(join[2]) is list and type(join[3]) is list and type(join[4]) is bool
+              and len(join[2]) == len(join[3]) and all(_is_int(o) for o in join[3])
+              and all(r is None or (type(r) is list and len(r) == 4 and type(r[0]) is str and type(r[1]) is str)
+                      for r in join[2]))
+        _need(ok, "join (nil or [step, action, results, origins, each] expected)", join)
+        join = Join(join[0], join[1], tuple(None if r is None else tuple(r) for r in join[2]), tuple(join[3]),
+                    join[4])
+    return parent, notify, join
 
 
 def _dec_postponed(p) -> tuple:
@@ -280,7 +324,7 @@ def decode(data: bytes, instance_id: str | None = None) -> Instance:
     except Exception as exc:  # ValueError, FormatError, StackError, TypeError (unhashable key), ...
         raise SnapshotError(instance_id, f"corrupt: the payload is not valid msgpack "
                                          f"({type(exc).__name__}: {exc})") from None
-    fields = _FIELDS if version == FORMAT_VERSION else _FIELDS_1
+    fields = _FIELDS if version == FORMAT_VERSION else _FIELDS_2 if version == 2 else _FIELDS_1
     if type(obj) is not list or len(obj) != fields:
         raise SnapshotError(instance_id or (obj[0] if type(obj) is list and obj and type(obj[0]) is str
                                             else None),
@@ -289,7 +333,8 @@ def decode(data: bytes, instance_id: str | None = None) -> Instance:
                             f"{' of %d elements' % len(obj) if type(obj) is list else ''})")
     (iid, project, activity, bp_version, state, status, input_, context, step, pending, hook_step,
      inbox, event_ids, reason, created, updated) = obj[:_FIELDS_1]
-    postponed, result, visited, failed_action = obj[_FIELDS_1:] if fields == _FIELDS else ([], None, [], None)
+    postponed, result, visited, failed_action = obj[_FIELDS_1:_FIELDS_2] if fields > _FIELDS_1 else ([], None, [], None)
+    kin = obj[_FIELDS_2:] if fields == _FIELDS else (None, False, None)
     if type(iid) is not str:
         raise SnapshotError(instance_id, f"wrong shape: field id is {type(iid).__name__} {iid!r:.60}")
     if instance_id is not None and iid != instance_id:
@@ -312,11 +357,13 @@ def decode(data: bytes, instance_id: str | None = None) -> Instance:
                 _need(_is_opt_str(result), "result (nil or a str expected)", result)
                 _need(_is_opt_str(failed_action), "failed_action (nil or a str expected)", failed_action)
                 _need(False, "visited (an array of str expected)", visited)
+            parent, notify, join = _dec_children(*kin) if kin[0] is not None or kin[1] or kin[2] is not None \
+                else (None, False, None)
         except _Bad as exc:
             raise SnapshotError(iid, f"wrong shape: {exc}") from None
         return Instance(iid, project, activity, bp_version, state, status, input_, context, step, pend,
                         hook_step, box, tuple(event_ids), reason, created, updated, kept, result,
-                        tuple(visited), failed_action)
+                        tuple(visited), failed_action, parent, notify, join)
     try:  # the slow path: find what is wrong, to say so
         _need(type(project) is str, "project (a str expected)", project)
         _need(type(activity) is str, "activity (a str expected)", activity)

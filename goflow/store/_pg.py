@@ -101,6 +101,11 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
         "CREATE INDEX goflow_instances_by_blueprint_status ON goflow_instances"
         " (shard, project, activity, status, created, id)",
     ]),
+    (4, "a child instance's parent (SPEC §8), for list --parent", [
+        "ALTER TABLE goflow_instances ADD COLUMN parent text",
+        "CREATE INDEX goflow_instances_by_parent ON goflow_instances (shard, parent, created, id)"
+        " WHERE parent IS NOT NULL",
+    ]),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

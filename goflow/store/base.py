@@ -60,6 +60,7 @@ class Change:
     reason: str | None = None
     live: bool | None = None      # reload on recovery; None: when the status is not final
     event_ids: Sequence[str] = ()  # outside event ids taken by this transition (de-duplication)
+    parent: str | None = None      # a child instance's parent id (SPEC §8); never changes for an id
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,11 +160,12 @@ class InstanceStore(abc.ABC):
     @abc.abstractmethod
     def list(self, project: str | None = None, activity: str | None = None, status: str | None = None,
              limit: int = 50, *, order: str = "latest", after: tuple[float, str] | None = None,
-             state: str | None = None) -> list[Summary]:
+             state: str | None = None, parent: str | None = None) -> list[Summary]:
         """At most ``limit`` instances matching every given filter, ordered by ``(created, id)``:
         the newest first (``order="latest"``) or the oldest first; ``after`` is the
         ``(created, id)`` of the last instance of the previous page (keyset pagination). ``state``:
-        in that state (how ``list --end-state`` finds the instances that ended in an end state)."""
+        in that state (how ``list --end-state`` finds the instances that ended in an end state).
+        ``parent``: the children of that instance (``Change.parent``)."""
 
     @abc.abstractmethod
     def counts(self, project: str | None = None, activity: str | None = None) -> dict[CountKey, int]:

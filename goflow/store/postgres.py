@@ -35,9 +35,9 @@ _CHUNK = 2000
 # than COPY into a staging table at the batch sizes a host commits -- see docs/store.md.
 _UPSERT = (
     "INSERT INTO goflow_instances (shard, id, project, activity, version, status, state, snapshot,"
-    " created, updated, reason, live)"
+    " created, updated, reason, live, parent)"
     " SELECT %b, * FROM unnest(%b::text[], %b::text[], %b::text[], %b::bigint[], %b::text[], %b::text[],"
-    " %b::bytea[], %b::float8[], %b::float8[], %b::text[], %b::bool[])"
+    " %b::bytea[], %b::float8[], %b::float8[], %b::text[], %b::bool[], %b::text[])"
     " ON CONFLICT (shard, id) DO UPDATE SET project = excluded.project, activity = excluded.activity,"
     " version = excluded.version, status = excluded.status, state = excluded.state,"
     " snapshot = excluded.snapshot, updated = excluded.updated, reason = excluded.reason,"
@@ -168,7 +168,7 @@ class PostgresStore(InstanceStore):
                 ids.extend([(iid, e) for e in c.event_ids])
             live = c.live if c.live is not None else c.status not in _NOT_RECOVERED_SET
             rows[iid] = (iid, c.project, c.activity, c.version, c.status, c.state, c.snapshot,
-                         c.created, c.updated, c.reason, bool(live))
+                         c.created, c.updated, c.reason, bool(live), c.parent)
             for r in c.records:
                 detail = r.detail
                 if detail is not None:
@@ -297,9 +297,9 @@ class PostgresStore(InstanceStore):
 
     def list(self, project: str | None = None, activity: str | None = None, status: str | None = None,
              limit: int = 50, *, order: str = "latest", after: tuple[float, str] | None = None,
-             state: str | None = None) -> list[Summary]:
+             state: str | None = None, parent: str | None = None) -> list[Summary]:
         desc = descending(order)
-        where, args = _filters(project=project, activity=activity, status=status, state=state)
+        where, args = _filters(project=project, activity=activity, status=status, state=state, parent=parent)
         if after is not None:
             where += " AND (created, id) < (%s, %s)" if desc else " AND (created, id) > (%s, %s)"
             args += (float(after[0]), str(after[1]))

@@ -20,7 +20,7 @@ __all__ = ["SCHEMA_VERSION", "APPLICATION_ID", "SQLiteStore"]
 
 log = logging.getLogger("goflow.store")
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 APPLICATION_ID = 0x47465301  # "GFS\x01": a GoFlow shard store
 
 # Statuses left out of recovery unless a change says otherwise (Change.live): a status added later is
@@ -77,19 +77,25 @@ _LIST_INDEXES = [
     "CREATE INDEX instances_by_blueprint ON instances (project, activity, created, id)",
     "CREATE INDEX instances_by_blueprint_status ON instances (project, activity, status, created, id)",
 ]
-_DDL = _TABLES + _EVENT_IDS + _LIST_INDEXES
+# version 4: a child instance's parent (SPEC §8), for list --parent
+_PARENT = [
+    "ALTER TABLE instances ADD COLUMN parent TEXT",
+    "CREATE INDEX instances_by_parent ON instances (parent, created, id) WHERE parent IS NOT NULL",
+]
+_DDL = _TABLES + _EVENT_IDS + _LIST_INDEXES + _PARENT
 _UPGRADES = {
     1: _EVENT_IDS,           # a version-1 store gains the table; ids it took before are not in it
     2: [*(f"DROP INDEX IF EXISTS {name}" for name in ("instances_by_created", "instances_by_status",
                                                       "instances_by_blueprint", "instances_by_blueprint_status")),
         *_LIST_INDEXES],
+    3: _PARENT,
 }
 
 _UPSERT = (
     "INSERT INTO instances"
-    " (id, project, activity, version, status, state, snapshot, created, updated, reason, live)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-    # project and activity never change for an id: left out of the SET, the listing indexes that hold
+    " (id, project, activity, version, status, state, snapshot, created, updated, reason, live, parent)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    # project, activity and parent never change for an id: left out of the SET, the listing indexes that hold
     # them but not status (instances_by_blueprint, instances_by_created) are not rewritten per update
     " ON CONFLICT (id) DO UPDATE SET version = excluded.version, status = excluded.status, state = excluded.state,"
     " snapshot = excluded.snapshot, updated = excluded.updated, reason = excluded.reason,"
@@ -157,7 +163,7 @@ class SQLiteStore(InstanceStore):
                 ids.extend([(iid, e) for e in c.event_ids])
             live = c.live if c.live is not None else c.status not in _NOT_RECOVERED_SET
             rows[iid] = (iid, c.project, c.activity, c.version, c.status, c.state, c.snapshot,
-                         c.created, c.updated, c.reason, 1 if live else 0)
+                         c.created, c.updated, c.reason, 1 if live else 0, c.parent)
             for r in c.records:
                 detail = r.detail
                 if detail is not None:
@@ -268,9 +274,9 @@ class SQLiteStore(InstanceStore):
 
     def list(self, project: str | None = None, activity: str | None = None, status: str | None = None,
              limit: int = 50, *, order: str = "latest", after: tuple[float, str] | None = None,
-             state: str | None = None) -> list[Summary]:
+             state: str | None = None, parent: str | None = None) -> list[Summary]:
         desc = descending(order)
-        where, args = _filters(project=project, activity=activity, status=status, state=state)
+        where, args = _filters(project=project, activity=activity, status=status, state=state, parent=parent)
         if after is not None:
             created, iid = after
             where += (" AND " if where else " WHERE ") + ("(created, id) < (?, ?)" if desc else "(created, id) > (?, ?)")

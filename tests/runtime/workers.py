@@ -67,3 +67,15 @@ def reached(request):
     _count(request)
     event_for(request["instance"]).set()
     return {"action": request["action"], "step": request["step"]}
+
+
+def picky(request):
+    """Fails for a forEach child whose ``item`` is listed (one per line) in the file named by
+    GOFLOW_TEST_BAD (when it exists), else as ``ok``."""
+    _count(request)
+    bad = os.environ.get("GOFLOW_TEST_BAD")
+    if bad and os.path.exists(bad):
+        with open(bad) as f:
+            if str(request["context"].get("item")) in f.read().split():
+                raise RuntimeError(f"item {request['context'].get('item')} refused")
+    return {"action": request["action"], "item": request["context"].get("item")}

@@ -129,7 +129,7 @@ def test_a_version_1_store_is_upgraded_in_place(tmp_path):
         assert [s.id for s in store.unfinished()] == ["kept"]
     raw = sqlite3.connect(path)
     try:
-        assert raw.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+        assert raw.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
         cols = {name: [r[2] for r in raw.execute(f"PRAGMA index_info({name})")]
                 for (name,) in raw.execute("SELECT name FROM sqlite_master WHERE type = 'index'")
                 if not name.startswith("sqlite_")}
@@ -139,6 +139,7 @@ def test_a_version_1_store_is_upgraded_in_place(tmp_path):
     assert cols["instances_by_status"] == ["status", "created", "id"]
     assert cols["instances_by_blueprint"] == ["project", "activity", "created", "id"]
     assert cols["instances_by_blueprint_status"] == ["project", "activity", "status", "created", "id"]
+    assert cols["instances_by_parent"] == ["parent", "created", "id"]        # version 4 (SPEC §8)
 
 
 @given(st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=64))
