@@ -3,7 +3,7 @@ the same flow with HTTP workers against the raw HTTP limit; then SendEvent event
 API next to event posts through the HTTP API.
 
     python -m benchmarks.grpc_bench [--instances 2000] [--concurrency 200] [--shards 2] [--rounds 1]
-        [--events 2000] [--event-concurrency 50] [--timeout S]
+        [--events 2000] [--event-concurrency 50] [--timeout S] [--only ROWS] [--base DIR] [--no-events]
 
 Workflows: a gRPC worker server (:mod:`benchmarks._grpc_server`) and the HTTP one
 (:mod:`benchmarks._server`), each its own process on 127.0.0.1. Contenders, each in its own process
@@ -48,15 +48,22 @@ def _workflows(args) -> list[dict]:
                               "--no-dbos"])
     servers = {"grpc": GrpcWorkerServer().start(), "http": WorkerServer().start()}
     results = []
+    rows = [r for r in WORKFLOW_ROWS if not args.only or r[0] in args.only.split(",")]
+    if args.base:                     # the same GoFlow contender from another checkout, right after it
+        at = next((i for i, r in enumerate(rows) if r[0] == "goflow-daemon-grpc"), len(rows) - 1)
+        rows.insert(at + 1, ("goflow-daemon-grpc@base", "grpc"))
     try:
-        plan = [c for _ in range(args.rounds) for c in WORKFLOW_ROWS]
+        plan = [c for _ in range(args.rounds) for c in rows]
         with tqdm(total=len(plan) * args.instances, unit="wf", file=sys.stderr, dynamic_ncols=True,
                   mininterval=10.0) as bar:
             base = 0
             for contender, kind in plan:
                 bar.set_description(contender)
                 srv = servers[kind]
-                res = throughput._run_one("http", contender, targs, srv.url, srv, bar, base)
+                if contender.endswith("@base"):
+                    res = _run_base(args.base, contender, targs, srv, bar, base)
+                else:
+                    res = throughput._run_one("http", contender, targs, srv.url, srv, bar, base)
                 results.append(res)
                 base += args.instances
                 bar.write(f"{contender}: {'ok' if res.get('ok') else 'FAILED: ' + str(res.get('error'))}")
@@ -64,6 +71,26 @@ def _workflows(args) -> list[dict]:
         for srv in servers.values():
             srv.stop()
     return throughput.merge_rounds(results) if args.rounds > 1 else results
+
+
+def _run_base(base_dir: str, contender: str, targs, srv, bar, done: int) -> dict:
+    """``contender`` (``<name>@base``) run from the checkout ``base_dir`` (its ``goflow``, ``actors``
+    and ``benchmarks`` first on the path of the contender and of its daemon), to compare a change with
+    the code before it in one run, rounds interleaved."""
+    from . import throughput
+    root, path = throughput.ROOT, os.environ.get("PYTHONPATH")
+    throughput.ROOT = base_dir
+    os.environ["PYTHONPATH"] = base_dir + (os.pathsep + path if path else "")
+    try:
+        res = throughput._run_one("http", contender.split("@")[0], targs, srv.url, srv, bar, done)
+    finally:
+        throughput.ROOT = root
+        if path is None:
+            os.environ.pop("PYTHONPATH", None)
+        else:
+            os.environ["PYTHONPATH"] = path
+    res["contender"] = contender
+    return res
 
 
 # ------------------------------------------------------------------------------------------ events
@@ -174,13 +201,21 @@ def main(argv=None) -> int:
     p.add_argument("--timeout", type=float, default=600.0, help="seconds per contender")
     p.add_argument("--results-dir", default=os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                                                          "benchmarks", "results"))
+    p.add_argument("--only", default="", metavar="NAMES",
+                   help="comma-separated workflow rows to run (default: all): " + ",".join(r[0] for r in WORKFLOW_ROWS))
+    p.add_argument("--base", default="", metavar="DIR",
+                   help="also run goflow-daemon-grpc from the checkout DIR (row goflow-daemon-grpc@base), "
+                        "after it in each round: a change and the code before it, in one run")
+    p.add_argument("--no-events", action="store_true", help="skip the events rows")
     args = p.parse_args(argv)
+    if args.base:
+        args.base = os.path.abspath(args.base)
     started = _dt.datetime.now()
     doc = {"started": started.isoformat(timespec="seconds"),
            "command": "python -m benchmarks.grpc_bench " + " ".join(sys.argv[1:] if argv is None else argv),
            "machine": {"cpus": os.cpu_count()}, "config": vars(args)}
     doc["workflows"] = _workflows(args)
-    doc["events"] = _events(args)
+    doc["events"] = [] if args.no_events else _events(args)
     os.makedirs(args.results_dir, exist_ok=True)
     path = os.path.join(args.results_dir, "grpc-" + started.strftime("%Y%m%d-%H%M%S") + ".json")
     with open(path, "w") as f:
