@@ -94,6 +94,21 @@ def _accepted(status: int, output: Any, event: str | None) -> bool:
     return status == 202 or event is None or (isinstance(output, dict) and output.get("accepted") is True)
 
 
+_BACKOFFS: dict = {}     # (worker, rng) -> its Backoff: made once, not on every step (about a tenth of a call's CPU)
+
+
+def _backoff(worker: Worker, rng: Callable[[], float]) -> Backoff:
+    """The worker's :class:`Backoff` (stateless: shared by its steps); ValueError for bad fields."""
+    key = (worker, rng)
+    backoff = _BACKOFFS.get(key)
+    if backoff is None:
+        backoff = Backoff(worker, rng=rng)
+        if len(_BACKOFFS) >= 1024:             # workers come from blueprints: bound the cache
+            _BACKOFFS.clear()
+        _BACKOFFS[key] = backoff
+    return backoff
+
+
 def _said(exc: BaseException, secrets: Sequence[str]) -> str:
     """An error's text as attempt records and logs show it: URL secrets and header values masked."""
     return redact_text(str(exc), secrets)
@@ -115,7 +130,7 @@ async def perform_step(request: dict, workers: Sequence[Worker], *, registry: Re
         secrets = header_secrets(worker.headers)
         try:
             transport = registry.transport_for(worker.endpoint)
-            backoff = Backoff(worker, rng=rng)
+            backoff = _backoff(worker, rng)
         except (UnknownScheme, ValueError) as exc:
             number += 1
             outcome = "unknown-scheme" if isinstance(exc, UnknownScheme) else "bad-worker"
@@ -133,8 +148,11 @@ async def perform_step(request: dict, workers: Sequence[Worker], *, registry: Re
             traceparent = trace.new_traceparent(str(request.get("instance")))
             span = trace.CURRENT.set(traceparent)
             try:
-                async with attempt_timeout(timeout):
+                if getattr(transport, "keeps_deadline", False):    # the transport's own deadline (gRPC)
                     resp: Response = await transport.call({**request, "attempt": number}, worker, timeout)
+                else:
+                    async with attempt_timeout(timeout):
+                        resp = await transport.call({**request, "attempt": number}, worker, timeout)
             except (CallTimedOut, asyncio.TimeoutError):
                 outcome, retryable = TIMEOUT, True
             except ConnectFailed as exc:

@@ -8,7 +8,8 @@ worker's ``tls`` options name PEM files (``ca``, ``cert`` + ``key`` for mutual T
 * One grpc.aio channel per (event loop, target, TLS options), made on first use and reused; the
   calls run on the caller's event loop (the worker proxy's own loop on the daemon) — no thread per
   call. gRPC's own core thread serves every channel of the process.
-* Deadline = the ``timeout`` given (the worker's ``responseTimeout``). Metadata: the worker's
+* Deadline = the ``timeout`` given (the worker's ``responseTimeout``), gRPC's own (``keeps_deadline``: no
+  asyncio timer around the call in :func:`goflow.calls.perform_step`). Metadata: the worker's
   ``headers`` (names in lower case) then ``idempotency-key: <instance>:<step>`` and the attempt's W3C
   ``traceparent`` (:mod:`goflow.trace`), which nothing overrides.
 * The answer's raw bytes are bounded by ``max_body_bytes`` (:class:`BodyTooLarge`), then decoded.
@@ -74,16 +75,22 @@ def to_struct(value: Any) -> struct_pb2.Struct:
     """``value`` (a dict, or None) as a ``google.protobuf.Struct``: numbers become doubles, values
     that are not JSON (bytes, sets, objects) become what :func:`json.dumps` makes of them as text."""
     out = struct_pb2.Struct()
+    _fill(out, value)
+    return out
+
+
+def _fill(out: struct_pb2.Struct, value: Any) -> None:
+    """Fill the empty Struct ``out`` in place with ``value`` (as :func:`to_struct` says): a message's
+    own Struct field filled in place is not copied, which a Struct given to its constructor is."""
     if value is None:
-        return out
+        return
     if type(value) is not dict and not isinstance(value, Mapping):
         value = {"value": value}
     try:
         out.update(value)
     except (ValueError, TypeError, AttributeError):
-        out = struct_pb2.Struct()
+        out.Clear()
         out.update(json.loads(json.dumps(value, default=_text)))
-    return out
 
 
 def _text(obj: Any) -> Any:
@@ -116,8 +123,9 @@ def _from_value(value: struct_pb2.Value) -> Any:
     return None
 
 
-def perform_request(request: Mapping[str, Any]) -> worker_pb2.PerformRequest:
-    """The ``PerformRequest`` of a step's request document (SPEC §4 fields)."""
+def perform_request(request: Mapping[str, Any], key: str | None = None) -> worker_pb2.PerformRequest:
+    """The ``PerformRequest`` of a step's request document (SPEC §4 fields); ``key``: its
+    idempotency key when already known."""
     def num(key: str) -> int:
         value = request.get(key)
         return value if isinstance(value, int) and not isinstance(value, bool) else 0
@@ -126,11 +134,13 @@ def perform_request(request: Mapping[str, Any]) -> worker_pb2.PerformRequest:
         value = request.get(key)
         return value if isinstance(value, str) else "" if value is None else str(value)
 
-    return worker_pb2.PerformRequest(
+    msg = worker_pb2.PerformRequest(
         instance=text("instance"), project=text("project"), activity=text("activity"), version=num("version"),
         action=text("action"), state=text("state"), step=num("step"), attempt=num("attempt"),
-        idempotency_key=idempotency_key(request), input=to_struct(request.get("input")),
-        context=to_struct(request.get("context")))
+        idempotency_key=idempotency_key(request) if key is None else key)
+    _fill(msg.input, request.get("input"))
+    _fill(msg.context, request.get("context"))
+    return msg
 
 
 def _tls_options(worker: Worker) -> tuple[tuple[str, str], ...]:
@@ -154,11 +164,16 @@ def _read(path: str | None) -> bytes | None:
 class GrpcTransport:
     """``grpc``/``grpcs`` through grpc.aio; see the module docstring."""
 
+    # The call's deadline is gRPC's own (DEADLINE_EXCEEDED: CallTimedOut), so perform_step does not
+    # also wrap the call in an asyncio timeout (a timer armed and cancelled per call: ~10 us).
+    keeps_deadline = True
+
     def __init__(self, max_body_bytes: int = MAX_BODY_BYTES, *, allowed_hosts: tuple[HostRule, ...] | None = None):
         self.max_body_bytes, self.allowed_hosts = max_body_bytes, allowed_hosts
         self._channels: dict[tuple, grpc.aio.Channel] = {}
         self._loops: dict[asyncio.AbstractEventLoop, set[tuple]] = {}
         self._routes: dict[tuple, tuple] = {}         # (endpoint, tls) -> (shown, target, method, tls, options)
+        self._headers: dict[tuple, tuple] = {}        # a worker's headers -> its metadata (names in lower case)
         self._rpcs: dict[tuple, Any] = {}             # channel key + method -> its multi-callable
         self._lock = threading.Lock()
 
@@ -175,6 +190,20 @@ class GrpcTransport:
                 self._routes.clear()
             self._routes[(worker.endpoint, worker.tls)] = route
         return route
+
+    def _metadata(self, headers: tuple) -> tuple:
+        """A worker's ``headers`` as metadata, names in lower case, made once per headers (the
+        idempotency key and traceparent, which nothing overrides, are left out: they come after)."""
+        metadata = self._headers.get(headers)
+        if metadata is None:
+            lowered = {name.lower(): value for name, value in headers}
+            lowered.pop("idempotency-key", None)
+            lowered.pop("traceparent", None)
+            metadata = tuple(lowered.items())
+            if len(self._headers) > 10_000:           # headers come from blueprints: bound the cache
+                self._headers.clear()
+            self._headers[headers] = metadata
+        return metadata
 
     def _rpc(self, target: str, method: str, tls: bool, options: tuple[tuple[str, str], ...]):
         """The multi-callable of ``method`` on this loop's channel to ``target`` (both made once)."""
@@ -226,17 +255,17 @@ class GrpcTransport:
         try:
             endpoint, target, method, tls, options = self._route(worker)
             rpc = self._rpc(target, method, tls, options)
-            message = perform_request(request).SerializeToString()
+            key = idempotency_key(request)
+            message = perform_request(request, key).SerializeToString()
         except ValueError as exc:
             raise WorkerFailed(safe_endpoint(worker.endpoint), f"bad endpoint: {exc}", retryable=False,
                                outcome="bad-endpoint") from None
-        metadata = {name.lower(): value for name, value in worker.headers}
-        metadata["idempotency-key"] = idempotency_key(request)
+        metadata = self._metadata(worker.headers) + (("idempotency-key", key),)
         traceparent = trace.CURRENT.get()
         if traceparent is not None:             # W3C trace context of this attempt (goflow.trace)
-            metadata["traceparent"] = traceparent
+            metadata += (("traceparent", traceparent),)
         try:
-            raw = await rpc(message, timeout=timeout, metadata=tuple(metadata.items()))
+            raw = await rpc(message, timeout=timeout, metadata=metadata)
         except grpc.aio.AioRpcError as exc:
             raise self._failure(exc, endpoint, timeout) from None
         if len(raw) > self.max_body_bytes:
