@@ -32,7 +32,7 @@ import sys
 import tempfile
 import time
 
-from ._common import reap
+from ._common import cpu_seconds, reap
 from ._report import add_ratios, render, targets
 
 __all__ = ["main", "plan"]
@@ -123,6 +123,7 @@ def _run_one(scenario: str, contender: str, args, url: str, server, bar, base: i
     with open(cfg_path, "w") as f:
         json.dump(cfg, f)
     calls_before = server.count() if server else 0
+    server_cpu = cpu_seconds(server.pid) if server else 0.0
     res: dict | None = None
     with open(log_path, "wb") as log:
         proc = subprocess.Popen([sys.executable, "-m", "benchmarks._run", cfg_path, out_path], cwd=ROOT,
@@ -152,6 +153,8 @@ def _run_one(scenario: str, contender: str, args, url: str, server, bar, base: i
     res.update(scenario=scenario, contender=contender)
     if server and res.get("calls_expected") is not None:
         res["calls_served"] = server.count() - calls_before
+        if res.get("cpu_seconds") is not None:    # the worker server's CPU over the whole contender
+            res["cpu_seconds"]["server (whole run)"] = round(cpu_seconds(server.pid) - server_cpu, 3)
         if res["ok"] and res["calls_served"] != res["calls_expected"]:
             res["ok"] = False
             res["error"] = f"the server saw {res['calls_served']} calls, expected {res['calls_expected']}"
