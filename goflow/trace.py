@@ -7,7 +7,9 @@ Each worker call attempt carries ``traceparent: 00-<trace id>-<span id>-01``:
   restarts, on every host, without storing it — and an operator can compute it from the id
   (:func:`trace_id`);
 * the **span id** (16 hex digits) is new for each attempt (random), so a retry and a fallback are
-  spans of their own.
+  spans of their own. It comes from :mod:`random` (reseeded from the OS in every forked process),
+  not :mod:`secrets`: a span id is an identifier, not a secret, and ``os.urandom`` per call cost a
+  system call per attempt (in the embedded engine, also a GIL hand-off; docs/benchmarks.md).
 
 :func:`goflow.calls.perform_step` makes one per attempt (:func:`new_traceparent`), sets it in
 :data:`CURRENT` while the transport runs (the HTTP transport sends it as a header; a transport
@@ -17,12 +19,13 @@ from __future__ import annotations
 
 import contextvars
 import hashlib
-import secrets
+import random
 
 __all__ = ["CURRENT", "trace_id", "new_span_id", "new_traceparent", "parse"]
 
 VERSION, SAMPLED = "00", "01"
 CURRENT: contextvars.ContextVar[str | None] = contextvars.ContextVar("goflow_traceparent", default=None)
+_getrandbits = random.getrandbits      # the module's generator: CPython reseeds it after fork
 
 
 def trace_id(instance_id: str) -> str:
@@ -34,9 +37,9 @@ def trace_id(instance_id: str) -> str:
 def new_span_id() -> str:
     """A random span id: 16 lower-case hex digits, never all zero."""
     while True:
-        span = secrets.token_hex(8)
-        if span.strip("0"):
-            return span
+        bits = _getrandbits(64)
+        if bits:
+            return f"{bits:016x}"
 
 
 def new_traceparent(instance_id: str) -> str:

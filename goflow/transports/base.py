@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import functools
 import sys
 import threading
 from dataclasses import dataclass, field
@@ -128,7 +129,13 @@ def idempotency_key(request: Mapping[str, Any]) -> str:
 
 def safe_endpoint(url: str) -> str:
     """``url`` as history records and logs show it: without user-info, secret query parameters
-    masked (:func:`goflow.redact.redact_url`)."""
+    masked (:func:`goflow.redact.redact_url`). Cached: a proxy asks it twice per call of the same
+    few endpoints."""
+    return _safe_endpoint(url) if type(url) is str else redact_url(url)
+
+
+@functools.lru_cache(maxsize=1024)
+def _safe_endpoint(url: str) -> str:
     return redact_url(url)
 
 
