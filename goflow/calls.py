@@ -33,7 +33,6 @@ every attempt. Every attempt is one :class:`~goflow.history.Record` (``time`` = 
 from __future__ import annotations
 
 import asyncio
-import functools
 import json
 import random
 import time
@@ -114,13 +113,6 @@ def _said(exc: BaseException, secrets: Sequence[str]) -> str:
     """An error's text as attempt records and logs show it: URL secrets and header values masked."""
     return redact_text(str(exc), secrets)
 
-
-
-@functools.lru_cache(maxsize=1024)
-def _backoff(worker: Worker, rng: Callable[[], float]) -> Backoff:
-    """The :class:`Backoff` of ``worker`` (stateless: built once per worker and rng, not per step;
-    an invalid one raises every time, exceptions are not cached)."""
-    return Backoff(worker, rng=rng)
 
 async def perform_step(request: dict, workers: Sequence[Worker], *, registry: Registry | None = None,
                        sleep: Callable[[float], Any] = asyncio.sleep, clock: Callable[[], float] = time.time,
