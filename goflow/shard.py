@@ -366,7 +366,10 @@ class Shard:
                 r = react(cell.bp, cell.inst, inp, now, postponed_limit=self.postponed,
                           paused_limit=self.paused_events, seen=self._known(iid, inp),
                           children_limit=self.children, child_depth=self.child_depth)
-                snap = snapshot.encode(r.instance)   # an instance that cannot be stored is a crash
+                # an instance that cannot be stored is a crash; a child's end carries what the child's
+                # own snapshot held, so a parent's join is encoded once, at the commit (many ends of
+                # one parent arrive in one batch: one encoding of its join instead of one per end)
+                snap = None if isinstance(inp, ChildDone) else snapshot.encode(r.instance)
                 break
             except InstanceError:           # refused on purpose (EventRefused, WrongStatus, ...)
                 raise
