@@ -104,6 +104,8 @@ def status(instance_id, config_path, port, as_json) -> None:
         from ._cli_shared import to_json
         lines = [f"id:        {st['id']}",
                  f"blueprint: {st['project']}/{st['activity']}@{st['version']}",
+                 *([f"parent:    {st['parent']['id']} (step {st['parent']['step']}, item {st['parent']['index']})"]
+                   if st.get("parent") else []),
                  f"status:    {st['status']}" + (f" ({st['reason']})" if st.get("reason") else ""),
                  f"state:     {st['state']}"]
         if st.get("result"):

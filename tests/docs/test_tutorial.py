@@ -63,10 +63,11 @@ def matches(expected: str, got: str) -> bool:
 
 def test_the_page_has_files_and_commands():
     found = steps(PAGE.read_text())
-    assert {s[1] for s in found if s[0] == "file"} == {"order.json", "workers.py"}
+    assert {s[1] for s in found if s[0] == "file"} == {"order.json", "workers.py", "pack.json", "batch.json"}
     commands = [s[1] for s in found if s[0] == "cmd"]
     for needed in ("goflow daemon start", "goflow retry order-4", "goflow list --end-state declined",
-                   "goflow terminate order-3 --reason \"customer left\"", "goflow daemon stop"):
+                   "goflow terminate order-3 --reason \"customer left\"", "goflow deploy pack.json batch.json",
+                   "goflow daemon stop"):
         assert needed in commands
 
 

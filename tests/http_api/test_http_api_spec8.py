@@ -148,3 +148,19 @@ def test_cli_retry_rewind_wait_and_their_one_line_refusals(deployed, api):
     assert p.returncode == 0 and p.stdout.strip() == f"{dead}: retried; now running in state reserving"
     p = cli(deployed, "list", "--blueprint", f"{PROJECT}/dead_order", "--end-state", "declined", "--json")
     assert p.returncode == 0 and json.loads(p.stdout)["instances"] == []
+
+
+def test_children_listed_by_parent_with_parent_in_their_status(deployed, api, stack):
+    fan = {"project": PROJECT, "activity": "fan", "states": ["run"],
+           "actions": [{"name": "kids", "type": "workflow", "blueprint": f"{PROJECT}/now", "forEach": "xs"}],
+           "transitions": [{"current": "init", "event": "start", "action": "kids", "next": "run"},
+                           {"current": "run", "event": "success", "action": "continue", "next": "done"}]}
+    stack.engine.deploy(fan)
+    r = api.post("/instances", json={"blueprint": f"{PROJECT}/fan", "id": "fan-1", "input": {"xs": [1, 2]}})
+    assert r.status_code == 201, r.text
+    settled(api, "fan-1", status="completed")
+    rows = api.get("/instances", params={"parent": "fan-1"}).json()["instances"]
+    assert sorted(row["id"] for row in rows) == ["fan-1~1~0", "fan-1~1~1"]
+    assert api.get("/instances/fan-1~1~1").json()["parent"] == {"id": "fan-1", "step": 1, "index": 1}
+    assert api.get("/instances/fan-1").json()["parent"] is None
+    assert api.get("/instances", params={"parent": "a/b"}).status_code == 400
