@@ -269,6 +269,7 @@ def run_latency(cfg: dict) -> dict:
     try:
         ids, _ = _start_all(d.engine, "bench/idle", n + WARMUP, "l")
         lat, acked = [], 0
+        cpu = _Cpu(d)
         for k, iid in enumerate(ids):
             t = time.perf_counter()
             r = d.engine.send(iid, "go")
@@ -279,7 +280,8 @@ def run_latency(cfg: dict) -> dict:
             acked += r.get("status") == "completed"
             if acked % 50 == 0:
                 write_progress(cfg.get("progress"), acked)
-        res = {"workflows": acked, "expected": n, "seconds": sum(lat),
+        spent = cpu.spent()         # the warm-up sends included (n + 20 events)
+        res = {"workflows": acked, "expected": n, "seconds": sum(lat), "cpu_seconds": spent,
                "p50_ms": _ms(percentile(lat, 50)), "p99_ms": _ms(percentile(lat, 99)),
                "max_ms": _ms(max(lat) if lat else None),
                "latency_method": "perf_counter around engine.send (client -> dispatcher -> host commit "

@@ -249,6 +249,7 @@ def render(doc: dict) -> str:
             if r.get("ok"):
                 out.append(f"  ack p50 {r['p50_ms']:.2f} ms, p99 {r['p99_ms']:.2f} ms, "
                            f"max {r['max_ms']:.2f} ms")
+                out += _cpu_lines([r])
     if doc.get("targets"):
         out.append("\nTargets")
         rows = []

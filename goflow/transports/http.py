@@ -95,6 +95,9 @@ class _PerLoop:
 class _HttpBase:
     max_body_bytes: int
     allowed_hosts: tuple[HostRule, ...] | None = None
+    # each call bounds itself by the timeout (connect, send and the whole body: attempt_timeout
+    # around it), so perform_step adds no second asyncio timer per attempt
+    keeps_deadline = True
 
     def _check_host(self, worker: Worker, endpoint: str) -> None:
         if self.allowed_hosts is not None:
