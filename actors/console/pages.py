@@ -184,6 +184,11 @@ def _timeline(history: list[dict]) -> list[dict]:
             r["ok"] = outcome.startswith("2") or outcome == "OK"
         else:
             r["kind"] = r.get("outcome") or ""
+            detail = r.get("detail")      # child workflows (SPEC §8): the child's id, drawn as a link
+            if r["kind"] == "child-started" and isinstance(detail, str):
+                r["child"] = detail
+            elif r["kind"] == "child-ended" and isinstance(detail, dict):
+                r["child"] = detail.get("child")
         out.append(r)
     return out
 

@@ -155,3 +155,23 @@ def test_static_assets_are_served_from_this_origin_only(stack):
             assert r.status_code == 200 and len(r.content) > 100
         page = c.get("/ui/").text
         assert not re.search(r'(src|href)="(https?:)?//', page)                     # nothing from another host
+
+
+def test_a_parents_history_links_its_children_and_a_child_its_parent(stack, api):
+    fan = {"project": "obs", "activity": "fan", "states": ["run"],
+           "actions": [{"name": "kids", "type": "workflow", "blueprint": "obs/gate", "forEach": "xs"}],
+           "transitions": [{"current": "init", "event": "start", "action": "kids", "next": "run"},
+                           {"current": "run", "event": "success", "action": "continue", "next": "done"}]}
+    stack.engine.deploy(fan)
+    api.post("/instances", json={"blueprint": "obs/fan", "id": "fan-c", "input": {"xs": ["a", "b"]}})
+    poll(lambda: api.get("/instances/fan-c~1~1").status_code == 200, 30, 0.05, "the children")
+    api.post("/instances/fan-c~1~0/events", json={"event": "go"})
+    poll(lambda: api.get("/instances/fan-c~1~0").json()["status"] == "completed", 30, 0.05, "a child to end")
+    poll(lambda: any(r["outcome"] == "child-ended" for r in
+                     api.get("/instances/fan-c/history").json()["history"]), 30, 0.05, "the parent to hear")
+    with closing(console_client(stack)) as c:
+        page = c.get("/ui/instances/fan-c").text
+        assert page.count('child <a href="/ui/instances/fan-c~1~0">') == 2      # started, then ended
+        assert 'child <a href="/ui/instances/fan-c~1~1">fan-c~1~1</a>' in page
+        kid = c.get("/ui/instances/fan-c~1~1").text
+        assert '<a href="/ui/instances/fan-c">fan-c</a> (step 1, item 1)' in kid
