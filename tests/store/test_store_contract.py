@@ -187,3 +187,15 @@ def test_list_by_state(store, change):
                   change("c", status="completed", state="rejected")])
     assert [s.id for s in store.list(state="done")] == ["a"]
     assert [s.id for s in store.list(status="completed", state="rejected")] == ["c"]
+
+
+def test_list_by_parent(store, change):
+    """A child's parent (SPEC §8) is a column: ``list(parent=)`` is served by the store, and the
+    link never changes (a later change without it keeps it)."""
+    store.commit([change("p"), change("p~1~0", parent="p"), change("p~1~1", parent="p", created=2.0),
+                  change("q~1", parent="q")])
+    assert sorted(s.id for s in store.list(parent="p")) == ["p~1~0", "p~1~1"]
+    assert [s.id for s in store.list(parent="p", order="oldest", limit=1)] == ["p~1~0"]
+    store.commit([change("p~1~0", status="completed", state="done")])
+    assert sorted(s.id for s in store.list(parent="p", status="completed")) == ["p~1~0"]
+    assert store.list(parent="p~1~0") == []
