@@ -416,3 +416,21 @@ def test_the_service_over_tls(stack, tmp_path):
         if "loop" in loop_box:
             loop_box["loop"].call_soon_threadsafe(stop.set)
         thread.join(30)
+
+
+def test_get_instance_names_a_childs_parent(stack, stub):
+    fan = {"project": GATE["project"], "activity": "grpc_fan", "states": ["run"],
+           "actions": [{"name": "kids", "type": "workflow", "blueprint": G, "forEach": "xs"}],
+           "transitions": [{"current": "init", "event": "start", "action": "kids", "next": "run"},
+                           {"current": "run", "event": "success", "action": "continue", "next": "done"}]}
+    stack.engine.deploy(fan)
+    call(stack, stub.StartInstance, pb.StartInstanceRequest(blueprint=f"{GATE['project']}/grpc_fan", id="gfan",
+                                                            input=struct({"xs": [1]})))
+    stack.engine.wait("gfan~1~0", 30, state="waiting")
+    kid = call(stack, stub.GetInstance, pb.InstanceRequest(instance_id="gfan~1~0"))
+    assert json_format.MessageToDict(kid.parent) == {"id": "gfan", "step": 1.0, "index": 0.0}
+    assert not call(stack, stub.GetInstance, pb.InstanceRequest(instance_id="gfan")).HasField("parent")
+    from goflow.client.grpc import EngineClient
+    with EngineClient(stack.target, data_dir=stack.data) as client:
+        assert client.status("gfan~1~0")["parent"] == {"id": "gfan", "step": 1, "index": 0}
+        assert client.status("gfan")["parent"] is None
