@@ -100,13 +100,13 @@ def retry_join(inst: Instance, action: Action, step: int):
     indices only, the results of the others kept; or None when there is no join to retry."""
     join = inst.join
     inputs = _inputs(inst, action)
-    if join is None or join.action != action.name or isinstance(inputs, str) or len(inputs) != len(join.results):
-        return None
+    if (join is None or join.action != action.name or join.step != inst.step or isinstance(inputs, str)
+            or len(inputs) != len(join.results)):
+        return None                         # the step failed before it started children: start afresh
     failed = [i for i, r in enumerate(join.results) if r is None or r[1] != COMPLETED]
     results = tuple(None if i in failed else r for i, r in enumerate(join.results))
     origins = tuple(step if i in failed else o for i, o in enumerate(join.origins))
     new = replace(join, step=step, results=results, origins=origins)
-    # the kept children keep their ids (origins) and their parent link's step is the new step's
     return new, _starts(inst, action, new, inputs, failed)
 
 

@@ -75,6 +75,12 @@ SPEC §8, as decided here:
   entered; ``init`` always counts), not an end state, and delivers ``start`` there when the state has
   a ``start`` transition (else it waits). Both are recorded (``retried``/``rewound``, ``detail`` who
   asked); a wrong status raises :class:`WrongStatus`, a target never visited :class:`NotVisited`.
+* **Child workflows.** A ``workflow`` action begins a step of kind ``workflow``: its children
+  (``StartChildren``) and their join (``Instance.join``); each child's end (:class:`ChildDone`)
+  fills its slot, the last one delivers the step's outcome; a step left early cancels the children
+  still running (``CancelChildren``); an ended child notifies its parent (``NotifyParent``) until
+  :class:`ChildAck`. While children run, ``success``/``error``/``timeout`` from outside are
+  refused. The rules are in :mod:`goflow._fsm_children`.
 """
 from __future__ import annotations
 
@@ -188,11 +194,12 @@ def react(bp: Blueprint, inst: Instance, inp: Input, now: float, *,
 def _check_accepts(bp: Blueprint, inst: Instance, event: str) -> Transition:
     t = bp.transition(inst.state, event)
     p = inst.pending
-    if t is not None and p is not None and p.kind == SYNC_STEP and event in WORKER_OUTCOMES:
-        # ``success``/``error``/``timeout`` while a sync step runs are its worker's to give
+    if t is not None and p is not None and p.kind in (SYNC_STEP, WORKFLOW_STEP) and event in WORKER_OUTCOMES:
+        # ``success``/``error``/``timeout`` while a sync step (its children) runs are its worker's to give
         accepted = [e for e in bp.accepts(inst.state) if e not in WORKER_OUTCOMES]
+        who = "its worker gives" if p.kind == SYNC_STEP else "its children's ends give"
         raise EventRefused(inst.id, inst.state, event, accepted,
-                           why=f"step {p.step} ({p.action}) is running and its worker gives that outcome")
+                           why=f"step {p.step} ({p.action}) is running and {who} that outcome")
     if t is None:
         raise EventRefused(inst.id, inst.state, event, bp.accepts(inst.state))
     return t
