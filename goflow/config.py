@@ -28,7 +28,7 @@ from .errors import ConfigError
 
 __all__ = [
     "Config", "EngineSection", "StoreSection", "DaemonSection", "ApiSection", "GrpcSection", "WorkersSection",
-    "RetrySection", "LimitsSection", "LoggingSection", "MetricsSection", "SCHEMA", "ENV_PREFIX", "CONFIG_ENV",
+    "RetrySection", "LimitsSection", "RuntimeSection", "LoggingSection", "MetricsSection", "SCHEMA", "ENV_PREFIX", "CONFIG_ENV",
     "DEFAULT_PORT", "DEFAULT_API_PORT", "DEFAULT_GRPC_PORT", "LOOPBACK",
     "load_config", "is_loopback", "option_key", "cpu_shards",
 ]
@@ -144,6 +144,12 @@ class LimitsSection:
 
 
 @dataclass(frozen=True)
+class RuntimeSection:
+    passivate_after: float = 60.0      # seconds an instance with nothing in flight stays in memory unused
+    cache_size: int = 10_000           # idle instances a host keeps in memory beyond its active set (LRU)
+
+
+@dataclass(frozen=True)
 class MetricsSection:
     enabled: bool = True               # a daemon's processes record Prometheus metrics (/metrics, docs/metrics.md)
 
@@ -157,7 +163,7 @@ class LoggingSection:
 _SECTIONS = {"engine": EngineSection, "store": StoreSection, "daemon": DaemonSection, "api": ApiSection,
              "grpc": GrpcSection,
              "workers": WorkersSection, "retry": RetrySection, "limits": LimitsSection, "logging": LoggingSection,
-             "metrics": MetricsSection}
+             "metrics": MetricsSection, "runtime": RuntimeSection}
 
 
 # "section.key" -> (type, default): the defaults are the dataclasses' (written once, above)
@@ -191,6 +197,7 @@ class Config:
     limits: LimitsSection = field(default_factory=LimitsSection)
     logging: LoggingSection = field(default_factory=LoggingSection)
     metrics: MetricsSection = field(default_factory=MetricsSection)
+    runtime: RuntimeSection = field(default_factory=RuntimeSection)
     source: str | None = None          # the file it was read from, if any
     # Not settings (no file key): set by the runtime. in_daemon: inside a daemon's processes; clock: a
     # manual clock (goflow.testing.ManualClock) the hosts read instead of time.time (embedded only).

@@ -106,6 +106,14 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
         "CREATE INDEX goflow_instances_by_parent ON goflow_instances (shard, parent, created, id)"
         " WHERE parent IS NOT NULL",
     ]),
+    (5, "passivation (SPEC §11): each instance's earliest timer in due order, and whether recovery loads it", [
+        "ALTER TABLE goflow_instances ADD COLUMN due double precision",
+        "ALTER TABLE goflow_instances ADD COLUMN inflight boolean NOT NULL DEFAULT false",
+        # rows of an older schema: recovery loads every live one once, and its host writes the marks back
+        "UPDATE goflow_instances SET inflight = live WHERE live",
+        "CREATE INDEX goflow_instances_due ON goflow_instances (shard, due, id) WHERE due IS NOT NULL",
+        "CREATE INDEX goflow_instances_inflight ON goflow_instances (shard, id) WHERE inflight",
+    ]),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

@@ -10,7 +10,9 @@ id is never applied): a :class:`Change` carries the ids its transition took, the
 stores them, and :meth:`InstanceStore.seen_event_ids` answers whether ids were taken before.
 
 The store never decodes a snapshot; it only keeps the few plain columns (status, state, ...) it needs
-to answer queries and to find the instances to recover.
+to answer queries and to find the instances to recover: ``inflight`` (recovery loads only those, SPEC
+§11) and ``due``, the instance's earliest timer, indexed so that a host finds the timers of the
+instances it has passivated in due order (:meth:`InstanceStore.due`) instead of holding them in memory.
 """
 from __future__ import annotations
 
@@ -44,7 +46,9 @@ class Change:
     instance; by default (``None``) exactly when its status is not final, but a completed instance
     whose completion hook is still in flight is live too, so the hook is called again after a crash.
     ``event_ids``: the outside event ids this transition took (applied, postponed or queued), kept
-    for the instance's whole life in the same transaction.
+    for the instance's whole life in the same transaction. ``due``: the instance's earliest timer
+    (None: none), what :meth:`InstanceStore.due` scans. ``inflight``: whether recovery loads it (a
+    worker step not yet accepted, a completion hook); by default (``None``) the same as ``live``.
     """
 
     instance_id: str
@@ -61,6 +65,8 @@ class Change:
     live: bool | None = None      # reload on recovery; None: when the status is not final
     event_ids: Sequence[str] = ()  # outside event ids taken by this transition (de-duplication)
     parent: str | None = None      # a child instance's parent id (SPEC §8); never changes for an id
+    due: float | None = None       # the instance's earliest timer (passivated instances' timers)
+    inflight: bool | None = None   # recovery loads it; None: as live
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +145,22 @@ class InstanceStore(abc.ABC):
         terminated nor quarantined), and it is not quarantined."""
 
     @abc.abstractmethod
+    def in_flight(self) -> Iterator[StoredInstance]:
+        """Every instance recovery loads: its last change had work in flight (``Change.inflight``,
+        by default ``live``), and it is not quarantined. The rest stay in the store until an event,
+        a timer or a query needs them (SPEC §11)."""
+
+    @abc.abstractmethod
+    def due(self, now: float, limit: int, after: tuple[float, str] | None = None) -> list[tuple[float, str]]:
+        """At most ``limit`` ``(due, id)`` of the instances whose timer (``Change.due``) is due at or
+        before ``now``, in due order (then id), after the ``(due, id)`` ``after``: a keyset scan of
+        the due index."""
+
+    @abc.abstractmethod
+    def next_due(self, after: float | None = None) -> float | None:
+        """The earliest stored due time (later than ``after`` when given), or None."""
+
+    @abc.abstractmethod
     def history_page(self, instance_id: str, limit: int, *, order: str = "latest",
                      after: int | None = None) -> tuple[list[Record], int | None]:
         """One page of the instance's records: at most ``limit`` of them, the latest first
@@ -174,7 +196,7 @@ class InstanceStore(abc.ABC):
     @abc.abstractmethod
     def quarantine(self, instance_id: str, reason: str, now: float | None = None) -> None:
         """Mark one instance unusable (status ``quarantined``, with the reason); it is left out of
-        :meth:`unfinished`. A history record (outcome ``quarantined``) says so. Raises
+        :meth:`unfinished`, :meth:`in_flight` and :meth:`due`. A history record (outcome ``quarantined``) says so. Raises
         :class:`goflow.errors.InstanceNotFound` when there is no such instance."""
 
     @abc.abstractmethod

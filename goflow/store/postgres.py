@@ -35,13 +35,13 @@ _CHUNK = 2000
 # than COPY into a staging table at the batch sizes a host commits -- see docs/store.md.
 _UPSERT = (
     "INSERT INTO goflow_instances (shard, id, project, activity, version, status, state, snapshot,"
-    " created, updated, reason, live, parent)"
+    " created, updated, reason, live, parent, due, inflight)"
     " SELECT %b, * FROM unnest(%b::text[], %b::text[], %b::text[], %b::bigint[], %b::text[], %b::text[],"
-    " %b::bytea[], %b::float8[], %b::float8[], %b::text[], %b::bool[], %b::text[])"
+    " %b::bytea[], %b::float8[], %b::float8[], %b::text[], %b::bool[], %b::text[], %b::float8[], %b::bool[])"
     " ON CONFLICT (shard, id) DO UPDATE SET project = excluded.project, activity = excluded.activity,"
     " version = excluded.version, status = excluded.status, state = excluded.state,"
     " snapshot = excluded.snapshot, updated = excluded.updated, reason = excluded.reason,"
-    " live = excluded.live"
+    " live = excluded.live, due = excluded.due, inflight = excluded.inflight"
 )
 _APPEND = (
     "INSERT INTO goflow_history (shard, instance_id, time, state, event, action, next, step, attempt,"
@@ -167,8 +167,10 @@ class PostgresStore(InstanceStore):
             if c.event_ids:
                 ids.extend([(iid, e) for e in c.event_ids])
             live = c.live if c.live is not None else c.status not in _NOT_RECOVERED_SET
+            inflight = live if c.inflight is None else c.inflight
             rows[iid] = (iid, c.project, c.activity, c.version, c.status, c.state, c.snapshot,
-                         c.created, c.updated, c.reason, bool(live), c.parent)
+                         c.created, c.updated, c.reason, bool(live), c.parent,
+                         None if c.due is None else float(c.due), bool(inflight))
             for r in c.records:
                 detail = r.detail
                 if detail is not None:
@@ -235,7 +237,8 @@ class PostgresStore(InstanceStore):
                                    " FOR UPDATE", (self.shard, instance_id)).fetchone()
                 if row is None:
                     raise InstanceNotFound(instance_id)
-                conn.execute("UPDATE goflow_instances SET status = %s, reason = %s, live = false"
+                conn.execute("UPDATE goflow_instances SET status = %s, reason = %s, live = false,"
+                             " inflight = false, due = NULL"
                              " WHERE shard = %s AND id = %s", (QUARANTINED, reason, self.shard, instance_id))
                 conn.execute(_APPEND_ONE, (self.shard, instance_id, when, row[0], None, None, None, None,
                                            None, None, QUARANTINED, None,
@@ -273,7 +276,29 @@ class PostgresStore(InstanceStore):
         return {(r[0], r[1]) for r in rows}
 
     def unfinished(self) -> Iterator[StoredInstance]:
-        sql = (f"SELECT {COLUMNS} FROM goflow_instances WHERE shard = %s AND live AND id > %s"
+        return self._scan("live")
+
+    def in_flight(self) -> Iterator[StoredInstance]:
+        return self._scan("inflight")
+
+    def due(self, now: float, limit: int, after: tuple[float, str] | None = None) -> list[tuple[float, str]]:
+        if after is None:
+            sql, args = "", ()
+        else:
+            sql, args = " AND (due, id) > (%s, %s)", (float(after[0]), str(after[1]))
+        rows = self._all("SELECT due, id FROM goflow_instances WHERE shard = %s AND due IS NOT NULL AND due <= %s"
+                         f"{sql} ORDER BY due, id LIMIT %s", (self.shard, float(now), *args, max(int(limit), 0)),
+                         "scanning due timers")
+        return [(r[0], r[1]) for r in rows]
+
+    def next_due(self, after: float | None = None) -> float | None:
+        sql, args = ("", ()) if after is None else (" AND due > %s", (float(after),))
+        row = self._one(f"SELECT min(due) FROM goflow_instances WHERE shard = %s AND due IS NOT NULL{sql}",
+                        (self.shard, *args), "reading the next due timer")
+        return row[0]
+
+    def _scan(self, flag: str) -> Iterator[StoredInstance]:
+        sql = (f"SELECT {COLUMNS} FROM goflow_instances WHERE shard = %s AND {flag} AND id > %s"
                f" ORDER BY id LIMIT {_CHUNK}")
         after = ""
         while True:

@@ -20,7 +20,7 @@ __all__ = ["SCHEMA_VERSION", "APPLICATION_ID", "SQLiteStore"]
 
 log = logging.getLogger("goflow.store")
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 APPLICATION_ID = 0x47465301  # "GFS\x01": a GoFlow shard store
 
 # Statuses left out of recovery unless a change says otherwise (Change.live): a status added later is
@@ -82,24 +82,35 @@ _PARENT = [
     "ALTER TABLE instances ADD COLUMN parent TEXT",
     "CREATE INDEX instances_by_parent ON instances (parent, created, id) WHERE parent IS NOT NULL",
 ]
-_DDL = _TABLES + _EVENT_IDS + _LIST_INDEXES + _PARENT
+# version 5 (SPEC §11, passivation): the instance's earliest timer, indexed in due order, and whether
+# recovery loads it (work in flight). A row of an older store gets inflight = live: recovery loads
+# every live instance once and the host writes their marks back (goflow.shard.Shard.recover).
+_TIMERS = [
+    "ALTER TABLE instances ADD COLUMN due REAL",
+    "ALTER TABLE instances ADD COLUMN inflight INTEGER NOT NULL DEFAULT 0",
+    "UPDATE instances SET inflight = live WHERE live = 1",
+    "CREATE INDEX instances_due ON instances (due, id) WHERE due IS NOT NULL",
+    "CREATE INDEX instances_inflight ON instances (id) WHERE inflight = 1",
+]
+_DDL = _TABLES + _EVENT_IDS + _LIST_INDEXES + _PARENT + _TIMERS
 _UPGRADES = {
     1: _EVENT_IDS,           # a version-1 store gains the table; ids it took before are not in it
     2: [*(f"DROP INDEX IF EXISTS {name}" for name in ("instances_by_created", "instances_by_status",
                                                       "instances_by_blueprint", "instances_by_blueprint_status")),
         *_LIST_INDEXES],
     3: _PARENT,
+    4: _TIMERS,
 }
 
 _UPSERT = (
     "INSERT INTO instances"
-    " (id, project, activity, version, status, state, snapshot, created, updated, reason, live, parent)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " (id, project, activity, version, status, state, snapshot, created, updated, reason, live, parent, due,"
+    " inflight) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     # project, activity and parent never change for an id: left out of the SET, the listing indexes that hold
     # them but not status (instances_by_blueprint, instances_by_created) are not rewritten per update
     " ON CONFLICT (id) DO UPDATE SET version = excluded.version, status = excluded.status, state = excluded.state,"
     " snapshot = excluded.snapshot, updated = excluded.updated, reason = excluded.reason,"
-    " live = excluded.live"
+    " live = excluded.live, due = excluded.due, inflight = excluded.inflight"
 )
 _APPEND = (
     "INSERT INTO history (instance_id, time, state, event, action, next, step, attempt, endpoint,"
@@ -162,8 +173,10 @@ class SQLiteStore(InstanceStore):
             if c.event_ids:
                 ids.extend([(iid, e) for e in c.event_ids])
             live = c.live if c.live is not None else c.status not in _NOT_RECOVERED_SET
+            inflight = live if c.inflight is None else c.inflight
             rows[iid] = (iid, c.project, c.activity, c.version, c.status, c.state, c.snapshot,
-                         c.created, c.updated, c.reason, 1 if live else 0, c.parent)
+                         c.created, c.updated, c.reason, 1 if live else 0, c.parent,
+                         None if c.due is None else float(c.due), 1 if inflight else 0)
             for r in c.records:
                 detail = r.detail
                 if detail is not None:
@@ -204,7 +217,7 @@ class SQLiteStore(InstanceStore):
                                    (instance_id,)).fetchone()
                 if row is None:
                     raise InstanceNotFound(instance_id)
-                conn.execute("UPDATE instances SET status = ?, reason = ?, live = 0 WHERE id = ?",
+                conn.execute("UPDATE instances SET status = ?, reason = ?, live = 0, inflight = 0, due = NULL WHERE id = ?",
                              (QUARANTINED, reason, instance_id))
                 conn.execute(_APPEND, (instance_id, when, row[0], None, None, None, None, None, None,
                                        QUARANTINED, None, dumps({"reason": reason, "status": row[1]})))
@@ -247,10 +260,33 @@ class SQLiteStore(InstanceStore):
                          f"looking up instance {instance_id!r}") is not None
 
     def unfinished(self) -> Iterator[StoredInstance]:
+        return self._scan("instances_live", "live")
+
+    def in_flight(self) -> Iterator[StoredInstance]:
+        return self._scan("instances_inflight", "inflight")
+
+    def due(self, now: float, limit: int, after: tuple[float, str] | None = None) -> list[tuple[float, str]]:
+        if after is None:
+            return self._all("SELECT due, id FROM instances INDEXED BY instances_due WHERE due IS NOT NULL"
+                             " AND due <= ? ORDER BY due, id LIMIT ?", (float(now), max(int(limit), 0)),
+                             "scanning due timers")
+        return self._all("SELECT due, id FROM instances INDEXED BY instances_due WHERE due IS NOT NULL"
+                         " AND due <= ? AND (due, id) > (?, ?) ORDER BY due, id LIMIT ?",
+                         (float(now), float(after[0]), str(after[1]), max(int(limit), 0)), "scanning due timers")
+
+    def next_due(self, after: float | None = None) -> float | None:
+        if after is None:
+            row = self._one("SELECT min(due) FROM instances WHERE due IS NOT NULL", (), "reading the next due timer")
+        else:
+            row = self._one("SELECT min(due) FROM instances WHERE due IS NOT NULL AND due > ?", (float(after),),
+                            "reading the next due timer")
+        return row[0]
+
+    def _scan(self, index: str, flag: str) -> Iterator[StoredInstance]:
         # Keyset pagination over the partial index: no statement stays open between chunks, so the
         # caller may commit while it iterates, and no read transaction pins the WAL meanwhile.
-        sql = (f"SELECT {COLUMNS} FROM instances INDEXED BY instances_live"
-               f" WHERE live = 1 AND id > ? ORDER BY id LIMIT {_CHUNK}")
+        sql = (f"SELECT {COLUMNS} FROM instances INDEXED BY {index}"
+               f" WHERE {flag} = 1 AND id > ? ORDER BY id LIMIT {_CHUNK}")
         after = ""
         make = StoredInstance
         while True:

@@ -232,6 +232,8 @@ CONSUMERS = {
     "limits.children": [("actors/host.py", "children=settings.limits.children")],
     "limits.child_depth": [("actors/host.py", "child_depth=settings.limits.child_depth"),
                            ("actors/root.py", "self.config.limits.child_depth")],
+    "runtime.passivate_after": [("actors/host.py", "passivate_after=settings.runtime.passivate_after")],
+    "runtime.cache_size": [("actors/host.py", "cache_size=settings.runtime.cache_size")],
     "logging.level": [("actors/_logging.py", "settings.logging.level"), ("actors/daemon.py", "settings.logging.level")],
     "logging.format": [("actors/daemon.py", "settings.logging.format")],
     "metrics.enabled": [("goflow/metrics.py", "settings.metrics.enabled"), ("actors/daemon.py", "settings.metrics.enabled")],

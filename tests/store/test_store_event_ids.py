@@ -80,6 +80,9 @@ def test_a_version_1_store_is_upgraded_in_place_and_keeps_its_rows(store_path, c
     raw.execute("DROP TABLE event_ids")
     raw.execute("DROP INDEX instances_by_parent")       # version 4's
     raw.execute("ALTER TABLE instances DROP COLUMN parent")
+    for statement in ("DROP INDEX instances_due", "DROP INDEX instances_inflight",   # version 5's
+                      "ALTER TABLE instances DROP COLUMN due", "ALTER TABLE instances DROP COLUMN inflight"):
+        raw.execute(statement)
     raw.execute("PRAGMA user_version=1")
     raw.commit()
     raw.close()
