@@ -84,6 +84,8 @@ class Host(Actor):
                            event_bytes=settings.limits.event_bytes, retry=settings.retry,
                            postponed=settings.limits.postponed, paused_events=settings.limits.paused_events,
                            children=settings.limits.children, child_depth=settings.limits.child_depth,
+                           passivate_after=settings.runtime.passivate_after,
+                           cache_size=settings.runtime.cache_size,
                            name=f"host-{msg.index}", clock=self.clock)
         fx = self.shard.recover()
         self._effects(fx)
@@ -102,6 +104,7 @@ class Host(Actor):
         if items:
             self._effects(shard.handle(items, now))
         else:
+            metrics.resident(len(shard.cells))
             self._arm(now)
         return len(due)
 
@@ -138,6 +141,7 @@ class Host(Actor):
                 self.send(self.routes[i], HostBatch(part))
 
     def _effects(self, fx) -> None:
+        metrics.resident(len(self.shard.cells))
         if fx.jobs and self.proxy is not None:
             self.send(self.proxy, Jobs(fx.jobs))
         if fx.sends:

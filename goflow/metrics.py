@@ -17,7 +17,7 @@ import shutil
 from typing import Iterable, Mapping
 
 __all__ = ["DIR_NAME", "directory", "reset_directory", "remove_directory", "enable", "setup", "enabled", "disable", "committed",
-           "restart", "attempts", "event_ack", "exposition", "outcome_class", "OUTCOME_CLASSES"]
+           "restart", "attempts", "event_ack", "resident", "exposition", "outcome_class", "OUTCOME_CLASSES"]
 
 DIR_NAME = "metrics"
 ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -56,7 +56,7 @@ def remove_directory(data_dir: str) -> None:
 
 class _Metrics:
     def __init__(self):
-        from prometheus_client import Counter, Histogram
+        from prometheus_client import Counter, Gauge, Histogram
         self.transitions = Counter("goflow_transitions", "FSM transitions committed (an instance moved to a "
                                    "state)", ["blueprint"], registry=None)
         self.commit_seconds = Histogram("goflow_store_commit_duration_seconds", "One store transaction of a "
@@ -74,6 +74,9 @@ class _Metrics:
                                  "after one was exhausted", ["action"], registry=None)
         self.acks = Histogram("goflow_event_ack_duration_seconds", "HTTP API event posts: from the request "
                               "read to its durable acknowledgement", buckets=LATENCY_BUCKETS, registry=None)
+        # each host sets its own; the scrape sums the live hosts' (a dead host's value goes with it)
+        self.resident = Gauge("goflow_resident_instances", "Instances held in the hosts' memory (the rest "
+                              "are passivated)", multiprocess_mode="livesum", registry=None)
         self._children: dict = {}
 
     def child(self, metric, *labels):
@@ -176,6 +179,14 @@ def attempts(action: str, records: Iterable) -> None:
         m.child(m.fallbacks, action).inc(fallbacks)
 
 
+def resident(n: int) -> None:
+    """This host holds ``n`` instances in memory (SPEC §11: the others are passivated)."""
+    m = _m
+    if m is None:
+        return
+    m.resident.set(n)
+
+
 def event_ack(seconds: float) -> None:
     m = _m
     if m is None:
@@ -197,6 +208,13 @@ def exposition(data_dir: str, counts: Mapping[tuple, int]) -> tuple[bytes, str]:
 
     from .store import status as store_status
 
+    path = directory(data_dir)
+    held = 0
+    if os.path.isdir(path):
+        for family in MultiProcessCollector(None, path).collect():
+            if family.name == "goflow_resident_instances":
+                held = int(sum(s.value for s in family.samples))
+
     class Counts:
         def collect(self):
             by: dict = {}
@@ -208,14 +226,16 @@ def exposition(data_dir: str, counts: Mapping[tuple, int]) -> tuple[bytes, str]:
             for (bp, status), n in sorted(by.items()):
                 g.add_metric([bp, status], n)
             yield g
+            active = sum(n for (_b, s), n in by.items() if s not in FINAL)
             yield GaugeMetricFamily("goflow_active_instances", "Instances not finished (running, waiting, "
-                                    "paused): held by the hosts", value=sum(n for (_b, s), n in by.items()
-                                                                             if s not in FINAL))
+                                    "delayed, paused), in memory or passivated", value=active)
+            yield GaugeMetricFamily("goflow_passivated_instances", "Instances not finished that are not in "
+                                    "the hosts' memory (in the store until an event, timer or query: SPEC §11)",
+                                    value=max(0, active - held))
             yield GaugeMetricFamily("goflow_store_unavailable_shards", "Shards whose store is unavailable now "
                                     "(their hosts retry; docs/store.md)", value=len(store_status.unavailable(data_dir)))
 
     registry = CollectorRegistry()
-    path = directory(data_dir)
     if os.path.isdir(path):
         MultiProcessCollector(registry, path)
     registry.register(Counts())

@@ -21,6 +21,13 @@ batch is known from the batch itself.
 
 Supervision (SPEC §6, :mod:`goflow._shard_cells`): a crash of an instance's handler restarts it from
 its last committed snapshot, or fails it past the restart intensity; other instances are untouched.
+
+Passivation (SPEC §11, :mod:`goflow._shard_cache`): ``cells`` holds the instances with work in flight
+and a bounded, least-recently-used cache of idle ones; an idle instance leaves it after
+``passivate_after`` seconds unused (or at once past ``cache_size``) and is loaded again from the store
+(:meth:`Shard._load_row`) on its next event, timer, wait or query. Each commit stores the instance's
+earliest timer and whether it has work in flight; recovery loads only the latter, and the timers of
+passivated instances are found by a scan of the store's due index.
 """
 from __future__ import annotations
 
@@ -32,20 +39,20 @@ from dataclasses import dataclass, field, replace
 from typing import Callable, Iterable
 
 from . import _shard_children as kin, metrics, snapshot
+from ._shard_cache import Residency, Resident, StoredTimers
 from ._shard_cells import _Cell, _live, restart
 from ._shard_watch import hold, wake, watch
-from .config import EngineSection, LimitsSection, RetrySection
+from .config import EngineSection, LimitsSection, RetrySection, RuntimeSection
 from .errors import (BlueprintNotFound, GoflowError, InstanceError, InstanceExists, InstanceFinished,
-                     InstanceNotFound, InvalidInput, SnapshotError)
+                     InstanceNotFound, InvalidInput)
 from .fsm import (FAILED, FINAL_STATUSES, CallWorker, CancelTimer, ChildAck, ChildDone, Finished, HookOutcome,
                   Instance, Outcome, Pause, Resume, Retry, Rewind, Signal, StartTimer, Terminate, TimerFired,
                   new_instance, react)
 from .history import Record
-from .jobs import HOOK, Job, StepDone
+from .jobs import Job, StepDone
 from .jsonlike import why_not_json_like
 from .model import START, Blueprint
 from .requests import Create, Item, Reply, Wait, Watch
-from .store import Change
 from .timers import TimerWheel
 
 __all__ = ["Effects", "Shard", "instance_view", "check_input"]
@@ -101,13 +108,15 @@ def instance_view(inst: Instance) -> dict:
     }
 
 
-class Shard:
+class Shard(Resident):
     def __init__(self, store, blueprints: Iterable[Blueprint] = (), *, clock: Callable[[], float] = time.time,
                  intensity: int = EngineSection.intensity, period: float = EngineSection.period,
                  name: str = "shard", event_bytes: int = LimitsSection.event_bytes,
                  retry: RetrySection = RetrySection(), postponed: int = LimitsSection.postponed,
                  paused_events: int = LimitsSection.paused_events, children: int = LimitsSection.children,
-                 child_depth: int = LimitsSection.child_depth):
+                 child_depth: int = LimitsSection.child_depth,
+                 passivate_after: float = RuntimeSection.passivate_after,
+                 cache_size: int = RuntimeSection.cache_size):
         self.store, self.clock, self.name = store, clock, name
         self.event_bytes = event_bytes
         self.postponed = postponed          # limits.postponed: the bound of each postponed queue
@@ -118,7 +127,11 @@ class Shard:
         self.intensity, self.period = intensity, period
         self.blueprints: dict[tuple, Blueprint] = {}
         self.latest: dict[tuple, int] = {}
-        self.cells: dict[str, _Cell] = {}
+        self.cells: dict[str, _Cell] = {}          # the resident instances (the rest: passivated)
+        self.resident = Residency(passivate_after, cache_size)
+        self.stored_timers = StoredTimers(store)   # the timers of passivated instances
+        self.loaded = 0                            # rows decoded into cells (recovery and on demand)
+        self.passivated = 0                        # instances passivated since the shard started
         self.timers = TimerWheel()
         self.waiters: dict[str, list] = {}     # instance id -> [(reply token, Wait or Watch), ...]
         self._stored: set[str] = set()     # ids of this batch's creates that the store already holds
@@ -145,22 +158,11 @@ class Shard:
 
     # ---------------------------------------------------------------------------------- recovery
     def recover(self) -> Effects:
-        """Load every unfinished instance; re-dispatch in-flight steps, re-arm timers."""
+        """Load the instances with work in flight (the store's ``in_flight``) and re-dispatch their
+        steps; the rest stay in the store, their timers in its due index. A row the store marks in
+        flight whose instance is idle (a store of an older schema) gets its marks written back."""
         fx = Effects()
-        quarantined = 0
-        for row in self.store.unfinished():
-            try:
-                inst = snapshot.decode(row.snapshot, row.id)
-                bp = self.blueprint(inst.project, inst.activity, inst.version)
-            except (SnapshotError, BlueprintNotFound) as exc:
-                quarantined += 1
-                log.error("instance.quarantined id=%s reason=%s", row.id, exc)
-                self.store.quarantine(row.id, str(exc))
-                continue
-            cell = self.cells[inst.id] = _Cell(inst, bp)
-            self._resume_effects(cell, fx)
-        log.info("shard.recovered name=%s instances=%s jobs=%s timers=%s quarantined=%s", self.name,
-                 len(self.cells), len(fx.jobs), len(self.timers), quarantined)
+        self._recover(fx)
         return fx
 
     def inflight(self) -> list[Job]:
@@ -170,31 +172,15 @@ class Shard:
             self._resume_effects(cell, fx, timers=False)
         return fx.jobs
 
-    def _resume_effects(self, cell: _Cell, fx: Effects, timers: bool = True) -> None:
-        inst, p = cell.inst, cell.inst.pending
-        if p is not None:
-            if p.kind in ("sync", "async") and not p.accepted:
-                fx.jobs.append(self._job(cell, CallWorker(inst.id, p.step, p.action, inst.state, p.kind)))
-            if timers and p.due is not None:
-                self.timers.arm(inst.id, p.step, p.due)
-        if inst.hook_step is not None:
-            fx.jobs.append(self._job(cell, CallWorker(inst.id, inst.hook_step, inst.state, inst.state, HOOK)))
-        if timers:                          # recovery: the unacknowledged child-workflow messages again
-            fx.sends.extend(kin.resume_items(inst, cell.bp))
-
     def outstanding(self, wanted) -> list[Item]:
         """The unacknowledged child-workflow messages to the instances ``wanted`` picks (a peer host
-        restarted: what it may have lost)."""
+        restarted: what it may have lost). Such instances are never passivated (``in_flight``)."""
         out: list[Item] = []
         for cell in self.cells.values():
             out.extend(kin.resume_items(cell.inst, cell.bp, wanted))
         return out
 
     # ---------------------------------------------------------------------------------- handling
-    def due_items(self, now: float | None = None) -> list[Item]:
-        now = self.clock() if now is None else now
-        return [Item(iid, TimerFired(step)) for iid, step in self.timers.pop_due(now)]
-
     def handle(self, items: Iterable[Item], now: float | None = None) -> Effects:
         """Apply a batch; commit it in one transaction; return the effects to carry out."""
         now = self.clock() if now is None else now
@@ -228,14 +214,8 @@ class Shard:
                     self._sends.append(kin.failed_create(item.instance, item.request, exc))
                 replies.append(Reply(item.token, False, exc))
         if staged:
-            changes = []
-            for iid, cell in staged.items():
-                inst = cell.inst
-                changes.append(Change(iid, inst.project, inst.activity, inst.version, inst.status, inst.state,
-                                      cell.snap or snapshot.encode(inst), records.get(iid, ()),
-                                      inst.created, inst.updated, inst.reason,
-                                      _live(inst), tuple(self._taken.get(iid, ())),
-                                      None if inst.parent is None else inst.parent.id))
+            changes = [self._change(cell.inst, cell.snap or snapshot.encode(cell.inst), records.get(iid, ()),
+                                    tuple(self._taken.get(iid, ()))) for iid, cell in staged.items()]
             t0 = time.perf_counter()
             try:
                 self.store.commit(changes)
@@ -253,6 +233,7 @@ class Shard:
                     self.cells[iid] = cell
                 else:
                     self.cells.pop(iid, None)
+                    self.resident.drop(iid)
         for cmd in commands:
             if isinstance(cmd, CallWorker):
                 fx.jobs.append(self._job(staged.get(cmd.instance) or self.cells[cmd.instance], cmd))
@@ -266,6 +247,10 @@ class Shard:
                     fx.sends.extend(sent)
         fx.sends.extend(self._sends)
         replies.extend(wake(self.store, self.waiters, staged, instance_view))   # when its condition holds
+        for iid in staged:
+            if iid in self.cells:
+                self._touch(iid, now)
+        self._passivate(now)
         fx.replies = replies
         return fx
 
@@ -287,7 +272,11 @@ class Shard:
             self._create(item, req, now, staged, records, commands, replies)
             return
         if isinstance(req, Watch):
+            if iid not in staged and iid not in self.cells:
+                self._load(iid, now)        # a passivated instance is live: loaded to be watched
             replies.extend(watch(self.store, self.cells, self.waiters, item, req, staged))
+            if iid in self.waiters:
+                self.resident.drop(iid)     # a held watch keeps its instance resident
             return
         if isinstance(req, ChildAck) and iid not in staged and iid not in self.cells:
             return                          # acknowledged before (the child is at rest)
@@ -296,8 +285,9 @@ class Shard:
         if isinstance(req, Signal) and req.data is not None:
             check_input(iid, f"the data of event {req.name!r}", req.data, self.event_bytes)
         cell = staged.get(iid) or self.cells.get(iid)
-        if cell is None:                    # not live: unknown, finished or quarantined
-            row = self.store.get(iid)
+        if cell is None:                    # passivated (then loaded), or unknown, finished, quarantined
+            cell, row = self._load(iid, now)
+        if cell is None:
             if row is None:
                 raise InstanceNotFound(iid)
             if isinstance(req, Wait):
@@ -321,6 +311,7 @@ class Shard:
                 replies.append(Reply(item.token, True, instance_view(cell.inst)))
             else:
                 hold(self.waiters, iid, item.token, req)
+                self.resident.drop(iid)     # a waiter keeps its instance resident
             return
         if isinstance(req, StepDone):
             records.setdefault(iid, []).extend(req.result.attempts)
@@ -416,17 +407,19 @@ class Shard:
         return Job(inst.id, cmd.step, cmd.mode, cmd.action, request, cell.bp.workers_for(cmd.action))
 
     # ----------------------------------------------------------------------------------- queries
-    def status(self, iid: str) -> dict:
+    def status(self, iid: str, now: float | None = None) -> dict:
+        """The instance's view; a passivated instance is loaded (and kept in the cache)."""
         cell = self.cells.get(iid)
+        row = None
+        if cell is None:
+            cell, row = self._load(iid, now)
+            if cell is not None:
+                self._passivate(self.clock() if now is None else now)
         if cell is not None:
             return instance_view(cell.inst)
-        row = self.store.get(iid)
         if row is None:
             raise InstanceNotFound(iid)
         if row.status == "quarantined":
             return {"id": iid, "project": row.project, "activity": row.activity, "version": row.version,
                     "status": row.status, "state": row.state, "context": None, "reason": row.reason}
         return instance_view(snapshot.decode(row.snapshot, iid))
-
-    def next_due(self) -> float | None:
-        return self.timers.next_due()

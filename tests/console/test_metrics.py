@@ -45,6 +45,8 @@ def test_scrape_after_a_known_workload_has_exact_counts(stack, api):
     assert value(m, "goflow_instances", blueprint="obs/gate", status="completed") == 1
     assert value(m, "goflow_instances", blueprint="obs/gate", status="waiting") == 1
     assert value(m, "goflow_active_instances") == 1
+    # the waiting gate is in its host's memory (runtime.passivate_after: 60 s); nothing is passivated yet
+    assert value(m, "goflow_resident_instances") == 1 and value(m, "goflow_passivated_instances") == 0
     assert value(m, "goflow_store_commit_duration_seconds_count") >= 1
     # every instance written was counted in some commit's batch size (several writes each)
     assert value(m, "goflow_store_commit_batch_size_sum") >= 5

@@ -49,8 +49,16 @@ def store_url(request) -> str:
     return "" if request.param == "sqlite" else request.getfixturevalue("pg_url")
 
 
-def _start_chain(daemons, calls, store_url=""):
-    eng = daemons.start(blueprints=[chain_blueprint(STEPS)], shards=2, env=SLOW, store_url=store_url)
+@pytest.fixture(params=[60.0, 0.0], ids=["passivate-60s", "passivate-0s"])
+def passivate_after(request) -> float:
+    """... and with ``runtime.passivate_after`` at its default and at 0 s (every idle instance leaves
+    memory at once: each event, timer and result loads it from the store again)."""
+    return request.param
+
+
+def _start_chain(daemons, calls, store_url="", passivate_after=60.0):
+    eng = daemons.start(blueprints=[chain_blueprint(STEPS)], shards=2, env=SLOW, store_url=store_url,
+                        passivate_after=passivate_after)
     ids = eng.start_many(CHAIN, [{"i": i} for i in range(N)], ids=[f"i{i:04d}" for i in range(N)])
     # kill once a good part of the calls is made and most are still to come: really mid-flight
     poll(lambda: _lines(calls) >= N, 120, interval=0.01, what=f"{N} worker calls")
@@ -104,8 +112,8 @@ def _check_run(data_dir, ids, calls, kill: tuple[float, float], allowed: set | N
     return len(repeated)
 
 
-def test_kill_one_host_process_mid_flight(daemons, calls, store_url):
-    eng, ids = _start_chain(daemons, calls, store_url)
+def test_kill_one_host_process_mid_flight(daemons, calls, store_url, passivate_after):
+    eng, ids = _start_chain(daemons, calls, store_url, passivate_after)
     pids = daemons.remember(eng)
     victim = pids["host-0"]
     t_kill = time.time()
@@ -129,8 +137,8 @@ def test_kill_one_host_process_mid_flight(daemons, calls, store_url):
     print(f"calls at kill: {at_kill}/{N * STEPS}; steps called again: {repeated}")
 
 
-def test_kill_whole_daemon_mid_flight_then_restart(daemons, calls, store_url):
-    eng, ids = _start_chain(daemons, calls, store_url)
+def test_kill_whole_daemon_mid_flight_then_restart(daemons, calls, store_url, passivate_after):
+    eng, ids = _start_chain(daemons, calls, store_url, passivate_after)
     data_dir = eng.data_dir
     pids = daemons.remember(eng)
     t_kill = time.time()
@@ -146,7 +154,8 @@ def test_kill_whole_daemon_mid_flight_then_restart(daemons, calls, store_url):
     in_flight = {(iid, inst.pending.step) for iid, inst in unfinished.items() if inst.pending is not None}
     assert len(in_flight) >= 100, f"only {len(in_flight)} steps in flight at the kill"
     assert all(inst.status == "running" for inst in unfinished.values())
-    eng2 = daemons.start(data_dir, shards=2, env=SLOW, store_url=store_url)  # the same store, a new port
+    eng2 = daemons.start(data_dir, shards=2, env=SLOW, store_url=store_url,   # the same store, a new port
+                         passivate_after=passivate_after)
     assert eng2.recovered == len(unfinished)
     done = eng2.wait_all(ids, timeout=WAIT)
     assert {d["status"] for d in done} == {"completed"}, _failures(eng2, done)
@@ -165,13 +174,14 @@ def _timer_blueprint(delay: float) -> dict:
                          "responseTimeout": 5, "priority": 1}]}
 
 
-def test_durable_timer_fires_once_after_daemon_kill_and_restart(daemons, calls, store_url):
+def test_durable_timer_fires_once_after_daemon_kill_and_restart(daemons, calls, store_url, passivate_after):
     """The instance is delayed 3 s and the whole daemon is killed (kill -9) before the timer fires; a
     new daemon on the same data directory re-arms the timer from the snapshot: the action runs exactly
     once, at or after its due time (history times and the due time are on the same clock). Nothing is
     asserted about how long anything took. (The overdue-at-recovery case, on a manual clock, is
     test_embedded.py::test_overdue_durable_timer_fires_at_recovery.)"""
-    eng = daemons.start(blueprints=[_timer_blueprint(3)], shards=2, store_url=store_url)
+    eng = daemons.start(blueprints=[_timer_blueprint(3)], shards=2, store_url=store_url,
+                        passivate_after=passivate_after)
     iid = eng.start("rt/timer", id="timed")
     s = eng.status(iid)
     assert s["status"] == "delayed" and s["pending"]["kind"] == "delay"
@@ -179,8 +189,8 @@ def test_durable_timer_fires_once_after_daemon_kill_and_restart(daemons, calls, 
     data_dir = eng.data_dir
     daemons.kill(eng, daemons.remember(eng))
     assert read_calls(calls) == [], "the timer fired before the kill: the test proves nothing"
-    eng2 = daemons.start(data_dir, shards=2, store_url=store_url)
-    assert eng2.recovered == 1
+    eng2 = daemons.start(data_dir, shards=2, store_url=store_url, passivate_after=passivate_after)
+    assert eng2.recovered == 0                             # its timer is in the store's due index
     final = eng2.wait(iid, timeout=WAIT)
     assert final["status"] == "completed" and final["state"] == "done"
     assert call_counts(calls) == {(iid, 2): 1}             # the action ran once (step 2; step 1 is the delay)
