@@ -34,6 +34,7 @@ CONTENDERS = {
     "idle-daemon": lambda cfg: _goflow().run_idle(cfg),
     "recovery-daemon": lambda cfg: _goflow().run_recovery(cfg),
     "latency-daemon": lambda cfg: _goflow().run_latency(cfg),
+    "passivated-events-daemon": lambda cfg: _passivation().run_passivated_events(cfg),
 }
 
 
@@ -49,6 +50,11 @@ def _grpc_direct():
 
 def _goflow():
     from . import _goflow as m
+    return m
+
+
+def _passivation():
+    from . import _passivation as m
     return m
 
 

@@ -2,6 +2,7 @@
 
     python -m benchmarks.throughput [--instances 2000] [--concurrency 200] [--steps 3] [--shards 2]
         [--http] [--rounds R] [--engine-only [--engine-instances N]] [--idle N] [--recovery N] [--latency [N]]
+        [--passivated-events N]
         [--no-dbos] [--metrics-off] [--only NAME,...] [--timeout S] [--results-dir DIR] [--profile DIR]
         [--postgres | --store-url postgresql://...]
 
@@ -9,8 +10,10 @@ With no scenario flag it runs the HTTP scenario: a worker server (a minimal aioh
 process, 127.0.0.1) and, against it, the limit (the same POSTs made directly by aiohttp, and by httpx
 over httpx-aiohttp; no engine, no persistence), GoFlow embedded and GoFlow daemon running the 3-step
 flow with the durable store on, and DBOS (when installed: ``pip install -e .[bench]``) running the
-same steps as a durable workflow on SQLite. ``--engine-only``, ``--idle``, ``--recovery`` and
-``--latency`` add their scenarios (``--http`` keeps the HTTP one with them). Every contender runs in
+same steps as a durable workflow on SQLite. ``--engine-only``, ``--idle`` (RSS once the instances are
+passivated, and the boot time of that data directory), ``--recovery``, ``--latency`` and
+``--passivated-events`` (1,000 events/s to random passivated instances; ``benchmarks._passivation``)
+add their scenarios (``--http`` keeps the HTTP one with them). Every contender runs in
 its own process (``benchmarks._run``), bounded by ``--timeout``; a failure is shown in the table.
 ``--postgres`` (a throwaway PostgreSQL server, fsync on, started and removed by the run) or
 ``--store-url URL`` (a scratch database: its goflow_* tables are DROPPED before each contender) adds
@@ -55,7 +58,8 @@ def plan(args) -> list[tuple[str, str, int]]:
     """``(scenario, contender, units of progress)`` in run order."""
     out = []
     pg = bool(getattr(args, "postgres", False) or getattr(args, "store_url", ""))
-    http = args.http or not (args.engine_only or args.idle or args.recovery or args.latency)
+    http = args.http or not (args.engine_only or args.idle or args.recovery or args.latency
+                             or getattr(args, "passivated_events", 0))
     if http:
         for _ in range(args.rounds):          # rounds interleaved: a change of machine load hits all
             for c in HTTP_CONTENDERS + (PG_HTTP_CONTENDERS if pg else ()):
@@ -75,6 +79,8 @@ def plan(args) -> list[tuple[str, str, int]]:
         out.append(("recovery", "recovery-daemon", args.recovery))
     if args.latency:
         out.append(("latency", "latency-daemon", args.latency))
+    if getattr(args, "passivated_events", 0):
+        out.append(("passivated-events", "passivated-events-daemon", args.passivated_events))
     if args.only:
         keep = {s.strip() for s in args.only.split(",")}
         out = [p for p in out if p[1] in keep]
@@ -116,6 +122,7 @@ def _run_one(scenario: str, contender: str, args, url: str, server, bar, base: i
            "instances": args.instances, "concurrency": args.concurrency, "steps": args.steps,
            "shards": args.shards, "engine_instances": args.engine_instances, "idle": args.idle,
            "recovery": args.recovery, "latency": args.latency, "timeout": float(args.timeout),
+           "passivated_events": args.passivated_events,
            "progress": os.path.join(work, "progress"), "pids": os.path.join(work, "pids.json"),
            "profile": os.path.join(args.profile, f"{contender}.prof") if args.profile else None,
            "store_url": dbs.fresh() if dbs is not None and contender.endswith("-pg") else ""}
@@ -193,7 +200,8 @@ def merge_rounds(results: list) -> list:
 
 def _units(scenario: str, args) -> int:
     return {"http": args.instances, "engine-only": args.engine_instances, "idle": args.idle,
-            "recovery": args.recovery, "latency": args.latency}[scenario]
+            "recovery": args.recovery, "latency": args.latency,
+            "passivated-events": args.passivated_events}[scenario]
 
 
 def _progress(path: str) -> int:
@@ -220,6 +228,8 @@ def parse(argv=None):
     p.add_argument("--recovery", type=int, default=0, metavar="N", help="recover N unfinished instances")
     p.add_argument("--latency", type=int, nargs="?", const=200, default=0, metavar="N",
                    help="event ack latency over N sends (default 200)")
+    p.add_argument("--passivated-events", type=int, default=0, metavar="N",
+                   help="N events at 1,000/s to random passivated instances: ack latency")
     p.add_argument("--no-dbos", action="store_true", help="leave DBOS out")
     p.add_argument("--metrics-off", action="store_true", help="also run the daemon contenders with "
                    "metrics.enabled: false (the cost of metrics, docs/metrics.md)")

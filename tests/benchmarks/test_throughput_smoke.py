@@ -94,8 +94,10 @@ def test_engine_idle_recovery_latency_scenarios(tmp_path):
         assert r["transitions"] == 50 * 4 and r["transitions_per_s"] > 0
     idle = _by(doc, "idle-daemon")
     assert idle["expected"] == 50 and idle["rss_after"] > 0 and "rss_per_instance" in idle
+    # RSS once the hosts held none of them, then the boot of that data directory (nothing in flight)
+    assert idle["boot_seconds"] > 0 and idle["recovered"] == 0 and idle["probe_status"] == "completed"
     rec = _by(doc, "recovery-daemon")
-    assert rec["recovered"] == 50 and rec["waiting_after"] == 50 and rec["probe_status"] == "completed"
+    assert rec["recovered"] == 0 and rec["waiting_after"] == 50 and rec["probe_status"] == "completed"
     lat = _by(doc, "latency-daemon")
     assert lat["expected"] == 20 and lat["p50_ms"] is not None and lat["p99_ms"] >= lat["p50_ms"]
     got = {t["target"] for t in doc["targets"]}
@@ -103,11 +105,23 @@ def test_engine_idle_recovery_latency_scenarios(tmp_path):
     assert any("boot" in t for t in got) and any("p99 ms" in t for t in got)
     boot = next(t for t in doc["targets"] if t["target"].startswith("boot"))
     assert boot["met"] is None and "50" in boot["note"]     # not at the target's size
-    assert any(t["target"].startswith("boot") for t in doc["targets"]) and boot["value"] > 0
+    assert boot["value"] == idle["boot_seconds"]            # the boot of the --idle data directory
     idle_t = next(t for t in doc["targets"] if "RSS" in t["target"])
-    assert "extrapolated from 50" in idle_t["note"] and idle_t["met"] is not None
+    assert idle_t["met"] is None and "measured with 50" in idle_t["note"] and idle_t["value"] == idle["rss_after"]
     cpu = _by(doc, "engine-daemon")["cpu_seconds"]
     assert {"client", "dispatcher", "host-0"} <= set(cpu) and all(v >= 0 for v in cpu.values())
+
+
+def test_passivated_events_scenario(tmp_path):
+    doc = _run(tmp_path, "--passivated-events", "40")
+    [r] = doc["results"]
+    assert r["contender"] == "passivated-events-daemon"
+    _assert_completed(r)
+    assert r["expected"] == 40 and r["pool"] == 80 and r["rate"] == 1000
+    assert r["p50_ms"] is not None and r["p99_ms"] >= r["p50_ms"] and r["batches"] >= 1
+    [t] = [t for t in doc["targets"] if "random passivated" in t["target"]]
+    assert t["value"] == r["p99_ms"] and t["met"] in (True, False)
+    assert "Passivated events" in doc["_stdout"]
 
 
 class _Bar:
