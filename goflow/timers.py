@@ -31,7 +31,11 @@ class TimerWheel:
         heapq.heappush(self._heap, (due, instance_id, step))
 
     def cancel(self, instance_id: str, step: int) -> None:
-        self._live.pop((instance_id, step), None)
+        if self._live.pop((instance_id, step), None) is not None and len(self._heap) > 2 * len(self._live) + 1024:
+            # mostly cancelled entries (instances passivated with their timer, SPEC §11): rebuilt, so
+            # the heap follows the live timers, not every timer ever armed before its due time
+            self._heap = [(due, iid, st) for (iid, st), due in self._live.items()]
+            heapq.heapify(self._heap)
 
     def next_due(self) -> float | None:
         heap = self._heap

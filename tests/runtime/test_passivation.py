@@ -179,3 +179,17 @@ def test_in_flight_is_a_step_not_yet_accepted_or_a_hook():
     assert in_flight(Instance("i", "p", "a", 1, status="completed", hook_step=2))
     assert in_flight(Instance("i", "p", "a", 1, pending=Pending(1, "kids", "workflow", T0)))     # children run
     assert in_flight(Instance("i", "p", "a", 1, status="completed", notify=True))   # its end not acknowledged
+
+
+def test_the_timer_wheel_does_not_keep_the_entries_of_cancelled_timers():
+    from goflow.timers import TimerWheel
+    wheel = TimerWheel()
+    for n in range(5000):
+        wheel.arm(f"i{n}", 1, T0 + n)
+    for n in range(0, 5000, 2):             # half of them passivated with their timer
+        wheel.cancel(f"i{n}", 1)
+    for n in range(1, 4990, 2):
+        wheel.cancel(f"i{n}", 1)
+    assert len(wheel) == 5 and len(wheel._heap) <= 2 * 5 + 1024
+    assert wheel.next_due() == T0 + 4991
+    assert wheel.pop_due(T0 + 10_000) == [(f"i{n}", 1) for n in range(4991, 5000, 2)]
