@@ -137,9 +137,8 @@ class Resident:
     """Mixed into :class:`goflow.shard.Shard` (its ``store``, ``cells``, ``timers``, ``waiters``,
     ``resident``, ``stored_timers``, ``clock``): loading, passivation, recovery, due timers."""
 
-    def _recover(self, fx) -> None:
+    def _recover(self, fx, now: float | None) -> None:
         """:meth:`goflow.shard.Shard.recover`: the in-flight rows loaded, their effects in ``fx``."""
-        now = self.clock()
         quarantined = 0
         fixes: list[Change] = []
         for row in self.store.in_flight():
@@ -149,6 +148,7 @@ class Resident:
                 continue
             self._resume_effects(cell, fx)
             if not in_flight(cell.inst):
+                now = self.clock() if now is None else now
                 fixes.append(self._change(cell.inst, row.snapshot))
                 self._touch(row.id, now)
                 if len(fixes) >= 1000:
@@ -158,7 +158,8 @@ class Resident:
         if fixes:
             self.store.commit(fixes)
         self.stored_timers.reset()
-        self._passivate(now)
+        if now is not None:
+            self._passivate(now)
         log.info("shard.recovered name=%s instances=%s jobs=%s timers=%s quarantined=%s next_due=%s",
                  self.name, len(self.cells), len(fx.jobs), len(self.timers), quarantined,
                  self.stored_timers.next)

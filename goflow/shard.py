@@ -157,12 +157,12 @@ class Shard(Resident):
         return bp
 
     # ---------------------------------------------------------------------------------- recovery
-    def recover(self) -> Effects:
+    def recover(self, now: float | None = None) -> Effects:
         """Load the instances with work in flight (the store's ``in_flight``) and re-dispatch their
         steps; the rest stay in the store, their timers in its due index. A row the store marks in
         flight whose instance is idle (a store of an older schema) gets its marks written back."""
         fx = Effects()
-        self._recover(fx)
+        self._recover(fx, now)
         return fx
 
     def inflight(self) -> list[Job]:
