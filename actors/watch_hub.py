@@ -134,7 +134,11 @@ class WatchHub:
     def _ask(self, eng, stream: _Stream) -> None:
         if stream.closed:
             return
-        stream.rid = eng.post([Item(stream.iid, Watch(stream.after, stream.skip, self.page, stream.key))])
+        try:
+            stream.rid = eng.post([Item(stream.iid, Watch(stream.after, stream.skip, self.page, stream.key))])
+        except Exception:
+            self._new.put(stream)       # asked again on the next connection, or told why not
+            raise
         stream.sent = time.monotonic()
         self._held[stream.rid] = stream
         self.requests += 1
@@ -147,10 +151,12 @@ class WatchHub:
         if not ok:
             stream.deliver("error", value)
             return
-        stream.deliver("records", value)
-        if value["live"] or value["more"]:
-            stream.after, stream.skip = value["after"], value["skip"]
-            self._ask(eng, stream)
+        try:
+            if value["live"] or value["more"]:      # the next Watch is on its way before the records
+                stream.after, stream.skip = value["after"], value["skip"]
+                self._ask(eng, stream)
+        finally:
+            stream.deliver("records", value)
 
     def _take_held(self) -> list[_Stream]:
         streams, self._held = list(self._held.values()), {}
