@@ -66,15 +66,17 @@ def _created_counts(data_dir) -> collections.Counter:
     return out
 
 
-def test_kill_one_host_while_1000_parents_fan_out(daemons, calls):
+@pytest.mark.parametrize("at", [N * KIDS // 50, N * KIDS // 5], ids=["early", "mid"])
+def test_kill_one_host_while_1000_parents_fan_out(daemons, calls, at):
+    """``early``: killed while most creates are still on their way; ``mid``: a fifth of the children
+    called."""
     eng = daemons.start(blueprints=[child_blueprint("python://workers:slow"),
                                     parent_blueprint({"blueprint": "rt/child", "forEach": "xs"})],
                         shards=2, env={"GOFLOW_TEST_SLOW": "0.05"})
+    victim = daemons.remember(eng)["host-0"]
     parents = eng.start_many(PARENT, [{"xs": list(range(KIDS))}] * N, ids=[f"p{i:04d}" for i in range(N)])
     kids = {f"{p}~1~{i}" for p in parents for i in range(KIDS)}
-    poll(lambda: _lines(calls) >= N * KIDS // 5, WAIT, interval=0.01, what="a fifth of the children's calls")
-    pids = daemons.remember(eng)
-    victim = pids["host-0"]
+    poll(lambda: _lines(calls) >= at, WAIT, interval=0.005, what=f"{at} of the children's calls")
     os.kill(victim, signal.SIGKILL)
     t_kill = time.time()
     wait_gone([victim])
