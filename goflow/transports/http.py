@@ -28,7 +28,6 @@ import threading
 from typing import Any, Callable, Mapping
 
 import aiohttp
-import httpx
 
 from .. import trace
 from ..model import Worker
@@ -175,6 +174,7 @@ class HttpxTransport(_HttpBase):
     def __init__(self, max_body_bytes: int = MAX_BODY_BYTES, *, backend: str = "httpx-aiohttp",
                  max_keepalive: int = 100, trust_env: bool = False,
                  allowed_hosts: tuple[HostRule, ...] | None = None):
+        import httpx    # here, not at the top: the default (aiohttp) transport never pays its import
         if backend not in self.BACKENDS:
             raise ValueError(f"backend must be one of {', '.join(self.BACKENDS)}, not {backend!r}")
         self.max_body_bytes, self.backend = max_body_bytes, backend
@@ -183,6 +183,7 @@ class HttpxTransport(_HttpBase):
         self._clients = _PerLoop(self._new_client, lambda c: c.aclose())
 
     def _new_client(self) -> httpx.AsyncClient:
+        import httpx
         transport = None
         if self.backend == "httpx-aiohttp":
             from httpx_aiohttp import AiohttpTransport
@@ -191,6 +192,7 @@ class HttpxTransport(_HttpBase):
                                  follow_redirects=False, headers={"User-Agent": "goflow"})
 
     async def call(self, request: dict, worker: Worker, timeout: float) -> Response:
+        import httpx
         client: httpx.AsyncClient = self._clients.get()
         endpoint = safe_endpoint(worker.endpoint)
         self._check_host(worker, endpoint)
