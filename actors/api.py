@@ -23,7 +23,7 @@ import threading
 import uuid
 from typing import Any, Iterable, Sequence
 
-from thespian.actors import ActorExitRequest, PoisonMessage
+from thespian.actors import ActorExitRequest
 
 from goflow.config import Config
 from goflow.errors import GoflowError, RequestFailed, RequestTimeout, RuntimeUnavailable
@@ -35,8 +35,9 @@ from goflow.model import Blueprint
 from goflow.requests import Create, Item, Request, Wait
 
 from ._exchange import exchange
+from ._posting import Posting
 from ._sources import _blueprints
-from .messages import Batch, Boot, Booted, Deploy, Query, QueryReply, Replies, WhereIsDispatcher
+from .messages import Batch, Boot, Booted, Deploy, Query, QueryReply, WhereIsDispatcher
 from .system import ROOT_NAME, attach, start_embedded
 
 __all__ = ["Engine"]
@@ -46,7 +47,7 @@ DEFAULT_TIMEOUT = 30.0
 CHUNK = 1000
 
 
-class Engine:
+class Engine(Posting):
     """A handle on a running GoFlow engine (embedded or daemon)."""
 
     def __init__(self, system, root, dispatcher, *, owns_system: bool, timeout: float = DEFAULT_TIMEOUT,
@@ -324,33 +325,6 @@ class Engine:
     def info(self) -> dict:
         """Which engine this is: ``{"data_dir": <its absolute data directory>}``."""
         return self._query("info")
-
-    # ---------------------------------------------------------------- requests the hosts hold
-    def post(self, items: Sequence[Item]) -> int:
-        """Send one batch (at most :data:`CHUNK` items) without waiting; returns its request id, which
-        :meth:`collect` gives back with the batch's results. For a client that keeps many requests
-        held by the hosts at once (``actors.watch_hub``); the Engine's other calls would drop them."""
-        rid = next(self._rids)
-        with self._lock:
-            if self._asys is None:
-                raise RuntimeUnavailable("the engine is closed")
-            self._asys.tell(self._dispatcher, Batch(rid, list(items)[:CHUNK]))
-        return rid
-
-    def collect(self, timeout: float) -> tuple[int, list[tuple[int, bool, Any]]] | None:
-        """The next results of :meth:`post` ed batches as ``(rid, [(item index, ok, value), ...])``
-        (a batch's results may come in several parts), or None when nothing came within ``timeout``."""
-        with self._lock:
-            if self._asys is None:
-                raise RuntimeUnavailable("the engine is closed")
-            reply = self._asys.listen(timeout)
-        if isinstance(reply, Replies):
-            return reply.rid, [(r.token, r.ok, r.value) for r in reply.replies]
-        if isinstance(reply, PoisonMessage) and isinstance(reply.poisonMessage, Batch):
-            batch = reply.poisonMessage
-            failed = RequestFailed("Batch", reply.details)
-            return batch.rid, [(i, False, failed) for i in range(len(batch.items))]
-        return None
 
     # ------------------------------------------------------------------------------- transport
     def _one(self, instance_id: str, request: Request, timeout: float | None = None):
