@@ -13,7 +13,7 @@ import time
 from thespian.actors import Actor, ActorExitRequest, WakeupMessage
 
 from goflow import metrics
-from goflow._shard_children import chunks
+from goflow._shard_children import chunks, unacknowledged as _unacknowledged
 from goflow.paging import MAX_LIMIT
 from goflow.requests import Item, Reply
 from goflow.shard import Shard
@@ -29,6 +29,8 @@ __all__ = ["Host"]
 log = logging.getLogger("goflow.host")
 
 SEND_BATCH = 500    # items per message to another host (a forEach's creates: one commit each, there)
+RESEND_EVERY = 10.0  # seconds: an ended child's notice not acknowledged by then is sent again
+RESEND = "children-resend"      # the payload of that wake-up
 
 
 class Host(Actor):
@@ -41,6 +43,7 @@ class Host(Actor):
         self.wakeups: set[float] = set()
         self.routes: list | None = None  # every host's address, by shard index (the root's Routes)
         self.held: list = []             # items to other instances, held until the routes are known
+        self.resending = False           # a RESEND wake-up is pending
         self.clock = time.time          # settings' ``clock`` (a goflow.testing.ManualClock in tests)
 
     def receiveMessage(self, msg, sender):
@@ -49,6 +52,9 @@ class Host(Actor):
             if msg.reply_to is not None:      # a client's: each token is the item's index in its batch
                 items = [Item(i.instance, i.request, Token(msg.reply_to, msg.rid, i.token)) for i in items]
             self._handle(items)
+        elif isinstance(msg, WakeupMessage) and msg.payload == RESEND:
+            self.resending = False
+            self._resend()
         elif isinstance(msg, WakeupMessage):
             self.wakeups.discard(msg.payload)
             self._handle([])
@@ -140,12 +146,29 @@ class Host(Actor):
             for part in chunks(group, SEND_BATCH):
                 self.send(self.routes[i], HostBatch(part))
 
+    def _resend(self) -> None:
+        """Send again the notices of ended children that their parents have not acknowledged within
+        RESEND_EVERY (an acknowledgement lost to a host restarted meanwhile); come back while any
+        is unacknowledged (a wake-up only then: an idle host sleeps)."""
+        if self.shard is None:
+            return
+        again, waiting = _unacknowledged(self.shard.cells.values(), time.time() - RESEND_EVERY)
+        if again:
+            log.info("host.notices_resent index=%s count=%s", self.index, len(again))
+            self._send_items(again)
+        if waiting and not self.resending:
+            self.resending = True
+            self.wakeupAfter(RESEND_EVERY, payload=RESEND)
+
     def _effects(self, fx) -> None:
         metrics.resident(len(self.shard.cells))
         if fx.jobs and self.proxy is not None:
             self.send(self.proxy, Jobs(fx.jobs))
         if fx.sends:
             self._send_items(fx.sends)
+            if not self.resending and self.clock is time.time:   # notices among them: check back later
+                self.resending = True
+                self.wakeupAfter(RESEND_EVERY, payload=RESEND)
         if fx.replies:
             groups: dict = {}
             for r in fx.replies:

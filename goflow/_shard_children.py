@@ -25,7 +25,8 @@ from .fsm import (FAILED, CancelChildren, ChildAck, ChildDone, Instance, NotifyP
                   WORKFLOW_STEP)
 from .requests import Create, Item
 
-__all__ = ["sends_of", "ack", "failed_create", "notice_items", "resume_items", "failed_by_supervisor"]
+__all__ = ["sends_of", "ack", "failed_create", "notice_items", "resume_items", "failed_by_supervisor",
+           "unacknowledged"]
 
 log = logging.getLogger("goflow.shard")
 
@@ -73,6 +74,20 @@ def resume_items(inst: Instance, bp, wanted: Callable[[str], bool] = lambda iid:
             out.extend(i for i in sends_of(StartChildren(inst.id, p.step, children.resend(inst, action)))
                        if wanted(i.instance))
     return out
+
+
+def unacknowledged(cells, before: float) -> tuple[list[Item], int]:
+    """The notices of the ended children among ``cells`` (a shard's resident instances) that ended
+    (or were last committed) at ``before`` or earlier and are still unacknowledged, to send again;
+    and how many unacknowledged children there are in all (none: nothing to come back for)."""
+    out, waiting = [], 0
+    for cell in cells:
+        inst = cell.inst
+        if inst.notify:
+            waiting += 1
+            if inst.updated <= before:
+                out.extend(notice_items(inst))
+    return out, waiting
 
 
 def failed_by_supervisor(inst: Instance) -> tuple[Instance, list]:
