@@ -1,4 +1,5 @@
-"""SPEC §8 child workflows on an embedded engine (real hosts, in-process workers): one child, forEach
+"""SPEC §8 child workflows, each test on an embedded engine and on a daemon of 2 hosts (python://
+workers, in-process or in the daemon's proxies; the calls counted in one file): one child, forEach
 and its join, failures, end states, bad input at run time, deploy refusals, terminate cascading to
 the children's cancel handlers, retry of the failed children only, idempotent child creates."""
 from __future__ import annotations
@@ -14,8 +15,17 @@ from runtime_support import read_calls, worker
 PARENT = "rt/parent"
 
 
-def test_a_single_child_gives_its_context_as_the_output(embedded, calls):
-    eng = embedded(blueprints=[child_blueprint(), parent_blueprint({"blueprint": "rt/child"})])
+@pytest.fixture(params=["embedded", "daemon"])
+def engine(request):
+    """A factory of engines: embedded, or a daemon with 2 hosts (children on either)."""
+    if request.param == "embedded":
+        return request.getfixturevalue("embedded")
+    daemons = request.getfixturevalue("daemons")
+    return lambda **kw: daemons.start(shards=2, **kw)
+
+
+def test_a_single_child_gives_its_context_as_the_output(engine, calls):
+    eng = engine(blueprints=[child_blueprint(), parent_blueprint({"blueprint": "rt/child"})])
     iid = eng.start(PARENT, {"order": 7})
     st = eng.wait(iid, 10)
     assert (st["status"], st["result"]) == ("completed", "done")
@@ -28,8 +38,8 @@ def test_a_single_child_gives_its_context_as_the_output(embedded, calls):
     assert [r["outcome"] for r in eng.history(kid)].count("created") == 1
 
 
-def test_foreach_joins_in_item_order_and_input_key(embedded, calls):
-    eng = embedded(blueprints=[child_blueprint("python://workers:slow"),
+def test_foreach_joins_in_item_order_and_input_key(engine, calls):
+    eng = engine(blueprints=[child_blueprint("python://workers:slow"),
                                parent_blueprint({"blueprint": "rt/child", "forEach": "lines", "input": "order"})])
     iid = eng.start(PARENT, {"lines": ["a", "b", "c", "d"], "order": {"no": 5}})
     st = eng.wait(iid, 10)
@@ -43,11 +53,11 @@ def test_foreach_joins_in_item_order_and_input_key(embedded, calls):
     assert eng.list(parent=ids[0]) == []
 
 
-def test_a_failing_child_gives_error_after_all_have_ended(embedded, calls, tmp_path, monkeypatch):
+def test_a_failing_child_gives_error_after_all_have_ended(engine, calls, tmp_path, monkeypatch):
     bad = tmp_path / "bad"
     bad.write_text("b\n")
     monkeypatch.setenv("GOFLOW_TEST_BAD", str(bad))
-    eng = embedded(blueprints=[child_blueprint("python://workers:picky"),
+    eng = engine(blueprints=[child_blueprint("python://workers:picky"),
                                parent_blueprint({"blueprint": "rt/child", "forEach": "lines"})])
     iid = eng.start(PARENT, {"lines": ["a", "b", "c"]})
     st = eng.wait(iid, 10)
@@ -59,10 +69,10 @@ def test_a_failing_child_gives_error_after_all_have_ended(embedded, calls, tmp_p
     assert ended == 3                               # the join waited for all three
 
 
-def test_an_end_state_of_the_child_is_the_parents_event(embedded, calls):
+def test_an_end_state_of_the_child_is_the_parents_event(engine, calls):
     ender = child_blueprint("python://workers:ok", end=True)
     ender["transitions"][0] = t("init", "start", "continue", "declined")
-    eng = embedded(blueprints=[ender, parent_blueprint({"blueprint": "rt/child"})])
+    eng = engine(blueprints=[ender, parent_blueprint({"blueprint": "rt/child"})])
     iid = eng.start(PARENT)
     st = eng.wait(iid, 10)
     assert (st["status"], st["result"]) == ("completed", "child_declined")
@@ -74,8 +84,8 @@ def test_an_end_state_of_the_child_is_the_parents_event(embedded, calls):
     ({"lines": "abc"}, "the forEach key 'lines' holds str, not a list"),
     ({"lines": list(range(4))}, "holds 4 items, over the limit of 3 children (limits.children)"),
 ])
-def test_bad_foreach_input_is_an_error_outcome_and_starts_nothing(embedded, calls, data, why):
-    eng = embedded(blueprints=[child_blueprint(), parent_blueprint({"blueprint": "rt/child", "forEach": "lines"})],
+def test_bad_foreach_input_is_an_error_outcome_and_starts_nothing(engine, calls, data, why):
+    eng = engine(blueprints=[child_blueprint(), parent_blueprint({"blueprint": "rt/child", "forEach": "lines"})],
                    children=3)
     iid = eng.start(PARENT, data)
     st = eng.wait(iid, 10)
@@ -85,8 +95,8 @@ def test_bad_foreach_input_is_an_error_outcome_and_starts_nothing(embedded, call
     assert eng.list("rt/child") == [] and read_calls(calls) == []
 
 
-def test_deploy_refuses_a_missing_child_and_recursion(embedded, calls):
-    eng = embedded(blueprints=[child_blueprint()])
+def test_deploy_refuses_a_missing_child_and_recursion(engine, calls):
+    eng = engine(blueprints=[child_blueprint()])
     with pytest.raises(BlueprintError, match="unknown-child"):
         eng.deploy(parent_blueprint({"blueprint": "rt/nowhere"}))
     selfish = parent_blueprint({"blueprint": "rt/parent"})
@@ -97,9 +107,9 @@ def test_deploy_refuses_a_missing_child_and_recursion(embedded, calls):
         eng.start("rt/nowhere")
 
 
-def test_recursion_with_the_opt_in_is_bounded_by_the_depth(embedded, calls):
+def test_recursion_with_the_opt_in_is_bounded_by_the_depth(engine, calls):
     selfish = parent_blueprint({"blueprint": "rt/parent"})
-    eng = embedded(blueprints=[selfish], child_depth=2)
+    eng = engine(blueprints=[selfish], child_depth=2)
     iid = eng.start(PARENT)
     st = eng.wait(iid, 10)
     # the grandchild (depth 2) would start a depth-3 child: its step errs, and the errors go up
@@ -109,13 +119,13 @@ def test_recursion_with_the_opt_in_is_bounded_by_the_depth(embedded, calls):
     assert st["result"] == "failed_end"
 
 
-def test_terminate_cascades_to_the_childrens_cancel_handlers(embedded, calls):
+def test_terminate_cascades_to_the_childrens_cancel_handlers(engine, calls):
     waiter = {"project": "rt", "activity": "child", "states": ["wait", "undo"], "end": {"undone": "completed"},
               "actions": [{"name": "release", "type": "sync"}],
               "transitions": [t("init", "start", "continue", "wait"), t("wait", "go", "continue", "done"),
                               t("wait", "cancel", "release", "undo"), t("undo", "success", "continue", "undone")],
               "workers": [worker("release", "python://workers:ok")]}
-    eng = embedded(blueprints=[waiter, parent_blueprint({"blueprint": "rt/child", "forEach": "lines"})])
+    eng = engine(blueprints=[waiter, parent_blueprint({"blueprint": "rt/child", "forEach": "lines"})])
     iid = eng.start(PARENT, {"lines": [1, 2, 3]})
     kids = [f"{iid}~1~{i}" for i in range(3)]
     for k in kids:
@@ -133,11 +143,11 @@ def test_terminate_cascades_to_the_childrens_cancel_handlers(embedded, calls):
     assert released == set(kids[1:])
 
 
-def test_retry_reruns_only_the_failed_children(embedded, calls, tmp_path, monkeypatch):
+def test_retry_reruns_only_the_failed_children(engine, calls, tmp_path, monkeypatch):
     bad = tmp_path / "bad"
     bad.write_text("2\n")
     monkeypatch.setenv("GOFLOW_TEST_BAD", str(bad))
-    eng = embedded(blueprints=[child_blueprint("python://workers:picky"),
+    eng = engine(blueprints=[child_blueprint("python://workers:picky"),
                                parent_blueprint({"blueprint": "rt/child", "forEach": "lines"}, on_error=False)])
     iid = eng.start(PARENT, {"lines": [1, 2, 3]})
     st = eng.wait(iid, 10)
@@ -154,8 +164,8 @@ def test_retry_reruns_only_the_failed_children(embedded, calls, tmp_path, monkey
     assert sorted(work) == sorted(started)
 
 
-def test_a_child_created_again_is_not_started_twice(embedded, calls):
-    eng = embedded(blueprints=[child_blueprint(), parent_blueprint({"blueprint": "rt/child"})])
+def test_a_child_created_again_is_not_started_twice(engine, calls):
+    eng = engine(blueprints=[child_blueprint(), parent_blueprint({"blueprint": "rt/child"})])
     iid = eng.start(PARENT)
     eng.wait(iid, 10)
     kid = f"{iid}~1"
