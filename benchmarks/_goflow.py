@@ -38,7 +38,7 @@ class _Daemon:
                                    metrics_enabled=cfg.get("metrics", True),
                                    timeout=max(60.0, cfg.get("boot_timeout", 60.0)),
                                    store_url=cfg.get("store_url") or "",
-                                   passivate_after=cfg.get("passivate_after"))
+                                   passivate_after=cfg.get("passivate_after"), cache_size=cfg.get("cache_size"))
         self.boot_seconds = time.perf_counter() - t
         self.names = {name: int(pid) for name, pid in self.engine.pids().items()}
         self.pids = sorted(set(self.names.values()))

@@ -244,8 +244,9 @@ def render(doc: dict) -> str:
                            f"{r['recovered']:,}; RSS {r['rss_boot'] / MB:,.0f} MB; an event to one: "
                            f"{r['probe_status']})")
         elif r.get("scenario") == "passivated-events":
-            out.append(f"\nPassivated events: {r.get('expected', 0):,} events at {r.get('rate', 0):,.0f}/s "
-                       f"to random passivated instances (of {r.get('pool', 0):,})"
+            kind = "passivated" if r.get("passivated", True) else "resident (the reference: none passivated)"
+            out.append(f"\nEvents: {r.get('expected', 0):,} events at {r.get('rate', 0):,.0f}/s "
+                       f"to random {kind} instances (of {r.get('pool', 0):,}) -- {r['contender']}"
                        + (f" -- {_err(r)}" if not r.get("ok") else ""))
             if r.get("ok"):
                 out.append(f"  ack p50 {r['p50_ms']:.2f} ms, p99 {r['p99_ms']:.2f} ms, max {r['max_ms']:.2f} ms; "

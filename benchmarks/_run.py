@@ -35,6 +35,7 @@ CONTENDERS = {
     "recovery-daemon": lambda cfg: _goflow().run_recovery(cfg),
     "latency-daemon": lambda cfg: _goflow().run_latency(cfg),
     "passivated-events-daemon": lambda cfg: _passivation().run_passivated_events(cfg),
+    "resident-events-daemon": lambda cfg: _passivation().run_passivated_events(cfg, resident_too=True),
 }
 
 

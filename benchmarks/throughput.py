@@ -80,7 +80,8 @@ def plan(args) -> list[tuple[str, str, int]]:
     if args.latency:
         out.append(("latency", "latency-daemon", args.latency))
     if getattr(args, "passivated_events", 0):
-        out.append(("passivated-events", "passivated-events-daemon", args.passivated_events))
+        for c in ("passivated-events-daemon", "resident-events-daemon"):    # the second: its reference
+            out.append(("passivated-events", c, args.passivated_events))
     if args.only:
         keep = {s.strip() for s in args.only.split(",")}
         out = [p for p in out if p[1] in keep]

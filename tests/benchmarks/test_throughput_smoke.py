@@ -114,14 +114,16 @@ def test_engine_idle_recovery_latency_scenarios(tmp_path):
 
 def test_passivated_events_scenario(tmp_path):
     doc = _run(tmp_path, "--passivated-events", "40")
-    [r] = doc["results"]
-    assert r["contender"] == "passivated-events-daemon"
-    _assert_completed(r)
-    assert r["expected"] == 40 and r["pool"] == 80 and r["rate"] == 1000
-    assert r["p50_ms"] is not None and r["p99_ms"] >= r["p50_ms"] and r["batches"] >= 1
+    r, ref = doc["results"]
+    assert (r["contender"], ref["contender"]) == ("passivated-events-daemon", "resident-events-daemon")
+    for row in (r, ref):
+        _assert_completed(row)
+        assert row["expected"] == 40 and row["pool"] == 80 and row["rate"] == 1000
+        assert row["p50_ms"] is not None and row["p99_ms"] >= row["p50_ms"] and row["batches"] >= 1
+    assert r["passivated"] is True and r["resident_after"] == 0 and ref["passivated"] is False
     [t] = [t for t in doc["targets"] if "random passivated" in t["target"]]
-    assert t["value"] == r["p99_ms"] and t["met"] in (True, False)
-    assert "Passivated events" in doc["_stdout"]
+    assert t["value"] == r["p99_ms"] and t["met"] in (True, False)      # the target reads the passivated row
+    assert "random passivated instances" in doc["_stdout"] and "the reference" in doc["_stdout"]
 
 
 class _Bar:
