@@ -88,9 +88,11 @@ class Residency:
         return out
 
     def next_at(self) -> float | None:
-        """When the least recently used idle instance is due to be passivated."""
+        """When to passivate next: the least recently used idle instance's time, plus a slack of a
+        tenth of ``passivate_after`` (at most a second) so that one wake-up passivates every
+        instance that expires meanwhile, not one wake-up per instance used at its own time."""
         for used in self.idle.values():
-            return used + self.after
+            return used + self.after + min(1.0, self.after / 10)
         return None
 
 

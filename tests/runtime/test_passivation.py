@@ -57,11 +57,15 @@ def send(shard: Shard, clock: ManualClock, *requests):
 def test_an_idle_instance_is_passivated_after_passivate_after_and_loaded_by_status(make, clock):
     shard = make(passivate_after=60)
     send(shard, clock, ("a", Create("rt", "gate", {"n": 1})))
-    assert "a" in shard.cells and shard.next_due() == T0 + 60     # the host wakes to passivate it
+    assert "a" in shard.cells and shard.next_due() == T0 + 61     # the host wakes to passivate it (60 s + slack)
     clock.advance(59)
     assert shard.due_items() == [] and "a" in shard.cells
+    send(shard, clock, ("b", Create("rt", "gate", {})))            # used 1 s before a's time is up
     clock.advance(1)
     assert shard.due_items() == [] and "a" not in shard.cells and shard.passivated == 1
+    assert shard.next_due() == T0 + 59 + 61                         # b's turn
+    clock.advance(60)
+    assert shard.due_items() == [] and "b" not in shard.cells
     assert shard.next_due() is None                                  # nothing held, nothing to wake for
     loaded = shard.loaded
     view = shard.status("a")
