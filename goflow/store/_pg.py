@@ -114,6 +114,16 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
         "CREATE INDEX goflow_instances_due ON goflow_instances (shard, due, id) WHERE due IS NOT NULL",
         "CREATE INDEX goflow_instances_inflight ON goflow_instances (shard, id) WHERE inflight",
     ]),
+    (6, "each queued entry of an instance (held while paused, postponed) is a row of its own", [
+        """CREATE TABLE goflow_queued (
+            shard       integer NOT NULL,
+            instance_id text    NOT NULL,
+            seq         bigint  NOT NULL,
+            queue       text    NOT NULL,
+            entry       bytea   NOT NULL,
+            PRIMARY KEY (shard, instance_id, seq)
+        )""",
+    ]),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

@@ -9,8 +9,15 @@ Every outside event id an instance takes is kept for the instance's whole life (
 id is never applied): a :class:`Change` carries the ids its transition took, the same transaction
 stores them, and :meth:`InstanceStore.seen_event_ids` answers whether ids were taken before.
 
-The store never decodes a snapshot; it only keeps the few plain columns (status, state, ...) it needs
-to answer queries and to find the instances to recover: ``inflight`` (recovery loads only those, SPEC
+An instance's queued entries (the inputs held while paused, the postponed events: SPEC §8) are rows
+of their own, apart from the snapshot, so that appending one to a queue of N writes one row: a
+:class:`Change` carries the rows its transition appended (``queued``) and the ``seq`` of those it
+removed (``unqueued``), in the same transaction; :meth:`InstanceStore.get` and
+:meth:`InstanceStore.unfinished` / :meth:`InstanceStore.in_flight` return them
+(``StoredInstance.queue``) in ``seq`` order.
+
+The store never decodes a snapshot nor a queued entry; it only keeps the few plain columns (status,
+state, ...) it needs to answer queries and to find the instances to recover: ``inflight`` (recovery loads only those, SPEC
 §11) and ``due``, the instance's earliest timer, indexed so that a host finds the timers of the
 instances it has passivated in due order (:meth:`InstanceStore.due`) instead of holding them in memory.
 """
@@ -49,6 +56,10 @@ class Change:
     for the instance's whole life in the same transaction. ``due``: the instance's earliest timer
     (None: none), what :meth:`InstanceStore.due` scans. ``inflight``: whether recovery loads it (a
     worker step not yet accepted, a completion hook); by default (``None``) the same as ``live``.
+    ``queued``: the queue rows it appended, ``(seq, queue, entry bytes)`` (``queue`` is ``"inbox"`` or
+    ``"postponed"``, ``seq`` unique within the instance); ``unqueued``: the ``seq`` of the queue rows
+    it removed (deleted before the rows appended by the same change are written). See
+    :mod:`goflow.queues`.
     """
 
     instance_id: str
@@ -67,11 +78,14 @@ class Change:
     parent: str | None = None      # a child instance's parent id (SPEC §8); never changes for an id
     due: float | None = None       # the instance's earliest timer (passivated instances' timers)
     inflight: bool | None = None   # recovery loads it; None: as live
+    queued: Sequence[tuple[int, str, bytes]] = ()  # queue rows appended: (seq, queue, entry)
+    unqueued: Sequence[int] = ()   # seq of the queue rows removed
 
 
 @dataclass(frozen=True, slots=True)
 class StoredInstance:
-    """An instance as stored: the latest committed row, snapshot bytes included."""
+    """An instance as stored: the latest committed row, snapshot bytes included, and its queue rows
+    ``(seq, queue, entry bytes)`` in ``seq`` order (:mod:`goflow.queues`)."""
 
     id: str
     project: str
@@ -83,6 +97,7 @@ class StoredInstance:
     created: float
     updated: float
     reason: str | None = None
+    queue: tuple = ()
 
     @property
     def finished(self) -> bool:

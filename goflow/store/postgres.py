@@ -18,7 +18,8 @@ from typing import Iterator, Sequence
 from ..errors import InstanceNotFound, StoreError
 from ..history import Record
 from ._pg import LOCK_CLASS, Retry, Unavailable, check_schema, connect, errors_as_store_error, redact
-from ._rows import COLUMNS, HISTORY_COLUMNS, SUMMARY_COLUMNS, descending, dumps, history_page
+from ._rows import (COLUMNS, HISTORY_COLUMNS, QUEUE_COLUMNS, SUMMARY_COLUMNS, descending, dumps, group_queues,
+                    history_page, queue_rows)
 from .base import QUARANTINED, Change, CountKey, InstanceStore, StoredInstance, Summary
 
 __all__ = ["PostgresStore", "SYNCHRONOUS_COMMIT"]
@@ -57,6 +58,15 @@ _REMEMBER = (
 _SEEN = (
     "SELECT k.i, k.e FROM unnest(%b::text[], %b::text[]) AS k(i, e) JOIN goflow_event_ids g"
     " ON g.shard = %b AND g.instance_id = k.i AND g.event_id = k.e"
+)
+_UNQUEUE = (
+    "DELETE FROM goflow_queued g USING unnest(%b::text[], %b::bigint[]) AS r(i, s)"
+    " WHERE g.shard = %b AND g.instance_id = r.i AND g.seq = r.s"
+)
+_QUEUE = (
+    "INSERT INTO goflow_queued (shard, instance_id, seq, queue, entry)"
+    " SELECT %b, * FROM unnest(%b::text[], %b::bigint[], %b::text[], %b::bytea[])"
+    " ON CONFLICT (shard, instance_id, seq) DO UPDATE SET queue = excluded.queue, entry = excluded.entry"
 )
 _APPEND_ONE = (
     "INSERT INTO goflow_history (shard, instance_id, time, state, event, action, next, step, attempt,"
@@ -185,6 +195,9 @@ class PostgresStore(InstanceStore):
         row_cols = [list(col) for col in zip(*rows.values())]
         hist_cols = [list(col) for col in zip(*hist)] if hist else None
         id_cols = [list(col) for col in zip(*ids)] if ids else None
+        unqueue, queue = queue_rows(changes)
+        unqueue_cols = [list(col) for col in zip(*unqueue)] if unqueue else None
+        queue_cols = [list(col) for col in zip(*queue)] if queue else None
         batch = uuid.uuid4().hex
         state = {"tried": False}
 
@@ -205,6 +218,10 @@ class PostgresStore(InstanceStore):
                     conn.execute(_APPEND, (self.shard, *hist_cols))
                 if id_cols is not None:
                     conn.execute(_REMEMBER, (self.shard, *id_cols))
+                if unqueue_cols is not None:
+                    conn.execute(_UNQUEUE, (*unqueue_cols, self.shard))
+                if queue_cols is not None:
+                    conn.execute(_QUEUE, (self.shard, *queue_cols))
 
         self._run(f"committing a batch of {len(changes)} changes (nothing of it was committed)", work)
         if log.isEnabledFor(logging.DEBUG):
@@ -251,9 +268,14 @@ class PostgresStore(InstanceStore):
 
     # ------------------------------------------------------------------------------------ reading
     def get(self, instance_id: str) -> StoredInstance | None:
-        row = self._one(f"SELECT {COLUMNS} FROM goflow_instances WHERE shard = %s AND id = %s",
-                        (self.shard, instance_id), f"reading instance {instance_id!r}")
-        return None if row is None else StoredInstance(*row)
+        row, queue = self._read(
+            f"reading instance {instance_id!r}",
+            (f"SELECT {COLUMNS} FROM goflow_instances WHERE shard = %s AND id = %s", (self.shard, instance_id)),
+            (f"SELECT {QUEUE_COLUMNS} FROM goflow_queued WHERE shard = %s AND instance_id = %s ORDER BY seq",
+             (self.shard, instance_id)))
+        if not row:
+            return None
+        return StoredInstance(*row[0], tuple((q, k, bytes(e)) for q, k, e in queue))
 
     def exists(self, instance_id: str) -> bool:
         return self._one("SELECT 1 FROM goflow_instances WHERE shard = %s AND id = %s",
@@ -300,11 +322,15 @@ class PostgresStore(InstanceStore):
     def _scan(self, flag: str) -> Iterator[StoredInstance]:
         sql = (f"SELECT {COLUMNS} FROM goflow_instances WHERE shard = %s AND {flag} AND id > %s"
                f" ORDER BY id LIMIT {_CHUNK}")
+        queued = ("SELECT instance_id, seq, queue, entry FROM goflow_queued WHERE shard = %s"
+                  " AND instance_id > %s AND instance_id <= %s ORDER BY instance_id, seq")
         after = ""
         while True:
-            rows = self._all(sql, (self.shard, after), "listing unfinished instances")
+            rows, queues = self._read("listing unfinished instances", (sql, (self.shard, after)),
+                                      (queued, lambda rows: (self.shard, after, rows[-1][0] if rows else after)))
+            queues = group_queues(queues)
             for row in rows:
-                yield StoredInstance(*row)
+                yield StoredInstance(*row, tuple(queues.get(row[0], ())))
             if len(rows) < _CHUNK:
                 return
             after = rows[-1][0]
@@ -358,6 +384,17 @@ class PostgresStore(InstanceStore):
     def _writable(self) -> None:
         if self.readonly:
             raise StoreError("the store was opened read-only", self.path)
+
+    def _read(self, what: str, first: tuple, then: tuple) -> tuple[list, list]:
+        """Two queries in one REPEATABLE READ transaction (one moment of the store, whoever writes
+        meanwhile): ``then``'s arguments may be a function of ``first``'s rows."""
+        def work(conn):
+            with conn.transaction():
+                conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                rows = conn.execute(*first).fetchall()
+                args = then[1](rows) if callable(then[1]) else then[1]
+                return rows, conn.execute(then[0], args).fetchall()
+        return self._run(what, work)
 
     def _one(self, sql: str, args: tuple, what: str):
         return self._run(what, lambda conn: conn.execute(sql, args).fetchone())

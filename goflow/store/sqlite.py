@@ -13,14 +13,15 @@ from typing import Iterable, Iterator, Sequence
 from ..errors import InstanceNotFound, StoreError
 from ..history import Record
 from ._db import SYNCHRONOUS, WriterLock, ensure_schema, errors_as_store_error, open_connection
-from ._rows import COLUMNS, HISTORY_COLUMNS, SUMMARY_COLUMNS, descending, dumps, history_page
+from ._rows import (COLUMNS, HISTORY_COLUMNS, QUEUE_COLUMNS, SUMMARY_COLUMNS, descending, dumps, group_queues,
+                    history_page, queue_rows)
 from .base import QUARANTINED, Change, CountKey, InstanceStore, StoredInstance, Summary
 
 __all__ = ["SCHEMA_VERSION", "APPLICATION_ID", "SQLiteStore"]
 
 log = logging.getLogger("goflow.store")
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 APPLICATION_ID = 0x47465301  # "GFS\x01": a GoFlow shard store
 
 # Statuses left out of recovery unless a change says otherwise (Change.live): a status added later is
@@ -92,7 +93,18 @@ _TIMERS = [
     "CREATE INDEX instances_due ON instances (due, id) WHERE due IS NOT NULL",
     "CREATE INDEX instances_inflight ON instances (id) WHERE inflight = 1",
 ]
-_DDL = _TABLES + _EVENT_IDS + _LIST_INDEXES + _PARENT + _TIMERS
+# version 6: each queued entry of an instance (held while paused, postponed) is a row of its own,
+# apart from the snapshot (goflow.queues): appending to a queue of N writes one row, not N
+_QUEUED = [
+    """CREATE TABLE queued (
+        instance_id TEXT    NOT NULL,
+        seq         INTEGER NOT NULL,
+        queue       TEXT    NOT NULL,   -- inbox | postponed
+        entry       BLOB    NOT NULL,
+        PRIMARY KEY (instance_id, seq)
+    ) WITHOUT ROWID""",
+]
+_DDL = _TABLES + _EVENT_IDS + _LIST_INDEXES + _PARENT + _TIMERS + _QUEUED
 _UPGRADES = {
     1: _EVENT_IDS,           # a version-1 store gains the table; ids it took before are not in it
     2: [*(f"DROP INDEX IF EXISTS {name}" for name in ("instances_by_created", "instances_by_status",
@@ -100,6 +112,7 @@ _UPGRADES = {
         *_LIST_INDEXES],
     3: _PARENT,
     4: _TIMERS,
+    5: _QUEUED,              # an older store keeps its queues in its snapshots (formats 1 to 3), still read
 }
 
 _UPSERT = (
@@ -118,6 +131,8 @@ _APPEND = (
 )
 _REMEMBER = "INSERT OR IGNORE INTO event_ids (instance_id, event_id) VALUES (?, ?)"
 _SEEN = "SELECT 1 FROM event_ids WHERE instance_id = ? AND event_id = ?"
+_UNQUEUE = "DELETE FROM queued WHERE instance_id = ? AND seq = ?"
+_QUEUE = "INSERT OR REPLACE INTO queued (instance_id, seq, queue, entry) VALUES (?, ?, ?, ?)"
 _CHUNK = 2000  # rows per query while iterating unfinished()
 _IN_CHUNK = 500  # ids per IN (...) lookup (under SQLite's 999-parameter limit of old builds)
 
@@ -188,6 +203,7 @@ class SQLiteStore(InstanceStore):
                                          self.path) from exc
                 records.append((iid, r.time, r.state, r.event, r.action, r.next, r.step, r.attempt,
                                 r.endpoint, r.outcome, r.latency, detail))
+        unqueue, queue = queue_rows(changes)
         with self._lock, errors_as_store_error(self.path, f"committing a batch of {len(changes)} changes "
                                                           "(nothing of it was committed)"):
             conn = self._open_conn()
@@ -198,6 +214,10 @@ class SQLiteStore(InstanceStore):
                     conn.executemany(_APPEND, records)
                 if ids:
                     conn.executemany(_REMEMBER, ids)
+                if unqueue:
+                    conn.executemany(_UNQUEUE, unqueue)
+                if queue:
+                    conn.executemany(_QUEUE, queue)
                 conn.execute("COMMIT")
             except BaseException:
                 self._rollback(conn)
@@ -251,9 +271,13 @@ class SQLiteStore(InstanceStore):
         return found
 
     def get(self, instance_id: str) -> StoredInstance | None:
-        row = self._one(f"SELECT {COLUMNS} FROM instances WHERE id = ?", (instance_id,),
-                        f"reading instance {instance_id!r}")
-        return None if row is None else StoredInstance(*row)
+        row, queue = self._read(
+            f"reading instance {instance_id!r}",
+            (f"SELECT {COLUMNS} FROM instances WHERE id = ?", (instance_id,)),
+            (f"SELECT {QUEUE_COLUMNS} FROM queued WHERE instance_id = ? ORDER BY seq", (instance_id,)))
+        if not row:
+            return None
+        return StoredInstance(*row[0], tuple((q, k, bytes(e)) for q, k, e in queue))
 
     def exists(self, instance_id: str) -> bool:
         return self._one("SELECT 1 FROM instances WHERE id = ?", (instance_id,),
@@ -287,12 +311,16 @@ class SQLiteStore(InstanceStore):
         # caller may commit while it iterates, and no read transaction pins the WAL meanwhile.
         sql = (f"SELECT {COLUMNS} FROM instances INDEXED BY {index}"
                f" WHERE {flag} = 1 AND id > ? ORDER BY id LIMIT {_CHUNK}")
+        queued = ("SELECT instance_id, seq, queue, entry FROM queued WHERE instance_id > ? AND instance_id <= ?"
+                  " ORDER BY instance_id, seq")
         after = ""
         make = StoredInstance
         while True:
-            rows = self._all(sql, (after,), "listing unfinished instances")
+            rows, queues = self._read("listing unfinished instances", (sql, (after,)),
+                                      (queued, lambda rows: (after, rows[-1][0] if rows else after)))
+            queues = group_queues(queues)
             for row in rows:
-                yield make(*row)
+                yield make(*row, tuple(queues.get(row[0], ())))
             if len(rows) < _CHUNK:
                 return
             after = rows[-1][0]
@@ -364,6 +392,20 @@ class SQLiteStore(InstanceStore):
                 conn.execute("ROLLBACK")
             except Exception:  # the original error is the one worth reporting
                 log.exception("rollback failed in %s", self.path)
+
+    def _read(self, what: str, first: tuple, then: tuple) -> tuple[list, list]:
+        """Two queries in one read transaction (one moment of the store, whoever writes meanwhile):
+        ``then``'s arguments may be a function of ``first``'s rows."""
+        with self._lock, errors_as_store_error(self.path, what):
+            conn = self._open_conn()
+            conn.execute("BEGIN")
+            try:
+                rows = conn.execute(*first).fetchall()
+                args = then[1](rows) if callable(then[1]) else then[1]
+                more = conn.execute(then[0], args).fetchall()
+            finally:
+                self._rollback(conn)     # a read: nothing to keep
+            return rows, more
 
     def _one(self, sql: str, args: tuple, what: str):
         with self._lock, errors_as_store_error(self.path, what):

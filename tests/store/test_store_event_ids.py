@@ -83,6 +83,7 @@ def test_a_version_1_store_is_upgraded_in_place_and_keeps_its_rows(store_path, c
     for statement in ("DROP INDEX instances_due", "DROP INDEX instances_inflight",   # version 5's
                       "ALTER TABLE instances DROP COLUMN due", "ALTER TABLE instances DROP COLUMN inflight"):
         raw.execute(statement)
+    raw.execute("DROP TABLE queued")                  # (version 6)
     raw.execute("PRAGMA user_version=1")
     raw.commit()
     raw.close()
