@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 from collections import OrderedDict
 
-from . import _shard_children as kin, snapshot
+from . import _shard_children as kin, queues
 from ._shard_cells import _Cell, _live
 from .errors import BlueprintNotFound, SnapshotError
 from .fsm import FINAL_STATUSES, WORKFLOW_STEP, CallWorker, Instance, TimerFired
@@ -166,18 +166,31 @@ class Resident:
                  self.name, len(self.cells), len(fx.jobs), len(self.timers), quarantined,
                  self.stored_timers.next)
 
+    def _cell_of(self, row) -> _Cell:
+        """THE way a stored row (:class:`goflow.store.StoredInstance`: its snapshot and its queue rows)
+        becomes an instance's cell: the :class:`Instance` with its queues read back in order
+        (:func:`goflow.queues.load`), its blueprint and its committed queue rows. Every load goes
+        through here (:meth:`_load_row`, a finished instance revived, the supervisor's restart).
+        Raises :class:`SnapshotError` (a corrupt snapshot or queue row) or :class:`BlueprintNotFound`."""
+        inst, queued = queues.load(row)
+        return _Cell(inst, self.blueprint(inst.project, inst.activity, inst.version), queued=queued)
+
+    def _stored_cell(self, iid: str) -> _Cell | None:
+        """The instance as stored, as a cell (:meth:`_cell_of`), or None when there is none."""
+        row = self.store.get(iid)
+        return None if row is None else self._cell_of(row)
+
     def _load_row(self, row) -> _Cell | None:
-        """A stored row as a resident cell (the one place that decodes one), or None when it cannot be (a
-        corrupt snapshot, an unknown blueprint): then it is quarantined."""
+        """A stored row as a resident cell (:meth:`_cell_of`), or None when it cannot be (a corrupt
+        snapshot or queue row, an unknown blueprint): then it is quarantined."""
         try:
-            inst = snapshot.decode(row.snapshot, row.id)
-            bp = self.blueprint(inst.project, inst.activity, inst.version)
+            cell = self._cell_of(row)
         except (SnapshotError, BlueprintNotFound) as exc:
             log.error("instance.quarantined id=%s reason=%s", row.id, exc)
             self.store.quarantine(row.id, str(exc))
             return None
         self.loaded += 1
-        cell = self.cells[inst.id] = _Cell(inst, bp)
+        self.cells[row.id] = cell
         return cell
 
     def _load(self, iid: str, now: float | None):
@@ -211,11 +224,11 @@ class Resident:
                 self.stored_timers.add(p.due)
             self.passivated += 1
 
-    def _change(self, inst: Instance, snap: bytes, records=(), taken=()) -> Change:
+    def _change(self, inst: Instance, snap: bytes, records=(), taken=(), queued=(), unqueued=()) -> Change:
         return Change(inst.id, inst.project, inst.activity, inst.version, inst.status, inst.state, snap,
                       records, inst.created, inst.updated, inst.reason, _live(inst), taken,
                       parent=None if inst.parent is None else inst.parent.id,
-                      due=due_of(inst), inflight=in_flight(inst))
+                      due=due_of(inst), inflight=in_flight(inst), queued=queued, unqueued=unqueued)
 
     def _resume_effects(self, cell: _Cell, fx, timers: bool = True) -> None:
         inst, p = cell.inst, cell.inst.pending

@@ -13,20 +13,23 @@ import logging
 from dataclasses import replace
 from typing import Callable
 
-from . import metrics, snapshot
+from . import metrics
 from .fsm import FAILED, FINAL_STATUSES, Instance
 from .model import Blueprint
+from .queues import NOTHING, Committed
 
 log = logging.getLogger("goflow.shard")   # the shard's own log: a restart is the shard's event
 
 
 class _Cell:
-    """An instance's lightweight actor: its state and its supervision record."""
+    """An instance's lightweight actor: its state, its supervision record and its queue rows as
+    committed (:class:`goflow.queues.Committed`: what the next commit's queue rows are relative to)."""
 
-    __slots__ = ("inst", "bp", "crashes", "snap")
+    __slots__ = ("inst", "bp", "crashes", "snap", "queued")
 
-    def __init__(self, inst: Instance, bp: Blueprint, snap: bytes | None = None):
-        self.inst, self.bp, self.snap = inst, bp, snap
+    def __init__(self, inst: Instance, bp: Blueprint, snap: bytes | None = None,
+                 queued: Committed = NOTHING):
+        self.inst, self.bp, self.snap, self.queued = inst, bp, snap, queued
         self.crashes: list[float] = []
 
 
@@ -36,19 +39,20 @@ def _live(inst: Instance) -> bool:
     return inst.status not in FINAL_STATUSES or inst.hook_step is not None or inst.notify
 
 
-def restart(cell: _Cell, exc: Exception, now: float, staged: _Cell | None, stored: Callable[[str], object],
-            *, period: float, intensity: int) -> _Cell:
+def restart(cell: _Cell, exc: Exception, now: float, staged: _Cell | None,
+            stored: Callable[[str], _Cell | None], *, period: float, intensity: int) -> _Cell:
     """Restart a crashed instance from its last snapshot: the one staged by an earlier item of
     this batch (applied and acknowledged; committed with the batch), else the stored one (``stored``:
-    the store's ``get``). Past ``intensity`` crashes within ``period`` seconds it is failed instead."""
+    the instance loaded from the store, snapshot and queue rows, as a cell; ``Shard._stored_cell``). Past
+    ``intensity`` crashes within ``period`` seconds it is failed instead."""
     iid = cell.inst.id
     crashes = [t for t in cell.crashes if now - t < period] + [now]
     if staged is not None:
-        base = staged.inst
+        base, queued = staged.inst, staged.queued
     else:
-        row = stored(iid)
-        base = snapshot.decode(row.snapshot, iid) if row is not None else cell.inst
-    fresh = _Cell(base, cell.bp)
+        loaded = stored(iid)
+        base, queued = (loaded.inst, loaded.queued) if loaded is not None else (cell.inst, cell.queued)
+    fresh = _Cell(base, cell.bp, queued=queued)
     fresh.crashes = crashes
     if len(crashes) > intensity:
         reason = (f"handler crashed {len(crashes)} times within {period:g}s "

@@ -41,9 +41,9 @@ Semantics (SPEC §3), as decided here:
   (outside events are checked against the current state first) and applied in order on ``Resume``.
   An outside event that finds ``paused_limit`` inputs queued (``limits.paused_events``) raises
   :class:`PausedQueueFull` and the instance is unchanged; the runtime's own inputs (a step's outcome,
-  a timer: a few at most, one step is pending) are always queued, so none is lost. The queue lives in the snapshot
-  (rewritten whole per transition), so the bound is also what keeps a paused instance's cost per
-  event at O(limit).
+  a timer: a few at most, one step is pending) are always queued, so none is lost. The queue is
+  only appended to at its end or emptied whole: the store keeps each entry as a row apart from the
+  snapshot (:mod:`goflow.queues`), so holding one more event costs O(1).
 * ``Terminate`` delivers the event ``cancel`` where the current state has a transition for it (the
   flow's compensation path; like any accepted outside event it supersedes a running step, whose late
   outcome is stale). Without such a transition, or with ``force``, it ends the instance
@@ -63,9 +63,11 @@ SPEC §8, as decided here:
   ``refused`` and removed), and the scan starts again, so each change of state sees the queue in
   order. The queue holds at most ``postponed_limit`` events (``limits.postponed``): one more raises
   :class:`QueueFull` and the instance is unchanged (queued while paused, it is recorded ``refused``
-  on resume). Events still queued when the instance ends are recorded ``dropped``. The queue lives
-  in the snapshot, so a queue of N costs O(N) per committed transition of that instance (bounded by
-  the limit).
+  on resume). Events still queued when the instance ends are recorded ``dropped``. The queue is
+  appended to at its end and loses entries by position; the store keeps each entry as a row apart
+  from the snapshot (:mod:`goflow.queues`). An input that is only postponed (or only a duplicate)
+  changes nothing the queue waits on, so the queue is not offered again after it: postponing one more
+  event costs O(1), whatever the queue holds.
 * **End states.** An instance that settles in an end state (``Blueprint.end_status``: ``done`` or a
   state of ``end``) ends with that state's status, ``Instance.result`` the state; the completion hook
   is the worker named after that state.
@@ -114,6 +116,11 @@ MAX_CHAIN = 10_000      # bound on transitions applied for one input (continue c
 REWINDABLE = frozenset({FAILED, TERMINATED, WAITING})
 
 WORKER_OUTCOMES = frozenset({SUCCESS, ERROR, TIMEOUT})
+# An input whose only record is one of these left the state, the status and the step as they were:
+# the postponed queue, which held nothing the situation could take, still holds nothing it can take
+# (the one event just postponed included), so it is not scanned again -- appending to a queue of N
+# stays O(1), not O(N).
+_SITUATION_KEPT = frozenset({"postponed", "duplicate"})
 
 
 # ----------------------------------------------------------------------------------------- the core
@@ -183,7 +190,10 @@ def react(bp: Blueprint, inst: Instance, inp: Input, now: float, *,
     else:
         inst, duplicate = _apply(run, inst, inp)
     if inst.postponed:
-        inst = _offer(run, inst) if inst.status not in FINAL_STATUSES else _drop(run, inst)
+        if inst.status in FINAL_STATUSES:
+            inst = _drop(run, inst)
+        elif not (len(run.records) == 1 and run.records[0].outcome in _SITUATION_KEPT):
+            inst = _offer(run, inst)
     if before.pending is not None or inst.parent is not None:
         inst = _children_effects(run, before, inst)
     if inst.updated != now and (run.records or run.commands):

@@ -38,7 +38,7 @@ import msgpack
 from dataclasses import dataclass, field, replace
 from typing import Callable, Iterable
 
-from . import _shard_children as kin, metrics, snapshot
+from . import _shard_children as kin, metrics, queues, snapshot
 from ._shard_cache import Residency, Resident, StoredTimers
 from ._shard_cells import _Cell, _live, restart
 from ._shard_watch import hold, wake, watch
@@ -214,8 +214,13 @@ class Shard(Resident):
                     self._sends.append(kin.failed_create(item.instance, item.request, exc))
                 replies.append(Reply(item.token, False, exc))
         if staged:
-            changes = [self._change(cell.inst, cell.snap or snapshot.encode(cell.inst), records.get(iid, ()),
-                                    tuple(self._taken.get(iid, ()))) for iid, cell in staged.items()]
+            changes = []
+            committed = {}                 # each staged cell's queue rows once the batch commits
+            for iid, cell in staged.items():
+                appended, removed, committed[iid] = queues.diff(cell.queued, cell.inst)
+                changes.append(self._change(cell.inst, cell.snap or snapshot.encode(cell.inst), records.get(iid, ()),
+                                            tuple(self._taken.get(iid, ())),
+                                            queues.rows_of(iid, appended) if appended else (), removed))
             t0 = time.perf_counter()
             try:
                 self.store.commit(changes)
@@ -229,6 +234,7 @@ class Shard(Resident):
                                   ((c.inst.project, c.inst.activity, records.get(i, ())) for i, c in staged.items()))
             for iid, cell in staged.items():
                 cell.snap = None
+                cell.queued = committed[iid]
                 if _live(cell.inst):          # a completed instance stays while its hook is in flight
                     self.cells[iid] = cell
                 else:
@@ -291,7 +297,7 @@ class Shard(Resident):
             if row is None:
                 raise InstanceNotFound(iid)
             if isinstance(req, Wait):
-                replies.append(Reply(item.token, True, instance_view(snapshot.decode(row.snapshot, iid))))
+                replies.append(Reply(item.token, True, instance_view(queues.load(row)[0])))
                 return
             late = isinstance(req, _LATE)
             if late and row.status not in FINAL_STATUSES:
@@ -304,8 +310,7 @@ class Shard(Resident):
             # event id after the end (a duplicate: the FSM decides), or a retry/rewind (the FSM
             # decides; the instance is live again): applied to the stored snapshot, so the FSM
             # records it and this batch commits it
-            inst = snapshot.decode(row.snapshot, iid)
-            cell = _Cell(inst, self.blueprint(inst.project, inst.activity, inst.version))
+            cell = self._cell_of(row)
         if isinstance(req, Wait):
             if req.holds(cell.inst):
                 replies.append(Reply(item.token, True, instance_view(cell.inst)))
@@ -347,7 +352,7 @@ class Shard(Resident):
             row = self.store.get(iid)
             if row is None or row.status not in FINAL_STATUSES:
                 return                      # created earlier in this batch, or quarantined
-            inst = snapshot.decode(row.snapshot, iid)
+            inst = queues.load(row)[0]
         self._sends.extend(kin.notice_items(inst))
 
     def _react(self, cell: _Cell, item: Item, inp, now, staged, records, commands, replies, value=None) -> None:
@@ -361,11 +366,13 @@ class Shard(Resident):
                 # own snapshot held, so a parent's join is encoded once, at the commit (many ends of
                 # one parent arrive in one batch: one encoding of its join instead of one per end)
                 snap = None if isinstance(inp, ChildDone) else snapshot.encode(r.instance)
+                if isinstance(inp, Outcome) and r.instance.inbox and r.instance.inbox[-1] is inp:
+                    queues.encode_entry(iid, inp)    # a held worker output too (event data is checked)
                 break
             except InstanceError:           # refused on purpose (EventRefused, WrongStatus, ...)
                 raise
             except Exception as exc:  # the instance's handler crashed: supervise it
-                cell = restart(cell, exc, now, staged.get(iid), self.store.get, period=self.period,
+                cell = restart(cell, exc, now, staged.get(iid), self._stored_cell, period=self.period,
                                intensity=self.intensity)
                 if cell.inst.status == FAILED:
                     cell.inst, notices = kin.failed_by_supervisor(cell.inst)
@@ -380,7 +387,7 @@ class Shard(Resident):
                            detail=f"restart {len(cell.crashes)}: {type(exc).__name__}: {exc}"))
         if isinstance(inp, Signal) and inp.event_id is not None and not r.duplicate:
             self._taken.setdefault(iid, {})[inp.event_id] = None    # stored with the batch
-        new = _Cell(r.instance, cell.bp, snap)
+        new = _Cell(r.instance, cell.bp, snap, cell.queued)
         new.crashes = cell.crashes
         staged[iid] = new
         if r.records:
@@ -422,4 +429,4 @@ class Shard(Resident):
         if row.status == "quarantined":
             return {"id": iid, "project": row.project, "activity": row.activity, "version": row.version,
                     "status": row.status, "state": row.state, "context": None, "reason": row.reason}
-        return instance_view(snapshot.decode(row.snapshot, iid))
+        return instance_view(queues.load(row)[0])

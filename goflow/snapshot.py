@@ -8,26 +8,34 @@ binary header, then one msgpack *array* (positional, no field names)::
     2       1     format version (FORMAT_VERSION; every future format keeps bytes 0..2 as they are)
     3       4     payload length, big-endian unsigned
     7       4     CRC-32 of the payload, big-endian unsigned
-    11      n     payload: msgpack array (format 2 below)
+    11      n     payload: msgpack array (format 4 below)
 
-Format 3 payload, in :class:`goflow.fsm.Instance` field order (format 1, still read, is its first 16
-fields, format 2 its first 20; the others then take their defaults)::
+Format 4 payload, in :class:`goflow.fsm.Instance` field order without the two queues::
 
     [id, project, activity, version, state, status, input, context, step, pending, hook_step,
-     inbox, event_ids, reason, created, updated, postponed, result, visited, failed_action,
-     parent, notify, join]
+     event_ids, reason, created, updated, result, visited, failed_action, parent, notify, join]
+
+The queues (``Instance.inbox``, the inputs held while paused, and ``Instance.postponed``) are not in
+a format-4 snapshot: each queued entry is a row of its own in the store, encoded by
+:func:`goflow.queues.encode_entry` (``docs/store.md``), so appending to a queue of N costs O(1), not
+O(N). Formats 1 to 3 held them and are still read (a data directory of an earlier version loads: its
+queues are written as rows at the instance's next commit). Format 3 is the 23-element array
+``[... hook_step, inbox, event_ids, reason, created, updated, postponed, result, visited,
+failed_action, parent, notify, join]``; format 1 is its first 16 fields, format 2 its first 20 (the
+others then take their defaults). The fields::
+
     parent        nil | [id, step, index, depth]  a child's link to its parent (SPEC §8)
     notify        bool                            an ended child whose parent has not acknowledged it
     join          nil | [step, action, results, origins, each]   the children of the last workflow
                   step; results: [nil | [event, status, context, reason], ...]; origins: [step, ...]
 
-    postponed     [[name, data, event_id], ...]   the postponed outside events, oldest first
+    postponed     (formats 2-3) [[name, data, event_id], ...]   the postponed outside events, oldest first
     result        nil | str                       the end state it ended in
     visited       [str, ...]                      the states it has entered
     failed_action nil | str                       the action of the step that failed it
 
     pending  nil | [step, action, kind, since, due, accepted, enter]
-    inbox    [input, ...], each input tagged by its first element:
+    inbox    (formats 1-3; a queued entry's row) [input, ...], each input tagged by its first element:
              [0, name, data, event_id]   Signal        [1, step, event, output, accepted]  Outcome
              [2, step]                   TimerFired    [3, step, event]                    HookOutcome
              [4] Pause   [5] Resume   [6, reason, force] Terminate
@@ -61,12 +69,13 @@ from .fsm import (
 
 __all__ = ["FORMAT_VERSION", "MARKER", "HEADER_SIZE", "encode", "decode"]
 
-FORMAT_VERSION = 3
-READS = (1, 2, 3)                       # the format versions decode reads
+FORMAT_VERSION = 4
+READS = (1, 2, 3, 4)                    # the format versions decode reads
 MARKER = b"GF"
 _HEADER = struct.Struct(">2sBII")       # marker, version, payload length, payload CRC-32
 HEADER_SIZE = _HEADER.size              # 11
-_FIELDS = 23                            # top-level array length of format 3
+_FIELDS = 21                            # top-level array length of format 4 (no queues)
+_FIELDS_3 = 23                          # ... of format 3
 _FIELDS_2 = 20                          # ... of format 2
 _FIELDS_1 = 16                          # ... and of format 1
 _PENDING_KINDS = frozenset({"sync", "async", "delay", "workflow"})
@@ -118,18 +127,16 @@ def _enc_join(j: Join) -> list:
 
 
 def encode(instance: Instance) -> bytes:
-    """The snapshot of ``instance``. Raises :class:`SnapshotError` if it holds data msgpack cannot
-    carry (its context or input is not JSON-like)."""
+    """The snapshot of ``instance``, its queues (``inbox``, ``postponed``) left out: the store keeps
+    them as rows of their own (:mod:`goflow.queues`). Raises :class:`SnapshotError` if it holds data
+    msgpack cannot carry (its context or input is not JSON-like)."""
     try:
         p = instance.pending
         payload = _packb(
             [instance.id, instance.project, instance.activity, instance.version, instance.state,
              instance.status, instance.input, instance.context, instance.step,
              None if p is None else [p.step, p.action, p.kind, p.since, p.due, p.accepted, p.enter],
-             instance.hook_step,
-             [_enc_input(i) for i in instance.inbox] if instance.inbox else [],
-             instance.event_ids, instance.reason, instance.created, instance.updated,
-             [[i.name, i.data, i.event_id] for i in instance.postponed] if instance.postponed else [],
+             instance.hook_step, instance.event_ids, instance.reason, instance.created, instance.updated,
              instance.result, instance.visited, instance.failed_action,
              None if instance.parent is None else _enc_parent(instance.parent), instance.notify,
              None if instance.join is None else _enc_join(instance.join)],
@@ -324,17 +331,22 @@ def decode(data: bytes, instance_id: str | None = None) -> Instance:
     except Exception as exc:  # ValueError, FormatError, StackError, TypeError (unhashable key), ...
         raise SnapshotError(instance_id, f"corrupt: the payload is not valid msgpack "
                                          f"({type(exc).__name__}: {exc})") from None
-    fields = _FIELDS if version == FORMAT_VERSION else _FIELDS_2 if version == 2 else _FIELDS_1
+    fields = _FIELDS if version == 4 else _FIELDS_3 if version == 3 else _FIELDS_2 if version == 2 else _FIELDS_1
     if type(obj) is not list or len(obj) != fields:
         raise SnapshotError(instance_id or (obj[0] if type(obj) is list and obj and type(obj[0]) is str
                                             else None),
                             f"wrong shape: the payload is not a {fields}-element array "
                             f"(it is {type(obj).__name__}"
                             f"{' of %d elements' % len(obj) if type(obj) is list else ''})")
-    (iid, project, activity, bp_version, state, status, input_, context, step, pending, hook_step,
-     inbox, event_ids, reason, created, updated) = obj[:_FIELDS_1]
-    postponed, result, visited, failed_action = obj[_FIELDS_1:_FIELDS_2] if fields > _FIELDS_1 else ([], None, [], None)
-    kin = obj[_FIELDS_2:] if fields == _FIELDS else (None, False, None)
+    if fields == _FIELDS:       # format 4: the queues are rows of their own
+        (iid, project, activity, bp_version, state, status, input_, context, step, pending, hook_step,
+         event_ids, reason, created, updated, result, visited, failed_action) = obj[:18]
+        inbox, postponed, kin = [], [], obj[18:]
+    else:
+        (iid, project, activity, bp_version, state, status, input_, context, step, pending, hook_step,
+         inbox, event_ids, reason, created, updated) = obj[:_FIELDS_1]
+        postponed, result, visited, failed_action = obj[_FIELDS_1:_FIELDS_2] if fields > _FIELDS_1 else ([], None, [], None)
+        kin = obj[_FIELDS_2:] if fields == _FIELDS_3 else (None, False, None)
     if type(iid) is not str:
         raise SnapshotError(instance_id, f"wrong shape: field id is {type(iid).__name__} {iid!r:.60}")
     if instance_id is not None and iid != instance_id:

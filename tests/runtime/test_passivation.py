@@ -161,7 +161,7 @@ def test_a_store_of_the_previous_schema_is_recovered_whole_once_then_passivated(
     raw = sqlite3.connect(tmp_path / "shards" / "0.sqlite")          # as a version-4 store had it
     for statement in ("DROP INDEX instances_due", "DROP INDEX instances_inflight",
                       "ALTER TABLE instances DROP COLUMN due", "ALTER TABLE instances DROP COLUMN inflight",
-                      "PRAGMA user_version=4"):
+                      "DROP TABLE queued", "PRAGMA user_version=4"):
         raw.execute(statement)
     raw.commit()
     raw.close()

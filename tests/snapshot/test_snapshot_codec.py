@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime
 import struct
+from dataclasses import replace
 import types
 import zlib
 
@@ -18,6 +19,7 @@ from goflow.fsm import (
     new_instance, react,
 )
 from goflow.model import Action, Blueprint, Transition, Worker
+from goflow.queues import decode_entry, encode_entry
 from goflow.snapshot import FORMAT_VERSION, HEADER_SIZE, MARKER, decode, encode
 
 # ------------------------------------------------------------------------------------------ strategies
@@ -61,9 +63,11 @@ SAMPLE = Instance(
     input={"customer": "ada", "amount": 12.5},
     context={"customer": "ada", "amount": 12.5, "check": {"ok": True, "tags": ["a", "b"], "n": None}},
     step=7, pending=Pending(7, "get_product", "async", 100.0, 130.0, True, False), hook_step=None,
-    inbox=(Signal("cancel", {"why": "late"}, "ev-9"), Outcome(7, "success", {"sku": 1}), TimerFired(7),
-           HookOutcome(8, "error")),
     event_ids=("ev-1", "ev-9"), reason=None, created=1.0, updated=100.0)
+# the same instance holding inputs while paused (and a postponed event), as formats 1-3 stored it
+QUEUED = replace(SAMPLE, inbox=(Signal("cancel", {"why": "late"}, "ev-9"), Outcome(7, "success", {"sku": 1}),
+                                TimerFired(7), HookOutcome(8, "error")),
+                 postponed=(Signal("approve", [1], "ev-3"),))
 
 
 def frame(payload: bytes, version: int = FORMAT_VERSION) -> bytes:
@@ -73,6 +77,17 @@ def frame(payload: bytes, version: int = FORMAT_VERSION) -> bytes:
 
 def payload_of(inst: Instance) -> list:
     return msgpack.unpackb(encode(inst)[HEADER_SIZE:], strict_map_key=False)
+
+
+def format_3(inst: Instance) -> list:
+    """The payload the previous GoFlow wrote (format 3: the queues inside, 23 fields)."""
+    p = payload_of(inst)
+    inbox = [msgpack.unpackb(encode_entry(inst.id, i)[6:], strict_map_key=False) for i in inst.inbox]
+    return p[:11] + [inbox] + p[11:15] + [[[e.name, e.data, e.event_id] for e in inst.postponed]] + p[15:]
+
+
+def unqueued(inst: Instance) -> Instance:
+    return replace(inst, inbox=(), postponed=())
 
 
 def refused(data, instance_id=None, expect_id=None, match=None) -> SnapshotError:
@@ -117,11 +132,17 @@ def test_payload_is_positional_not_field_names():
 def test_round_trip(inst):
     data = encode(inst)
     back = decode(data)
-    assert back == inst
+    assert back == unqueued(inst)               # the queues are rows of their own, not in the snapshot
     assert type(back.inbox) is tuple and type(back.event_ids) is tuple
-    assert [type(i) for i in back.inbox] == [type(i) for i in inst.inbox]
-    assert decode(data, inst.id) == inst
+    assert decode(data, inst.id) == unqueued(inst)
     assert encode(back) == data
+    assert encode(inst) == encode(unqueued(inst))
+    entries = [decode_entry(encode_entry(inst.id, i), inst.id) for i in inst.inbox]
+    assert entries == list(inst.inbox) and [type(i) for i in entries] == [type(i) for i in inst.inbox]
+    assert [decode_entry(encode_entry(inst.id, e), inst.id, signal_only=True) for e in inst.postponed] == \
+        list(inst.postponed)
+    old = decode(frame(msgpack.packb(format_3(inst)), version=3), inst.id)   # an old snapshot: queues inside
+    assert old == inst
 
 
 def test_round_trip_of_fsm_instances_along_a_run():
@@ -142,7 +163,8 @@ def test_round_trip_of_fsm_instances_along_a_run():
     assert inst.status == "completed" and inst.hook_step is not None
     assert any(s.inbox for s in seen) and any(s.pending for s in seen)
     for s in seen:
-        assert decode(encode(s), s.id) == s
+        assert decode(encode(s), s.id) == unqueued(s)
+        assert tuple(decode_entry(encode_entry(s.id, i), s.id) for i in s.inbox) == s.inbox
 
 
 def test_mappings_are_stored_as_dicts():
@@ -172,14 +194,33 @@ def test_encode_refuses_non_json_data(bad, where):
         {"context": {"a": [1, {"b": [bad]}]}}
     inst = Instance("enc-1", "p", "a", 1, **fields)
     with pytest.raises(SnapshotError) as info:
-        encode(inst)
+        if where == "inbox":
+            encode_entry("enc-1", inst.inbox[0])
+        else:
+            encode(inst)
     assert info.value.instance_id == "enc-1" and "enc-1" in str(info.value)
     assert "cannot be encoded" in str(info.value)
 
 
 def test_encode_refuses_non_input_in_inbox():
     with pytest.raises(SnapshotError, match="enc-2"):
-        encode(Instance("enc-2", "p", "a", 1, inbox=("start",)))
+        encode_entry("enc-2", "start")
+
+
+# -------------------------------------------------------------------------------------- queue entries
+def test_a_corrupt_queue_entry_is_refused():
+    data = encode_entry("q-1", Signal("go", {"a": 1}, "ev"))
+    assert decode_entry(data, "q-1") == Signal("go", {"a": 1}, "ev")
+    for k in range(len(data)):                      # every single byte flipped, every prefix
+        flipped = data[:k] + bytes([data[k] ^ 0x41]) + data[k + 1:]
+        with pytest.raises(SnapshotError, match="q-1"):
+            decode_entry(flipped, "q-1")
+        with pytest.raises(SnapshotError, match="q-1"):
+            decode_entry(data[:k], "q-1")
+    with pytest.raises(SnapshotError, match="not an outside event"):
+        decode_entry(encode_entry("q-1", TimerFired(3)), "q-1", signal_only=True)
+    with pytest.raises(SnapshotError, match="q-1"):
+        decode_entry("text", "q-1")
 
 
 def test_encode_refuses_too_deep_context():
@@ -286,7 +327,8 @@ def test_id_mismatch_is_refused():
 
 
 FIELD_NAMES = ["id", "project", "activity", "version", "state", "status", "input", "context", "step",
-               "pending", "hook_step", "inbox", "event_ids", "reason", "created", "updated"]
+               "pending", "hook_step", "event_ids", "reason", "created", "updated"]
+FIELD_NAMES_3 = FIELD_NAMES[:11] + ["inbox"] + FIELD_NAMES[11:]
 WRONG = {
     "project": [None, 1, []], "activity": [None, b"x"], "version": ["1", 1.0, True, None],
     "state": [None, 3], "status": ["sleeping", None, 1, ["running"]], "input": [[], None, "x"],
@@ -306,9 +348,14 @@ PENDING_WRONG = [
 
 @pytest.mark.parametrize("field,value", [(f, v) for f, vs in WRONG.items() for v in vs])
 def test_wrong_field_type_is_refused(field, value):
-    p = payload_of(SAMPLE)
-    p[FIELD_NAMES.index(field)] = value
-    data = frame(msgpack.packb(p))
+    if field == "inbox":    # only formats 1 to 3 held the inbox
+        p = format_3(QUEUED)
+        p[FIELD_NAMES_3.index(field)] = value
+        data = frame(msgpack.packb(p), version=3)
+    else:
+        p = payload_of(SAMPLE)
+        p[FIELD_NAMES.index(field)] = value
+        data = frame(msgpack.packb(p))
     refused(data, expect_id="inst-42", match="wrong shape")
     refused(data, "inst-42", match=field if field != "pending" or not isinstance(value, list) or
             len(value) != 7 else "pending")
@@ -333,20 +380,27 @@ def test_wrong_id_is_refused(value):
         refused(data, "inst-42", match="id")
 
 
-@pytest.mark.parametrize("cut", [0, 1, 15, 17, 21, 30])
+@pytest.mark.parametrize("cut", [0, 1, 15, 17, 18, 23, 30])
 def test_wrong_length_array_is_refused(cut):
     p = payload_of(SAMPLE)
     p = (p + [None] * 30)[:cut]
-    refused(frame(msgpack.packb(p)), "inst-42", match="23-element array")
+    refused(frame(msgpack.packb(p)), "inst-42", match="21-element array")
+    if cut != 23:
+        refused(frame(msgpack.packb(p), version=3), "inst-42", match="23-element array")
     if cut != 20:
         refused(frame(msgpack.packb(p), version=2), "inst-42", match="20-element array")
     refused(frame(msgpack.packb(p), version=1), "inst-42", match="16-element array")
 
 
+def test_format_3_is_still_read_with_its_queues():
+    """A snapshot written by the previous GoFlow (23 fields, the queues inside) decodes whole."""
+    assert decode(frame(msgpack.packb(format_3(QUEUED)), version=3), "inst-42") == QUEUED
+
+
 def test_format_1_is_still_read():
     """A snapshot written before SPEC §8 (16 fields; Outcome and Terminate without their flags)
     decodes, the new fields at their defaults."""
-    p = payload_of(SAMPLE)[:16]
+    p = format_3(SAMPLE)[:16]
     p[11] = [[0, "cancel", {"why": "late"}, "ev-9"], [1, 7, "success", {"sku": 1}], [6, "stop"]]
     inst = decode(frame(msgpack.packb(p), version=1), "inst-42")
     assert inst.inbox == (Signal("cancel", {"why": "late"}, "ev-9"), Outcome(7, "success", {"sku": 1}),

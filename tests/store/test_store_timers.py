@@ -65,7 +65,8 @@ def test_a_version_4_store_gains_the_columns_and_recovers_its_live_rows(tmp_path
         store.commit([change("w", status="waiting"), change("d", status="completed", state="done")])
     raw = sqlite3.connect(path)
     for statement in ("DROP INDEX instances_due", "DROP INDEX instances_inflight",
-                      "ALTER TABLE instances DROP COLUMN due", "ALTER TABLE instances DROP COLUMN inflight"):
+                      "ALTER TABLE instances DROP COLUMN due", "ALTER TABLE instances DROP COLUMN inflight",
+                      "DROP TABLE queued"):                      # (version 6)
         raw.execute(statement)
     raw.execute("PRAGMA user_version=4")
     raw.commit()
