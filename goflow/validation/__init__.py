@@ -29,7 +29,7 @@ RULES: dict[str, str] = {
     # reading documents (_sourcemap, .fields)
     "syntax": ERROR, "too-large": ERROR, "too-deep": ERROR, "unreadable": ERROR,
     "duplicate-key": ERROR, "not-a-blueprint": ERROR, "missing-field": ERROR, "wrong-type": ERROR,
-    "unknown-field": ERROR, "bad-value": ERROR,
+    "unknown-field": ERROR, "bad-value": ERROR, "bad-identifier": ERROR,
     # putting documents together (goflow.loading)
     "no-blueprint": ERROR, "not-one-blueprint": ERROR, "project-mismatch": ERROR,
     "unpaired-workers": ERROR, "duplicate-blueprint": ERROR, "duplicate-workers": ERROR,

@@ -11,7 +11,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from .. import dsl
+from .. import dsl, ids
 from .._sourcemap import Source, pointer
 from ..dsl import KINDS, Field
 from ..problems import ERROR, Problem
@@ -173,6 +173,12 @@ def read_document(src: Source) -> Document:
     for key in ("states", "actions", "transitions", "workers"):
         doc.complete[key] = key in top or (key not in data and key not in required)
     doc.project, doc.activity = top.get("project"), top.get("activity")
+    for key in ("project", "activity"):     # blueprint names are identifiers (SPEC §12), as every interface checks
+        why = ids.problem(getattr(doc, key)) if getattr(doc, key) is not None else None
+        if why is not None:
+            doc.problems.append(src.problem(ERROR, "bad-identifier", f"the {key} {getattr(doc, key)!r:.80} is "
+                                            f"not an identifier: it {why}", f"/{key}"))
+            setattr(doc, key, None)
     doc.version_given = "version" in top
     doc.version = top.get("version", 1) if ("version" in top or "version" not in data) else None
     if doc.version is not None and doc.version < 1:

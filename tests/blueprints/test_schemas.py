@@ -43,9 +43,19 @@ def test_fixtures_validate():
     ('"states": ["pay"]', '"states": ["pay", "done"]'),
     ('"responseTimeout": 2', '"responseTimeout": 0'),
     ('"project": "shop",', ''),
+    ('"project": "shop",', '"project": "sh/op",'),             # blueprint names are identifiers
+    ('"activity": "order",', '"activity": "or\\u0007der",'),
+    ('"activity": "order",', f'"activity": "{"o" * 257}",'),
 ])
 def test_bad_documents_do_not_validate(old, new):
     assert errors("flow", json.loads(edit(old, new))) != []
+
+
+def test_the_schemas_take_the_names_the_loader_takes():
+    for name in ("shop", "Ünïcödé", "with space", "p" * 256, "a.b-c_d:e@f"):
+        assert errors("flow", json.loads(edit('"project": "shop",', f'"project": {json.dumps(name)},'))) == []
+        assert errors("workers", json.loads(edit('"project": "shop",', f'"project": {json.dumps(name)},',
+                                                 BASE_WORKERS))) == []
 
 
 def test_bad_workers_document_does_not_validate():

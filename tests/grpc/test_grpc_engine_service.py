@@ -175,6 +175,9 @@ def test_error_mapping(stack, stub):
     refused(stack, stub.SendEvent, pb.SendEventRequest(instance_id="no-such", event="go"), grpc.StatusCode.NOT_FOUND)
     refused(stack, stub.StartInstance, pb.StartInstanceRequest(blueprint="api/nope"), grpc.StatusCode.NOT_FOUND)
     refused(stack, stub.StartInstance, pb.StartInstanceRequest(blueprint="no-slash"), grpc.StatusCode.INVALID_ARGUMENT)
+    for bad in ("api/bell\x07", "a" * 257 + "/gate", "api/ga/te"):      # blueprint names are identifiers
+        refused(stack, stub.StartInstance, pb.StartInstanceRequest(blueprint=bad), grpc.StatusCode.INVALID_ARGUMENT)
+        refused(stack, stub.ListInstances, pb.ListInstancesRequest(blueprint=bad), grpc.StatusCode.INVALID_ARGUMENT)
     refused(stack, stub.GetInstance, pb.InstanceRequest(instance_id=""), grpc.StatusCode.INVALID_ARGUMENT)
     refused(stack, stub.GetInstance, pb.InstanceRequest(instance_id="x" * 300), grpc.StatusCode.INVALID_ARGUMENT)
     refused(stack, stub.ListInstances, pb.ListInstancesRequest(status="sleeping"), grpc.StatusCode.INVALID_ARGUMENT)

@@ -41,7 +41,11 @@ def _hostile(target: str) -> list[tuple[str, str, bytes | None, dict]]:
             ("POST", "/instances/" + "y" * 257 + "/events", body({"event": "ping"}), {}),
             ("GET", "/instances", None, {"x-query": "cursor=not-a-cursor"}),
             ("GET", f"/instances/{target}/history", None, {"x-query": "cursor=WyJsIiwibGF0ZXN0IiwwXQ"}),
-            ("GET", "/instances", None, {"x-query": "offset=10"})]
+            ("GET", "/instances", None, {"x-query": "offset=10"}),
+            ("GET", "/instances", None, {"x-query": f"blueprint={PROJECT}%2Fbell%07"}),   # blueprint names too
+            ("GET", "/instances", None, {"x-query": f"blueprint={'p' * 257}%2Fgate"}),
+            ("GET", "/instances", None, {"x-query": f"blueprint={PROJECT}%2Fga%2Fte"}),
+            ("POST", "/instances", body({"blueprint": "tab\there/gate"}), {})]
     return out
 
 

@@ -35,6 +35,28 @@ def test_engine_refuses_bad_ids_before_sending(embedded, calls):
     assert eng.status(iid)["status"] == "waiting"
 
 
+def test_blueprint_names_are_identifiers_at_every_python_call(embedded, calls, tmp_path):
+    import dataclasses
+
+    from goflow.loading import blueprint_from_document
+    eng = embedded(blueprints=[gate_blueprint()])
+    names = ["rt/bell\x07", "rt/gate/x", "x" * 257 + "/gate", "rt/\ud800", "/gate", "rt/"]
+    for bad in names:
+        for call in (lambda: eng.start(bad), lambda: eng.list(bad), lambda: eng.counts(bad),
+                     lambda: eng.start_many(bad, [{}])):
+            with pytest.raises(InvalidIdentifier, match="blueprint"):
+                call()
+    assert list(eng.list(GATE)) == []
+    good = blueprint_from_document(gate_blueprint())
+    for field, bad in (("project", "r/t"), ("activity", "ga\tte"), ("project", "p" * 257)):
+        named = dataclasses.replace(good, **{field: bad})
+        with pytest.raises(InvalidIdentifier, match=f"blueprint {field}"):
+            eng.deploy(named)
+        with pytest.raises(InvalidIdentifier, match=f"blueprint {field}"):
+            embedded(data_dir=tmp_path / f"other-{field}-{len(bad)}", blueprints=[named])
+    assert [b[:2] for b in eng.blueprints()] == [("rt", "gate")]
+
+
 def test_the_dispatcher_refuses_a_bad_id_that_reaches_it(embedded, calls):
     eng = embedded(blueprints=[gate_blueprint()], shards=2)
     iid = eng.start(GATE, id="good")
