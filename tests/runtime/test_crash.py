@@ -1,5 +1,5 @@
 """Crashes with a real ``kill -9``, on both stores (SQLite files, a real PostgreSQL server): of one host process and of the whole daemon while 1,000 instances
-are mid-flight, and of a daemon holding a durable timer.
+are mid-flight, of a daemon holding a durable timer, and of one holding queued events (paused, postponed).
 
 What is proved, from the worker's call log (``<instance>:<step> <action>``, one O_APPEND write per
 call; ``<instance>:<step>`` is the request's Idempotency-Key) and the shard stores:
@@ -197,6 +197,45 @@ def test_durable_timer_fires_once_after_daemon_kill_and_restart(daemons, calls, 
     hist = eng2.history(iid)
     fired = [h for h in hist if h["outcome"] == "delay-elapsed"]
     assert len(fired) == 1 and fired[0]["time"] >= due
+    daemons.shutdown(eng2)
+
+
+QUEUES = {"project": "rt", "activity": "queues", "states": ["s", "t"], "postpone": ["later"], "actions": [],
+          "transitions": [{"current": "init", "event": "start", "action": "continue", "next": "s"},
+                          {"current": "s", "event": "poke", "action": "continue", "next": "s"},
+                          {"current": "s", "event": "open", "action": "continue", "next": "t"},
+                          {"current": "t", "event": "later", "action": "continue", "next": "done"}],
+          "workers": []}
+
+
+def test_queued_events_survive_a_daemon_kill(daemons, store_url):
+    """An instance with postponed events, then paused with events held, and the whole daemon killed
+    (kill -9): the new daemon has both queues (rows apart from the snapshot), and resume applies the
+    held events in order, then the postponed one its new state takes."""
+    eng = daemons.start(blueprints=[QUEUES], shards=2, store_url=store_url)
+    iid = eng.start("rt/queues", id="queued")
+    eng.send(iid, "later", {"n": 1}, event_id="l-1")
+    eng.send(iid, "later", {"n": 2})
+    eng.pause(iid)
+    for n in range(3):
+        eng.send(iid, "poke", {"n": n})
+    eng.send(iid, "open")
+    data_dir = eng.data_dir
+    daemons.kill(eng, daemons.remember(eng))
+    eng2 = daemons.start(data_dir, shards=2, store_url=store_url)
+    st = eng2.status(iid)
+    assert (st["status"], st["state"], st["postponed"]) == ("paused", "s", ["later", "later"])
+    assert eng2.send(iid, "later", {"n": 3}, event_id="l-1")["duplicate"] is True   # its id was kept too
+    eng2.resume(iid)
+    final = eng2.wait(iid, timeout=WAIT)
+    assert (final["status"], final["state"], final["context"]["events"]["later"]) == ("completed", "done", {"n": 1})
+    order = [(h["event"], h["outcome"]) for h in eng2.history(iid, limit=None, order="oldest")
+             if h["outcome"] in ("applied", "queued", "postponed", "dropped")]
+    assert order == [("start", "applied"), ("later", "postponed"), ("later", "postponed"),
+                     ("poke", "queued"), ("poke", "queued"), ("poke", "queued"), ("open", "queued"),
+                     ("poke", "applied"), ("poke", "applied"), ("poke", "applied"), ("open", "applied"),
+                     ("later", "applied"), ("later", "dropped")]
+    assert final["context"]["events"]["poke"] == {"n": 2}                       # the last one held
     daemons.shutdown(eng2)
 
 
