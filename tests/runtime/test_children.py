@@ -10,7 +10,7 @@ from children_support import child_blueprint, kid_outcomes, parent_blueprint, t
 from goflow.errors import BlueprintError, GoflowError
 from goflow.requests import Create
 from goflow.fsm import Parent
-from runtime_support import read_calls, worker
+from runtime_support import poll, read_calls, worker
 
 PARENT = "rt/parent"
 
@@ -175,3 +175,23 @@ def test_a_child_created_again_is_not_started_twice(engine, calls):
     assert [r["outcome"] for r in eng.history(kid)].count("created") == 1
     assert eng.status(iid)["status"] == "completed"
     assert [c[0] for c in read_calls(calls)] == [kid]
+
+
+def test_a_paused_parent_holds_its_childrens_ends_until_resumed(engine, calls):
+    waiter = {"project": "rt", "activity": "child", "states": ["wait"],
+              "actions": [], "transitions": [t("init", "start", "continue", "wait"), t("wait", "go", "continue", "done")]}
+    eng = engine(blueprints=[waiter, parent_blueprint({"blueprint": "rt/child", "forEach": "lines"})])
+    iid = eng.start(PARENT, {"lines": [1, 2]})
+    kids = [f"{iid}~1~{i}" for i in range(2)]
+    for k in kids:
+        eng.wait(k, 10, state="wait")
+    assert eng.pause(iid)["status"] == "paused"
+    for k in kids:
+        eng.send(k, "go")
+        assert eng.wait(k, 10)["status"] == "completed"
+    # both ends are held by the paused parent (durably: in its queue), not lost
+    assert eng.wait(iid, 10, status="paused")["status"] == "paused"
+    poll(lambda: [r["outcome"] for r in eng.history(iid)].count("queued") == 2, 10, what="both ends held")
+    eng.resume(iid)
+    st = eng.wait(iid, 10)
+    assert st["status"] == "completed" and [c["item"] for c in st["context"]["kids"]] == [1, 2]
