@@ -116,7 +116,7 @@ def record_child(join: Join, done: ChildDone) -> Join | None:
         return None
     results = list(join.results)
     results[done.index] = (done.event, done.status, done.context, done.reason)
-    return replace(join, results=tuple(results))
+    return Join(join.step, join.action, tuple(results), join.origins, join.each)
 
 
 def join_outcome(inst: Instance, join: Join) -> tuple[str, object]:

@@ -72,7 +72,7 @@ class Join:
 
     @property
     def ended(self) -> int:
-        return sum(1 for r in self.results if r is not None)
+        return len(self.results) - self.results.count(None)     # C speed: asked at every child's end
 
 
 @dataclass(frozen=True, slots=True)
