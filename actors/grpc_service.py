@@ -198,8 +198,9 @@ class EngineService(engine_pb2_grpc.EngineServicer):
         order = check_order(request.order or "latest")
         cursor = request.cursor or None
         end_state = req.name(request.end_state or None, "end_state", required=False)
+        parent = req.identifier(request.parent or None, "parent", required=False)
         rows = await self.bridge.call(lambda eng: eng.list(blueprint, status, limit=limit, order=order,
-                                                           cursor=cursor, end_state=end_state))
+                                                           cursor=cursor, end_state=end_state, parent=parent))
         return engine_pb2.ListInstancesResponse(instances=[_instance(r) for r in rows], limit=limit,
                                                 next=rows.next or "")
 

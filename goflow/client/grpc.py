@@ -121,12 +121,14 @@ class EngineClient:
         return instance_dict(self._call("GetInstance", pb.InstanceRequest(instance_id=instance_id)))
 
     def list(self, blueprint: str | None = None, status: str | None = None, *, limit: int = DEFAULT_LIMIT,
-             order: str = "latest", cursor: str | None = None, end_state: str | None = None) -> Page:
+             order: str = "latest", cursor: str | None = None, end_state: str | None = None,
+             parent: str | None = None) -> Page:
         """One page of instances (dicts) ordered by creation, ``latest`` or ``oldest`` first; its
-        ``next`` is the cursor of the following page (None on the last): pass it as ``cursor``."""
+        ``next`` is the cursor of the following page (None on the last): pass it as ``cursor``.
+        ``parent``: the child instances of that instance."""
         reply = self._call("ListInstances", pb.ListInstancesRequest(
             blueprint=blueprint or "", status=status or "", limit=limit, order=order, cursor=cursor or "",
-            end_state=end_state or ""))
+            end_state=end_state or "", parent=parent or ""))
         return Page([instance_dict(m) for m in reply.instances], reply.next or None)
 
     def history(self, instance_id: str, limit: int | None = None) -> list[dict]:

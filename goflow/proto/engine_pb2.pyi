@@ -120,7 +120,7 @@ class Instance(_message.Message):
     def __init__(self, id: _Optional[str] = ..., project: _Optional[str] = ..., activity: _Optional[str] = ..., version: _Optional[int] = ..., status: _Optional[str] = ..., state: _Optional[str] = ..., context: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., input: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., step: _Optional[int] = ..., reason: _Optional[str] = ..., created: _Optional[float] = ..., updated: _Optional[float] = ..., pending: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., result: _Optional[str] = ..., postponed: _Optional[_Iterable[str]] = ..., visited: _Optional[_Iterable[str]] = ..., parent: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
 
 class ListInstancesRequest(_message.Message):
-    __slots__ = ("blueprint", "status", "limit", "offset", "end_state", "order", "cursor")
+    __slots__ = ("blueprint", "status", "limit", "offset", "end_state", "order", "cursor", "parent")
     BLUEPRINT_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     LIMIT_FIELD_NUMBER: _ClassVar[int]
@@ -128,6 +128,7 @@ class ListInstancesRequest(_message.Message):
     END_STATE_FIELD_NUMBER: _ClassVar[int]
     ORDER_FIELD_NUMBER: _ClassVar[int]
     CURSOR_FIELD_NUMBER: _ClassVar[int]
+    PARENT_FIELD_NUMBER: _ClassVar[int]
     blueprint: str
     status: str
     limit: int
@@ -135,7 +136,8 @@ class ListInstancesRequest(_message.Message):
     end_state: str
     order: str
     cursor: str
-    def __init__(self, blueprint: _Optional[str] = ..., status: _Optional[str] = ..., limit: _Optional[int] = ..., offset: _Optional[int] = ..., end_state: _Optional[str] = ..., order: _Optional[str] = ..., cursor: _Optional[str] = ...) -> None: ...
+    parent: str
+    def __init__(self, blueprint: _Optional[str] = ..., status: _Optional[str] = ..., limit: _Optional[int] = ..., offset: _Optional[int] = ..., end_state: _Optional[str] = ..., order: _Optional[str] = ..., cursor: _Optional[str] = ..., parent: _Optional[str] = ...) -> None: ...
 
 class ListInstancesResponse(_message.Message):
     __slots__ = ("instances", "limit", "next")

@@ -434,6 +434,10 @@ def test_get_instance_names_a_childs_parent(stack, stub):
     assert json_format.MessageToDict(kid.parent) == {"id": "gfan", "step": 1.0, "index": 0.0}
     assert not call(stack, stub.GetInstance, pb.InstanceRequest(instance_id="gfan")).HasField("parent")
     from goflow.client.grpc import EngineClient
+    rows = call(stack, stub.ListInstances, pb.ListInstancesRequest(parent="gfan"))
+    assert [r.id for r in rows.instances] == ["gfan~1~0"]
+    refused(stack, stub.ListInstances, pb.ListInstancesRequest(parent="a/b"), grpc.StatusCode.INVALID_ARGUMENT)
     with EngineClient(stack.target, data_dir=stack.data) as client:
         assert client.status("gfan~1~0")["parent"] == {"id": "gfan", "step": 1, "index": 0}
         assert client.status("gfan")["parent"] is None
+        assert [r["id"] for r in client.list(parent="gfan")] == ["gfan~1~0"]
