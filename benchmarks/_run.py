@@ -8,6 +8,7 @@ Whatever happens, a result document is written; an exception becomes ``ok: false
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 import traceback
@@ -80,6 +81,8 @@ def run(cfg: dict) -> dict:
         if profiler is not None:
             profiler.disable()
             profiler.dump_stats(cfg["profile"])
+    import goflow                       # which checkout's code ran (throughput --base runs another's)
+    res["goflow_path"] = os.path.dirname(os.path.abspath(goflow.__file__))
     own = proc_mem("self")["hwm"]
     res["client_peak_bytes"] = own
     res["peak_rss_bytes"] = own + int(res.get("daemon_peak_bytes") or 0)

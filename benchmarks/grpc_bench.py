@@ -74,23 +74,10 @@ def _workflows(args) -> list[dict]:
 
 
 def _run_base(base_dir: str, contender: str, targs, srv, bar, done: int) -> dict:
-    """``contender`` (``<name>@base``) run from the checkout ``base_dir`` (its ``goflow``, ``actors``
-    and ``benchmarks`` first on the path of the contender and of its daemon), to compare a change with
-    the code before it in one run, rounds interleaved."""
+    """``contender`` (``<name>@base``) run from the checkout ``base_dir``
+    (:func:`benchmarks.throughput.run_base`)."""
     from . import throughput
-    root, path = throughput.ROOT, os.environ.get("PYTHONPATH")
-    throughput.ROOT = base_dir
-    os.environ["PYTHONPATH"] = base_dir + (os.pathsep + path if path else "")
-    try:
-        res = throughput._run_one("http", contender.split("@")[0], targs, srv.url, srv, bar, done)
-    finally:
-        throughput.ROOT = root
-        if path is None:
-            os.environ.pop("PYTHONPATH", None)
-        else:
-            os.environ["PYTHONPATH"] = path
-    res["contender"] = contender
-    return res
+    return throughput.run_base(base_dir, "http", contender, targs, srv.url, srv, bar, done)
 
 
 # ------------------------------------------------------------------------------------------ events

@@ -4,7 +4,7 @@
         [--http] [--rounds R] [--engine-only [--engine-instances N]] [--idle N] [--recovery N] [--latency [N]]
         [--passivated-events N]
         [--no-dbos] [--metrics-off] [--only NAME,...] [--timeout S] [--results-dir DIR] [--profile DIR]
-        [--postgres | --store-url postgresql://...]
+        [--postgres | --store-url postgresql://...] [--base DIR]
 
 With no scenario flag it runs the HTTP scenario: a worker server (a minimal aiohttp app, its own
 process, 127.0.0.1) and, against it, the limit (the same POSTs made directly by aiohttp, and by httpx
@@ -43,6 +43,7 @@ __all__ = ["main", "plan"]
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HTTP_CONTENDERS = ("limit-aiohttp", "limit-httpx", "goflow-embedded", "goflow-daemon", "dbos")
 PG_HTTP_CONTENDERS = ("goflow-embedded-pg", "goflow-daemon-pg")
+BASELESS = ("limit-aiohttp", "limit-httpx", "dbos")     # no GoFlow code in them: nothing to compare
 
 
 def dbos_available() -> str | None:
@@ -85,6 +86,9 @@ def plan(args) -> list[tuple[str, str, int]]:
     if args.only:
         keep = {s.strip() for s in args.only.split(",")}
         out = [p for p in out if p[1] in keep]
+    if getattr(args, "base", ""):   # each GoFlow contender again from the base checkout, right after it
+        out = [row for p in out
+               for row in ([p] if p[1] in BASELESS else [p, (p[0], p[1] + "@base", p[2])])]
     return out
 
 
@@ -173,6 +177,27 @@ def _run_one(scenario: str, contender: str, args, url: str, server, bar, base: i
     return res
 
 
+def run_base(base_dir: str, scenario: str, contender: str, args, url: str, server, bar, done: int,
+             dbs=None) -> dict:
+    """``contender`` (``<name>@base``) run from the checkout ``base_dir``: its ``goflow``, ``actors``
+    and ``benchmarks`` first on the path of the contender's process and of its daemon's (they inherit
+    ``PYTHONPATH``), to compare a change with the code before it in one run, rounds interleaved."""
+    global ROOT
+    root, path = ROOT, os.environ.get("PYTHONPATH")
+    ROOT = base_dir
+    os.environ["PYTHONPATH"] = base_dir + (os.pathsep + path if path else "")
+    try:
+        res = _run_one(scenario, contender.split("@")[0], args, url, server, bar, done, dbs)
+    finally:
+        ROOT = root
+        if path is None:
+            os.environ.pop("PYTHONPATH", None)
+        else:
+            os.environ["PYTHONPATH"] = path
+    res["contender"] = contender
+    return res
+
+
 def merge_rounds(results: list) -> list:
     """One row per contender: its median round by workflows/s among the rounds that completed (the
     first failure when none did), with every round's workflows/s and failures noted."""
@@ -239,6 +264,8 @@ def parse(argv=None):
     p.add_argument("--results-dir", default=os.path.join(ROOT, "benchmarks", "results"))
     p.add_argument("--profile", default="", metavar="DIR", help="cProfile each contender into DIR")
     p.add_argument("--keep", action="store_true", help="keep every contender's work dir")
+    p.add_argument("--base", default="", metavar="DIR", help="also run each GoFlow contender from the "
+                   "checkout DIR, right after it (rows <name>@base): a change and the code before it, one run")
     p.add_argument("--postgres", action="store_true", help="also run GoFlow on PostgreSQL (a throwaway "
                    "server started and removed by the run; needs the postgresql package)")
     p.add_argument("--store-url", default="", metavar="URL", help="also run GoFlow on PostgreSQL, on this "
@@ -249,6 +276,10 @@ def parse(argv=None):
     for name in ("instances", "concurrency", "steps", "shards", "engine_instances", "rounds"):
         if getattr(args, name) < 1:
             p.error(f"--{name.replace('_', '-')} must be at least 1")
+    if args.base:
+        args.base = os.path.abspath(args.base)
+        if not os.path.isfile(os.path.join(args.base, "benchmarks", "_run.py")):
+            p.error(f"--base {args.base}: not a GoFlow checkout (no benchmarks/_run.py)")
     if args.profile:
         args.profile = os.path.abspath(args.profile)
         os.makedirs(args.profile, exist_ok=True)
@@ -277,7 +308,11 @@ def main(argv=None) -> int:
             base = 0
             for scenario, contender, units in steps:
                 bar.set_description(contender)
-                res = _run_one(scenario, contender, args, server.url if server else "", server, bar, base, dbs)
+                url = server.url if server else ""
+                if contender.endswith("@base"):
+                    res = run_base(args.base, scenario, contender, args, url, server, bar, base, dbs)
+                else:
+                    res = _run_one(scenario, contender, args, url, server, bar, base, dbs)
                 doc["results"].append(res)
                 base += units
                 bar.update(base - bar.n)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import glob
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -193,3 +194,27 @@ def test_rounds_merge_to_the_median_round():
     args = throughput.parse(["--rounds", "2", "--no-dbos"])
     assert [c for _, c, _ in throughput.plan(args)] == ["limit-aiohttp", "limit-httpx", "goflow-embedded",
                                                          "goflow-daemon"] * 2
+
+
+def test_base_runs_each_goflow_contender_again_from_another_checkout(tmp_path):
+    # --base DIR: every GoFlow contender runs again right after itself from DIR's code (a change and
+    # the code before it in one run); the limits have no GoFlow code and are not repeated
+    args = throughput.parse(["--http", "--engine-only", "--no-dbos", "--base", ROOT])
+    names = [c for _, c, _ in throughput.plan(args)]
+    assert names[names.index("goflow-daemon") + 1] == "goflow-daemon@base"
+    assert names[names.index("engine-embedded") + 1] == "engine-embedded@base"
+    assert "limit-aiohttp@base" not in names and "limit-httpx@base" not in names
+    base = tmp_path / "base"
+    for pkg in ("goflow", "actors", "benchmarks"):
+        shutil.copytree(os.path.join(ROOT, pkg), base / pkg, ignore=shutil.ignore_patterns("__pycache__", "results"))
+    doc = _run(tmp_path, "--engine-only", "--engine-instances", "20", "--only", "engine-embedded",
+               "--base", str(base))
+    mine, theirs = _by(doc, "engine-embedded"), _by(doc, "engine-embedded@base")
+    _assert_completed(mine)
+    _assert_completed(theirs)
+    assert mine["goflow_path"] == os.path.join(ROOT, "goflow")
+    assert theirs["goflow_path"] == str(base / "goflow")
+    assert "engine-embedded@base" in doc["_stdout"]
+    bad = subprocess.run([sys.executable, "-m", "benchmarks.throughput", "--base", str(tmp_path)], cwd=ROOT,
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode != 0 and "not a GoFlow checkout" in bad.stderr
