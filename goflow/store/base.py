@@ -184,6 +184,12 @@ class InstanceStore(abc.ABC):
         returned when more follow, else ``None``. A keyset query on the history index: every page
         costs the same, wherever it is."""
 
+    @abc.abstractmethod
+    def history_count(self, instance_id: str, before: int | None = None) -> int:
+        """How many of the instance's records have a key lower than ``before`` (all of them: None),
+        counted on the history index: how the gRPC API numbers a page whose cursor does not say
+        where it is (:func:`goflow.paging.record_positions`)."""
+
     def history(self, instance_id: str) -> list[Record]:
         """Every record of the instance, in the order they were committed (read page by page)."""
         out: list[Record] = []

@@ -346,6 +346,12 @@ class PostgresStore(InstanceStore):
                          f"reading the history of instance {instance_id!r}")
         return history_page(rows, n)
 
+    def history_count(self, instance_id: str, before: int | None = None) -> int:
+        where, extra = ("", ()) if before is None else (" AND seq < %s", (int(before),))
+        rows = self._all(f"SELECT count(*) FROM goflow_history WHERE shard = %s AND instance_id = %s{where}",
+                         (self.shard, instance_id, *extra), f"counting the history of {instance_id!r}")
+        return rows[0][0]
+
     def list(self, project: str | None = None, activity: str | None = None, status: str | None = None,
              limit: int = 50, *, order: str = "latest", after: tuple[float, str] | None = None,
              state: str | None = None, parent: str | None = None) -> list[Summary]:

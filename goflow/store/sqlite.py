@@ -336,6 +336,11 @@ class SQLiteStore(InstanceStore):
                          f"reading the history of instance {instance_id!r}")
         return history_page(rows, n)
 
+    def history_count(self, instance_id: str, before: int | None = None) -> int:
+        where, args = ("", (instance_id,)) if before is None else (" AND seq < ?", (instance_id, int(before)))
+        return self._all(f"SELECT count(*) FROM history WHERE instance_id = ?{where}", args,
+                         f"counting the history of instance {instance_id!r}")[0][0]
+
     def list(self, project: str | None = None, activity: str | None = None, status: str | None = None,
              limit: int = 50, *, order: str = "latest", after: tuple[float, str] | None = None,
              state: str | None = None, parent: str | None = None) -> list[Summary]:

@@ -182,6 +182,21 @@ def test_existing_answers_past_one_query_chunk(store, change):
     assert store.existing(ids + ["ghost"] + ids[:10]) == set(ids[::3])
 
 
+def test_history_count_counts_the_records_before_a_key(store, change):
+    """What numbers the gRPC API's history pages: the records of one instance with a key below
+    ``before`` (all of them without), whatever other instances hold."""
+    records = [Record(time=float(n), event="e", step=n, outcome="applied") for n in range(9)]
+    store.commit([change("i1", records=records[:4]), change("other", records=records[:5])])
+    store.commit([change("i1", records=records[4:])])
+    assert store.history_count("i1") == 9 and store.history_count("other") == 5
+    assert store.history_count("nobody") == 0
+    first, key = store.history_page("i1", 3, order="oldest")     # key: the third record's
+    assert store.history_count("i1", before=key) == 2 and store.history_count("i1", before=key + 1) == 3
+    latest, key = store.history_page("i1", 4, order="latest")    # key: the sixth record's
+    assert store.history_count("i1", before=key) == 5
+    assert store.history_count("i1", before=0) == 0
+
+
 def test_list_by_state(store, change):
     store.commit([change("a", status="completed", state="done"), change("b", state="s1"),
                   change("c", status="completed", state="rejected")])

@@ -98,6 +98,20 @@ def test_every_page_query_uses_an_index_and_no_sort(store, change, filters, orde
         assert "TEMP B-TREE" not in plan, plan          # the index gives the order: no sort
 
 
+def test_the_history_count_reads_the_history_index_only(store, change, monkeypatch):
+    plans: list[str] = []
+    conn, real_all = store._conn, store._all
+
+    def spy(sql, args, what):
+        plans.append(" | ".join(r[3] for r in conn.execute("EXPLAIN QUERY PLAN " + sql, args)))
+        return real_all(sql, args, what)
+
+    monkeypatch.setattr(store, "_all", spy)
+    store.history_count("x")
+    store.history_count("x", before=3)
+    assert len(plans) == 2 and all("USING COVERING INDEX history_by_instance" in p for p in plans), plans
+
+
 _V1_DDL = [
     """CREATE TABLE instances (id TEXT NOT NULL PRIMARY KEY, project TEXT NOT NULL, activity TEXT NOT NULL,
         version INTEGER NOT NULL CHECK (typeof(version) = 'integer'), status TEXT NOT NULL, state TEXT NOT NULL,
