@@ -30,7 +30,8 @@ from goflow.errors import GoflowError, RequestFailed, RequestTimeout, RuntimeUna
 from goflow.fsm import FINAL_STATUSES, Pause, Resume, Retry, Rewind, Signal, Terminate
 from goflow.ids import check_blueprint, check_id, check_optional_id
 from goflow.paging import (DEFAULT_LIMIT, HISTORY, LIST, MAX_LIMIT, Page, check_limit, check_order,
-                           decode_cursor, encode_cursor)
+                           decode_cursor, decode_positioned, encode_cursor, encode_positioned,
+                           record_positions)
 from goflow.model import Blueprint
 from goflow.requests import Create, Item, Request, Wait
 
@@ -256,25 +257,31 @@ class Engine(Posting):
         return self._query("status", id=check_id(instance_id))
 
     def history(self, instance_id: str, limit: int | None = None, *, order: str = "oldest",
-                cursor: str | None = None) -> Page:
+                cursor: str | None = None, positions: bool = False) -> Page:
         """The instance's records as dicts, in ``order``: ``"oldest"`` first (the default here) or
         ``"latest"`` first. With ``limit`` (1 to 1,000), one page: a :class:`goflow.paging.Page`
         (a list) whose ``next`` is the cursor of the following page, or ``None`` at the end; pass
         it back as ``cursor`` with the same ``order``. Without ``limit``, every record after the
-        cursor, read page by page (``next`` is ``None``)."""
+        cursor, read page by page (``next`` is ``None``). ``positions``: each record also has its
+        ``position`` (its index in the history, oldest first, from 0) and the cursors carry it
+        (``h<seq>~<position>``, a plain ``h<seq>`` accepted: goflow.paging), as the gRPC API's."""
         check_id(instance_id)
         check_order(order)
-        after = None if cursor is None else decode_cursor(HISTORY, cursor)
-        if limit is not None:
-            records, after = self._query("history", id=instance_id, limit=check_limit(limit), order=order,
-                                         after=after)
-            return Page([r.to_dict() for r in records],
-                        None if after is None else encode_cursor(HISTORY, after))
-        out = Page()
-        while True:
-            records, after = self._query("history", id=instance_id, limit=MAX_LIMIT, order=order, after=after)
-            out.extend(r.to_dict() for r in records)
-            if after is None:
+        after, position = (None, None) if cursor is None else \
+            decode_positioned(cursor) if positions else (decode_cursor(HISTORY, cursor), None)
+        size, out = MAX_LIMIT if limit is None else check_limit(limit), Page()
+        while True:     # with positions, the store counts only where no cursor says the position
+            count = positions and position is None and (after is not None or order == "latest")
+            records, after, *older = self._query("history", id=instance_id, limit=size, order=order,
+                                                 after=after, **({"older": True} if count else {}))
+            page = [r.to_dict() for r in records]
+            if positions:
+                for rec, n in zip(page, record_positions(order, len(page), position, (older or [None])[0])):
+                    rec["position"] = position = n
+            out.extend(page)
+            if after is not None and limit is not None:
+                out.next = encode_positioned(after, position) if positions else encode_cursor(HISTORY, after)
+            if after is None or limit is not None:
                 return out
 
     def list(self, blueprint: str | None = None, status: str | None = None, *,

@@ -206,10 +206,17 @@ class EngineService(engine_pb2_grpc.EngineServicer):
 
     @authenticated
     async def GetHistory(self, request, context):
+        """One page by cursor, as the HTTP API's ``GET /instances/{id}/history``, each record with its
+        position: the cursor carries the position of the record it names, so only a first page
+        latest-first (or a plain HTTP cursor) has the store count records on its index (docs/grpc.md)."""
         iid = req.name(request.instance_id, "instance_id")
-        limit = req.integer(request.limit, "limit", 1, 1000) if request.limit else None   # a page: at most 1,000
-        records = await self.bridge.call(lambda eng: eng.history(iid, limit=limit))
-        return engine_pb2.GetHistoryResponse(id=iid, history=[_record(i, r) for i, r in enumerate(records)])
+        limit = req.integer(request.limit or DEFAULT_LIMIT, "limit", 1, MAX_LIMIT)
+        order = check_order(request.order or "latest")
+        cursor = request.cursor or None
+        records = await self.bridge.call(lambda eng: eng.history(iid, limit=limit, order=order, cursor=cursor,
+                                                                 positions=True))
+        return engine_pb2.GetHistoryResponse(id=iid, history=[_record(r.pop("position"), r) for r in records],
+                                             limit=limit, next=records.next or "")
 
     async def _manage(self, iid: str, op: str, *args, **kwargs) -> engine_pb2.ManageResponse:
         iid = req.name(iid, "instance_id")

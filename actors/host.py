@@ -213,8 +213,14 @@ class Host(Actor):
         if q.kind == "history":
             self.shard.status(a["id"])    # raises InstanceNotFound for an unknown id
             # one keyset page, never more than MAX_LIMIT records: (records, key to go on from | None)
-            return self.store.history_page(a["id"], min(int(a["limit"]), MAX_LIMIT), order=a["order"],
-                                           after=a.get("after"))
+            records, nxt = self.store.history_page(a["id"], min(int(a["limit"]), MAX_LIMIT), order=a["order"],
+                                                   after=a.get("after"))
+            if not a.get("older"):
+                return records, nxt
+            # and how many records are older than the page (goflow.paging.record_positions), counted
+            # after the read on the history index, from keys the page fixed (the history only grows)
+            key = nxt if a["order"] == "latest" else (None if a.get("after") is None else a["after"] + 1)
+            return records, nxt, 0 if key is None else self.store.history_count(a["id"], before=key)
         if q.kind == "list":
             # one keyset page; the caller asks one row more than it shows, to know whether more follow
             return self.store.list(a.get("project"), a.get("activity"), a.get("status"),

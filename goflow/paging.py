@@ -14,7 +14,11 @@ cursor is never an error, only another place to start from; anything else is ref
 (:class:`InvalidInput`). The forms (the HTTP API's OpenAPI document gives them as patterns):
 
 * history: ``h<seq>`` -- :data:`HISTORY_CURSOR`;
-* list: ``l<created>~<id as lowercase hex of its UTF-8>`` -- :data:`LIST_CURSOR`.
+* list: ``l<created>~<id as lowercase hex of its UTF-8>`` -- :data:`LIST_CURSOR`;
+* history with positions (the gRPC API): ``h<seq>~<position>`` -- :data:`POSITIONED_CURSOR`, the
+  history cursor plus the position of the record it names (its index in the instance's history,
+  oldest first, from 0), so that the records of the next page are numbered without counting; a
+  plain ``h<seq>`` is accepted there too (the position is then counted: :func:`record_positions`).
 """
 from __future__ import annotations
 
@@ -23,8 +27,9 @@ from typing import Any
 
 from .errors import InvalidInput
 
-__all__ = ["DEFAULT_LIMIT", "MAX_LIMIT", "ORDERS", "HISTORY", "LIST", "HISTORY_CURSOR", "LIST_CURSOR", "Page",
-           "check_limit", "check_order", "encode_cursor", "decode_cursor"]
+__all__ = ["DEFAULT_LIMIT", "MAX_LIMIT", "ORDERS", "HISTORY", "LIST", "HISTORY_CURSOR", "LIST_CURSOR",
+           "POSITIONED_CURSOR", "Page", "check_limit", "check_order", "encode_cursor", "decode_cursor",
+           "encode_positioned", "decode_positioned", "record_positions"]
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 1000
@@ -32,7 +37,9 @@ ORDERS = ("latest", "oldest")
 HISTORY, LIST = "history", "list"
 HISTORY_CURSOR = r"^h[0-9]{1,18}$"
 LIST_CURSOR = r"^l(-?[0-9]{1,20}(?:\.[0-9]{1,20})?(?:e[-+]?[0-9]{1,3})?)~((?:[0-9a-f]{2}){0,256})$"
+POSITIONED_CURSOR = r"^h([0-9]{1,18})(?:~([0-9]{1,18}))?$"
 _FORMS = {HISTORY: re.compile(HISTORY_CURSOR), LIST: re.compile(LIST_CURSOR)}
+_POSITIONED = re.compile(POSITIONED_CURSOR)
 
 
 class Page(list):
@@ -79,3 +86,35 @@ def decode_cursor(kind: str, cursor: Any) -> Any:
     if kind == HISTORY:
         return int(cursor[1:])
     return float(m.group(1)), bytes.fromhex(m.group(2)).decode("utf-8", "replace")
+
+
+def encode_positioned(seq: int, position: int) -> str:
+    """The cursor of the history record keyed ``seq`` whose position is ``position``."""
+    return f"h{int(seq)}~{int(position)}"
+
+
+def decode_positioned(cursor: Any) -> tuple[int, int | None]:
+    """``(seq, position)`` of a positioned history cursor, ``(seq, None)`` of a plain one
+    (:class:`InvalidInput` for anything else). The position is taken as given: a cursor edited by
+    hand still names the right records, numbered from what it says."""
+    m = _POSITIONED.match(cursor) if isinstance(cursor, str) else None
+    if m is None:
+        raise InvalidInput(None, f"invalid cursor {str(cursor)[:40]!r}: not a history cursor (h<number> or "
+                                 f"h<number>~<position>; pass back the 'next' of a page unchanged)")
+    return int(m.group(1)), (None if m.group(2) is None else int(m.group(2)))
+
+
+def record_positions(order: str, count: int, position: int | None, older: int | None) -> list[int]:
+    """The positions of a history page's ``count`` records, in page order. ``position``: the
+    cursor's (the record before the page, in ``order``), None without one or when it did not say;
+    then ``older``: how many of the instance's records are older than every record of the page
+    (what the store counts on its history index), None when nothing was counted (oldest first
+    from the start: 0)."""
+    if position is not None:
+        first = position + 1 if order == "oldest" else position - 1
+    elif order == "oldest":
+        first = older or 0
+    else:
+        first = (older or 0) + count - 1
+    step = 1 if order == "oldest" else -1
+    return [first + step * i for i in range(count)]

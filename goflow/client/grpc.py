@@ -131,9 +131,14 @@ class EngineClient:
             end_state=end_state or "", parent=parent or ""))
         return Page([instance_dict(m) for m in reply.instances], reply.next or None)
 
-    def history(self, instance_id: str, limit: int | None = None) -> list[dict]:
-        reply = self._call("GetHistory", pb.GetHistoryRequest(instance_id=instance_id, limit=limit or 0))
-        return [record_dict(m) for m in reply.history]
+    def history(self, instance_id: str, *, limit: int = DEFAULT_LIMIT, order: str = "latest",
+                cursor: str | None = None) -> Page:
+        """One page of the instance's history records (dicts with their ``position``), ``latest`` or
+        ``oldest`` first; its ``next`` is the cursor of the following page (None on the last): pass
+        it as ``cursor`` with the same ``order``."""
+        reply = self._call("GetHistory", pb.GetHistoryRequest(instance_id=instance_id, limit=limit,
+                                                              order=order, cursor=cursor or ""))
+        return Page([record_dict(m) for m in reply.history], reply.next or None)
 
     def _manage(self, method: str, request) -> dict:
         reply = self._call(method, request)

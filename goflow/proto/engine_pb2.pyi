@@ -150,20 +150,28 @@ class ListInstancesResponse(_message.Message):
     def __init__(self, instances: _Optional[_Iterable[_Union[Instance, _Mapping]]] = ..., limit: _Optional[int] = ..., next: _Optional[str] = ...) -> None: ...
 
 class GetHistoryRequest(_message.Message):
-    __slots__ = ("instance_id", "limit")
+    __slots__ = ("instance_id", "limit", "order", "cursor")
     INSTANCE_ID_FIELD_NUMBER: _ClassVar[int]
     LIMIT_FIELD_NUMBER: _ClassVar[int]
+    ORDER_FIELD_NUMBER: _ClassVar[int]
+    CURSOR_FIELD_NUMBER: _ClassVar[int]
     instance_id: str
     limit: int
-    def __init__(self, instance_id: _Optional[str] = ..., limit: _Optional[int] = ...) -> None: ...
+    order: str
+    cursor: str
+    def __init__(self, instance_id: _Optional[str] = ..., limit: _Optional[int] = ..., order: _Optional[str] = ..., cursor: _Optional[str] = ...) -> None: ...
 
 class GetHistoryResponse(_message.Message):
-    __slots__ = ("id", "history")
+    __slots__ = ("id", "history", "limit", "next")
     ID_FIELD_NUMBER: _ClassVar[int]
     HISTORY_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    NEXT_FIELD_NUMBER: _ClassVar[int]
     id: str
     history: _containers.RepeatedCompositeFieldContainer[HistoryRecord]
-    def __init__(self, id: _Optional[str] = ..., history: _Optional[_Iterable[_Union[HistoryRecord, _Mapping]]] = ...) -> None: ...
+    limit: int
+    next: str
+    def __init__(self, id: _Optional[str] = ..., history: _Optional[_Iterable[_Union[HistoryRecord, _Mapping]]] = ..., limit: _Optional[int] = ..., next: _Optional[str] = ...) -> None: ...
 
 class WatchInstanceRequest(_message.Message):
     __slots__ = ("instance_id", "position")

@@ -108,11 +108,14 @@ def test_start_get_send_list_history(stack, stub):
     assert named.id == "order-42"
     rows = call(stack, stub.ListInstances, pb.ListInstancesRequest(blueprint=G, status="waiting", limit=1000))
     assert {iid, "order-42"} <= {r.id for r in rows.instances} and rows.limit == 1000
-    hist = call(stack, stub.GetHistory, pb.GetHistoryRequest(instance_id=iid))
+    hist = call(stack, stub.GetHistory, pb.GetHistoryRequest(instance_id=iid, order="oldest"))
     assert [r.event for r in hist.history if r.event] == ["start", "ping", "ping"]
     assert [r.position for r in hist.history] == list(range(len(hist.history)))
-    assert hist.history[-1].outcome == "duplicate"
-    assert len(call(stack, stub.GetHistory, pb.GetHistoryRequest(instance_id=iid, limit=1)).history) == 1
+    assert hist.history[-1].outcome == "duplicate" and (hist.limit, hist.next) == (50, "")
+    latest = call(stack, stub.GetHistory, pb.GetHistoryRequest(instance_id=iid))    # latest first, as HTTP
+    assert list(latest.history) == list(reversed(hist.history))
+    one = call(stack, stub.GetHistory, pb.GetHistoryRequest(instance_id=iid, limit=1))
+    assert list(one.history) == [hist.history[-1]] and one.next
 
 
 def test_list_instances_pages_by_cursor_without_offset(stack, stub):
@@ -261,7 +264,11 @@ def test_the_typed_client(stack):
         iid = client.start(G, {"order": 7}, id="typed-1")
         assert client.status(iid)["input"] == {"order": 7}
         assert client.send(iid, "ping", [1, "two"], event_id="t-1")["duplicate"] is False
-        assert [r["event"] for r in client.history(iid) if r["event"]] == ["start", "ping"]
+        assert [r["event"] for r in client.history(iid, order="oldest") if r["event"]] == ["start", "ping"]
+        latest = client.history(iid, limit=1)
+        assert latest.next and latest[0]["position"] == len(client.history(iid)) - 1
+        older = client.history(iid, limit=1000, cursor=latest.next)
+        assert older.next is None and [r["position"] for r in older] == list(reversed(range(latest[0]["position"])))
         assert iid in {r["id"] for r in client.list(G, limit=1000)}
         first = client.list(G, limit=1, order="oldest")
         assert len(first) == 1 and first.next is not None

@@ -36,7 +36,15 @@ def until(predicate, what: str, deadline: float = DEADLINE):
 
 
 def history(stack, stub, iid: str) -> list[pb.HistoryRecord]:  # noqa: F811
-    return list(call(stack, stub.GetHistory, pb.GetHistoryRequest(instance_id=iid)).history)
+    """Every record, oldest first, page by page (GetHistory pages as the HTTP API: SPEC §12)."""
+    out, cursor = [], ""
+    while True:
+        page = call(stack, stub.GetHistory, pb.GetHistoryRequest(instance_id=iid, limit=7, order="oldest",
+                                                                 cursor=cursor))
+        out.extend(page.history)
+        if not page.next:
+            return out
+        cursor = page.next
 
 
 def test_a_seed_shaped_flow_with_a_hook_is_streamed_whole_once_in_order(hooked, stub, gserver):
