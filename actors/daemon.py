@@ -22,6 +22,7 @@ root dies, the admin runs ``python -m actors.daemon revive``, which boots a new 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import logging
 import logging.config
@@ -55,6 +56,7 @@ SAFE_PATH = ["-P"] if sys.version_info >= (3, 11) else []
 PID_FILE = "goflow.pid"
 INFO_FILE = "daemon.json"
 THESPIAN_LOG = "thespian.log"
+DAEMON_GC_THRESHOLDS = (50_000, 20, 100)   # gc.set_threshold in every daemon process (default: 700, 10, 10)
 
 
 def start_daemon(data_dir: str | None = None, *, port: int | None = None, shards: int | None = None,
@@ -279,6 +281,11 @@ def _launch(args) -> int:
         heart.arm(port, address, data_dir, settings, [
             "--timeout", str(settings.daemon.start_timeout), "--log-level", settings.logging.level,
             "--log-format", settings.logging.format, "--log-file", log_file])
+        # Every daemon process (forked from here) collects cyclic garbage less often: a host or proxy
+        # allocates many short-lived objects per message, and at CPython's default gen-0 threshold
+        # (700) the collector ran thousands of times a second, rescanning every resident instance at
+        # each full collection (docs/benchmarks.md, issue 16). A daemon only: never a user's process.
+        gc.set_threshold(*DAEMON_GC_THRESHOLDS)
         asys = start_system(port, address, log_file, log_defs)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         try:
