@@ -6,7 +6,7 @@ items addressed to it in a batch, applied in order), its own state (an immutable
 :class:`goflow.fsm.Instance` no one else touches) and a supervisor (this shard).
 
 One batch of :class:`~goflow.requests.Item` s is handled as a unit: every item is applied through the
-pure FSM core (dispatched by the type of its request), each new state is encoded as a snapshot, and the
+pure FSM core (dispatched by the type of its request: :mod:`goflow._shard_apply`), each new state is encoded as a snapshot, and the
 whole batch is committed in ONE store transaction before any effect (worker job, timer, reply, completion notice) is returned to the caller — so no
 effect ever happens before its transition is durable, and durability costs one sync per batch.
 
@@ -33,39 +33,25 @@ from __future__ import annotations
 
 import logging
 import time
-
-import msgpack
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
 from . import _shard_children as kin, metrics, queues, snapshot
+from ._shard_apply import Applying, check_input, instance_view
 from ._shard_cache import Residency, Resident, StoredTimers
-from ._shard_cells import _Cell, _live, restart
-from ._shard_watch import hold, wake, watch
+from ._shard_cells import _Cell, _live
+from ._shard_watch import wake
 from .config import EngineSection, LimitsSection, RetrySection, RuntimeSection
-from .errors import (BlueprintNotFound, GoflowError, InstanceError, InstanceExists, InstanceFinished,
-                     InstanceNotFound, InvalidInput)
-from .fsm import (FAILED, FINAL_STATUSES, CallWorker, CancelTimer, ChildAck, ChildDone, Finished, HookOutcome,
-                  Instance, Outcome, Pause, Resume, Retry, Rewind, Signal, StartTimer, Terminate, TimerFired,
-                  new_instance, react)
-from .history import Record
-from .jobs import Job, StepDone
-from .jsonlike import why_not_json_like
-from .model import START, Blueprint
-from .requests import Create, Item, Reply, Wait, Watch
+from .errors import BlueprintNotFound, GoflowError, InstanceNotFound
+from .fsm import CallWorker, CancelTimer, ChildDone, StartTimer
+from .jobs import Job
+from .model import Blueprint
+from .requests import Create, Item, Reply
 from .timers import TimerWheel
 
 __all__ = ["Effects", "Shard", "instance_view", "check_input"]
 
 log = logging.getLogger("goflow.shard")
-
-# The FSM inputs a caller may send; a worker's result comes as StepDone, a timer is the shard's own.
-_INPUTS = (Signal, Pause, Resume, Terminate, TimerFired, Outcome, HookOutcome, Retry, Rewind, ChildDone, ChildAck)
-# Management operations that apply to a finished instance too (it is then live again).
-_REVIVE = (Retry, Rewind)
-# Requests that come from the runtime itself (no caller waits on them): after the instance finished
-# they are still recorded in its history; for a quarantined instance they are dropped.
-_LATE = (StepDone, TimerFired, Outcome, HookOutcome, ChildDone)
 
 
 @dataclass(slots=True)
@@ -75,40 +61,7 @@ class Effects:
     sends: list = field(default_factory=list)   # items to other instances, routed by id (child workflows)
 
 
-def check_input(instance_id: str, what: str, value, limit: int) -> None:
-    """Refuse untrusted data that is not JSON-like (:mod:`goflow.jsonlike`) or is over ``limit``
-    bytes once encoded."""
-    why = why_not_json_like(value)
-    if why:
-        raise InvalidInput(instance_id, f"{what} is not JSON-like data ({why})")
-    try:
-        size = len(msgpack.packb(value, use_bin_type=True))
-    except (TypeError, ValueError, OverflowError) as exc:
-        raise InvalidInput(instance_id, f"{what} is not JSON-like data ({exc})") from None
-    if size > limit:
-        raise InvalidInput(instance_id, f"{what} is {size} bytes encoded, over the limit of {limit} "
-                                        "(limits.event_bytes)")
-
-
-def instance_view(inst: Instance) -> dict:
-    """The plain-data status of an instance (what ``status`` returns). ``result``: the end state it
-    ended in (None while it runs, and when it failed or was terminated outside an end state);
-    ``postponed``: the names of its postponed events, oldest first; ``visited``: the states it has
-    entered (the targets ``rewind`` accepts, with ``init``)."""
-    p = inst.pending
-    return {
-        "id": inst.id, "project": inst.project, "activity": inst.activity, "version": inst.version,
-        "status": inst.status, "state": inst.state, "context": inst.context, "input": inst.input,
-        "step": inst.step, "reason": inst.reason, "created": inst.created, "updated": inst.updated,
-        "result": inst.result, "postponed": [e.name for e in inst.postponed], "visited": list(inst.visited),
-        "parent": None if inst.parent is None else {"id": inst.parent.id, "step": inst.parent.step,
-                                                    "index": inst.parent.index},
-        "pending": None if p is None else {"step": p.step, "action": p.action, "kind": p.kind,
-                                           "since": p.since, "due": p.due, "accepted": p.accepted},
-    }
-
-
-class Shard(Resident):
+class Shard(Applying, Resident):
     def __init__(self, store, blueprints: Iterable[Blueprint] = (), *, clock: Callable[[], float] = time.time,
                  intensity: int = EngineSection.intensity, period: float = EngineSection.period,
                  name: str = "shard", event_bytes: int = LimitsSection.event_bytes,
@@ -259,159 +212,6 @@ class Shard(Resident):
         self._passivate(now)
         fx.replies = replies
         return fx
-
-    def _stored_event_ids(self, items: list[Item]) -> set[tuple[str, str]]:
-        """The ``(instance, event id)`` pairs of the batch's outside events that the store knows,
-        asked in one query for the ids their instance's window does not hold."""
-        ask = []
-        for item in items:
-            req = item.request
-            if isinstance(req, Signal) and req.event_id is not None:
-                cell = self.cells.get(item.instance)
-                if cell is None or req.event_id not in cell.inst.event_ids:
-                    ask.append((item.instance, req.event_id))
-        return self.store.seen_event_ids(ask) if ask else set()
-
-    def _apply(self, item: Item, now: float, staged, records, commands, replies) -> None:
-        req, iid = item.request, item.instance
-        if isinstance(req, Create):
-            self._create(item, req, now, staged, records, commands, replies)
-            return
-        if isinstance(req, Watch):
-            if iid not in staged and iid not in self.cells:
-                self._load(iid, now)        # a passivated instance is live: loaded to be watched
-            replies.extend(watch(self.store, self.cells, self.waiters, item, req, staged))
-            if iid in self.waiters:
-                self.resident.drop(iid)     # a held watch keeps its instance resident
-            return
-        if isinstance(req, ChildAck) and iid not in staged and iid not in self.cells:
-            return                          # acknowledged before (the child is at rest)
-        if isinstance(req, ChildDone):
-            self._sends.append(kin.ack(item))   # sent only once this batch is committed
-        if isinstance(req, Signal) and req.data is not None:
-            check_input(iid, f"the data of event {req.name!r}", req.data, self.event_bytes)
-        cell = staged.get(iid) or self.cells.get(iid)
-        if cell is None:                    # passivated (then loaded), or unknown, finished, quarantined
-            cell, row = self._load(iid, now)
-        if cell is None:
-            if row is None:
-                raise InstanceNotFound(iid)
-            if isinstance(req, Wait):
-                replies.append(Reply(item.token, True, instance_view(queues.load(row)[0])))
-                return
-            late = isinstance(req, _LATE)
-            if late and row.status not in FINAL_STATUSES:
-                return                      # quarantined: no snapshot to record it with
-            repeated = isinstance(req, Signal) and req.event_id is not None
-            revive = isinstance(req, _REVIVE)
-            if not (late or repeated or revive) or row.status not in FINAL_STATUSES:
-                raise InstanceFinished(iid, row.status, row.state)
-            # a late result or timer (the completion hook's outcome, a stale step's), a repeated
-            # event id after the end (a duplicate: the FSM decides), or a retry/rewind (the FSM
-            # decides; the instance is live again): applied to the stored snapshot, so the FSM
-            # records it and this batch commits it
-            cell = self._cell_of(row)
-        if isinstance(req, Wait):
-            if req.holds(cell.inst):
-                replies.append(Reply(item.token, True, instance_view(cell.inst)))
-            else:
-                hold(self.waiters, iid, item.token, req)
-                self.resident.drop(iid)     # a waiter keeps its instance resident
-            return
-        if isinstance(req, StepDone):
-            records.setdefault(iid, []).extend(req.result.attempts)
-            req = req.input()
-        elif not isinstance(req, _INPUTS):
-            raise GoflowError(f"{req!r} is not a request to an instance ({iid})")
-        self._react(cell, item, req, now, staged, records, commands, replies)
-
-    def _create(self, item: Item, req: Create, now: float, staged, records, commands, replies) -> None:
-        iid = item.instance
-        if not isinstance(req.input, dict):
-            raise InvalidInput(iid, f"the input must be a JSON object, not {type(req.input).__name__}")
-        check_input(iid, "the input", req.input, self.event_bytes)
-        if iid in self.cells or iid in staged or iid in self._stored:
-            if req.parent is None:
-                raise InstanceExists(iid)
-            self._child_again(iid, staged)      # a child created again: idempotent
-            replies.append(Reply(item.token, True, {"id": iid, "existing": True}))
-            return
-        bp = self.blueprint(req.project, req.activity, req.version)
-        inst = new_instance(bp, iid, req.input, now)
-        cell = _Cell(inst if req.parent is None else replace(inst, parent=req.parent), bp)
-        records.setdefault(iid, []).append(Record(now, None, None, None, "init", None, outcome="created"))
-        self._react(cell, item, Signal(START), now, staged, records, commands, replies,
-                    value=lambda inst: {"id": inst.id, "version": inst.version})
-
-    def _child_again(self, iid: str, staged) -> None:
-        """A child's create arrived again (its parent recovered): an ended child repeats its notice."""
-        cell = staged.get(iid) or self.cells.get(iid)
-        if cell is not None:
-            inst = cell.inst
-        else:
-            row = self.store.get(iid)
-            if row is None or row.status not in FINAL_STATUSES:
-                return                      # created earlier in this batch, or quarantined
-            inst = queues.load(row)[0]
-        self._sends.extend(kin.notice_items(inst))
-
-    def _react(self, cell: _Cell, item: Item, inp, now, staged, records, commands, replies, value=None) -> None:
-        iid = cell.inst.id
-        while True:
-            try:
-                r = react(cell.bp, cell.inst, inp, now, postponed_limit=self.postponed,
-                          paused_limit=self.paused_events, seen=self._known(iid, inp),
-                          children_limit=self.children, child_depth=self.child_depth)
-                # an instance that cannot be stored is a crash; a child's end carries what the child's
-                # own snapshot held, so a parent's join is encoded once, at the commit (many ends of
-                # one parent arrive in one batch: one encoding of its join instead of one per end)
-                snap = None if isinstance(inp, ChildDone) else snapshot.encode(r.instance)
-                if isinstance(inp, Outcome) and r.instance.inbox and r.instance.inbox[-1] is inp:
-                    queues.encode_entry(iid, inp)    # a held worker output too (event data is checked)
-                break
-            except InstanceError:           # refused on purpose (EventRefused, WrongStatus, ...)
-                raise
-            except Exception as exc:  # the instance's handler crashed: supervise it
-                cell = restart(cell, exc, now, staged.get(iid), self._stored_cell, period=self.period,
-                               intensity=self.intensity)
-                if cell.inst.status == FAILED:
-                    cell.inst, notices = kin.failed_by_supervisor(cell.inst)
-                    commands.extend(notices)
-                    staged[iid] = cell
-                    records.setdefault(iid, []).append(
-                        Record(now, cell.inst.state, None, None, None, None, outcome=FAILED, detail=cell.inst.reason))
-                    commands.append(Finished(iid, FAILED, cell.inst.state, cell.inst.reason))
-                    raise InstanceFinished(iid, FAILED, cell.inst.state) from exc
-                records.setdefault(iid, []).append(
-                    Record(now, cell.inst.state, None, None, None, None, outcome="restarted",
-                           detail=f"restart {len(cell.crashes)}: {type(exc).__name__}: {exc}"))
-        if isinstance(inp, Signal) and inp.event_id is not None and not r.duplicate:
-            self._taken.setdefault(iid, {})[inp.event_id] = None    # stored with the batch
-        new = _Cell(r.instance, cell.bp, snap, cell.queued)
-        new.crashes = cell.crashes
-        staged[iid] = new
-        if r.records:
-            records.setdefault(iid, []).extend(r.records)
-        commands.extend(r.commands)
-        if value is not None:
-            result = value(r.instance)
-        else:
-            result = {"id": iid, "state": r.instance.state, "status": r.instance.status, "duplicate": r.duplicate}
-        replies.append(Reply(item.token, True, result))
-
-    def _known(self, iid: str, inp) -> bool:
-        """Whether an outside event's id was taken before: committed (the store said so for this
-        batch) or earlier in this batch."""
-        if not isinstance(inp, Signal) or inp.event_id is None:
-            return False
-        return (iid, inp.event_id) in self._seen or inp.event_id in self._taken.get(iid, ())
-
-    def _job(self, cell: _Cell, cmd: CallWorker) -> Job:
-        inst = cell.inst
-        request = {"instance": inst.id, "project": inst.project, "activity": inst.activity,
-                   "version": inst.version, "action": cmd.action, "state": cmd.state, "step": cmd.step,
-                   "attempt": 1, "input": inst.input, "context": inst.context}
-        return Job(inst.id, cmd.step, cmd.mode, cmd.action, request, cell.bp.workers_for(cmd.action))
 
     # ----------------------------------------------------------------------------------- queries
     def status(self, iid: str, now: float | None = None) -> dict:

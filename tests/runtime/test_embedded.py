@@ -169,15 +169,15 @@ def test_crash_restart_keeps_earlier_items_of_the_same_batch(embedded, calls, mo
     """A handler crash restarts the instance from its last state -- which includes the items of the
     same batch applied (and acknowledged) before the crash -- not from the stored snapshot before
     the batch. The crash is injected: the handler raises on every ``go`` (embedded, same process)."""
-    import goflow.shard
-    real = goflow.shard.react
+    import goflow._shard_apply
+    real = goflow._shard_apply.react
 
     def crashing(bp, inst, inp, now, **kw):
         if getattr(inp, "name", None) == "go":
             raise RuntimeError("injected handler crash")
         return real(bp, inst, inp, now, **kw)
 
-    monkeypatch.setattr(goflow.shard, "react", crashing)
+    monkeypatch.setattr(goflow._shard_apply, "react", crashing)
     eng = embedded(blueprints=[gate_blueprint()])
     iid = eng.start(GATE)
     res = eng.send_many([(iid, "hold"), (iid, "go")])
