@@ -87,9 +87,8 @@ SPEC §8, as decided here:
 from __future__ import annotations
 
 
-from .errors import EventRefused, InstanceFinished, NotVisited, PausedQueueFull, QueueFull, WrongStatus
-from . import _fsm_children as children
-from ._fsm_children import _child_done, _children_effects, _children_started, _start_children
+from .errors import EventRefused, InstanceFinished, PausedQueueFull, QueueFull
+from ._fsm_children import _child_done, _children_effects, _start_children
 from .fsm_data import (CHILDREN_LIMIT, COMPLETED, DELAYED, EVENT_ID_WINDOW, FAILED, FINAL_STATUSES, PAUSED,
                        POSTPONED_LIMIT, RUNNING, STATUSES, TERMINATED, WAITING, WORKFLOW_STEP, CallWorker,
                        CancelChildren, CancelTimer, ChildAck, ChildDone, Command, Finished, HookOutcome, Input,
@@ -97,8 +96,9 @@ from .fsm_data import (CHILDREN_LIMIT, COMPLETED, DELAYED, EVENT_ID_WINDOW, FAIL
                        Rewind, Signal, StartChildren, StartTimer, Terminate, TimerFired, new_instance)
 from .fsm_data import replace
 from ._fsm_run import (ASYNC_STEP, DELAY_STEP, PAUSED_LIMIT, SYNC_STEP, _busy, _drop, _fail, _hook_outcome,
-                       _input_name, _remember, _Run, _seen, _settle, _status_of, _terminate)
-from .model import ASYNC, CANCEL, CONTINUE, ERROR, INIT, START, SUCCESS, TIMEOUT, WORKFLOW, Blueprint, Transition
+                       _input_name, _remember, _Run, _seen, _settle, _terminate)
+from ._fsm_manage import REWINDABLE, _cancel, _resume, _retry, _rewind
+from .model import ASYNC, CANCEL, CONTINUE, ERROR, START, SUCCESS, TIMEOUT, WORKFLOW, Blueprint, Transition
 
 __all__ = [
     "RUNNING", "WAITING", "DELAYED", "PAUSED", "COMPLETED", "FAILED", "TERMINATED",
@@ -113,7 +113,6 @@ __all__ = [
 ]
 
 MAX_CHAIN = 10_000      # bound on transitions applied for one input (continue chains)
-REWINDABLE = frozenset({FAILED, TERMINATED, WAITING})
 
 WORKER_OUTCOMES = frozenset({SUCCESS, ERROR, TIMEOUT})
 # An input whose only record is one of these left the state, the status and the step as they were:
@@ -124,7 +123,8 @@ _SITUATION_KEPT = frozenset({"postponed", "duplicate"})
 
 
 # ----------------------------------------------------------------------------------------- the core
-# (the run accumulator and the leaf operations live in goflow._fsm_run)
+# (the run accumulator and the leaf operations live in goflow._fsm_run, the management operations
+# in goflow._fsm_manage, the child-workflow steps in goflow._fsm_children)
 
 
 def react(bp: Blueprint, inst: Instance, inp: Input, now: float, *,
@@ -341,22 +341,6 @@ def _begin(run: _Run, inst: Instance, action: str, entered: bool, chain: bool = 
     return replace(inst, step=step, pending=pending, status=RUNNING)
 
 
-def _cancel(run: _Run, inst: Instance, t: Transition, reason: str) -> Instance:
-    """``terminate`` where the state handles ``cancel``: deliver it (the flow's compensation)."""
-    if inst.status == PAUSED:
-        for held in inst.inbox:
-            run.record(inst, _input_name(held), "dropped", step=getattr(held, "step", None),
-                       detail="held while paused; the instance was terminated")
-        inst = replace(inst, inbox=(), status=_status_of(inst))
-    run.record(inst, "terminate", "cancelling", detail=reason)
-    p = inst.pending
-    if p is not None:
-        if p.due is not None:
-            run.commands.append(CancelTimer(inst.id, p.step))
-        inst = replace(inst, pending=None)
-    return _fire(run, inst, t, CANCEL)
-
-
 def _offer(run: _Run, inst: Instance) -> Instance:
     """Offer the postponed events again, oldest first, until none can be taken (see the docstring)."""
     for _ in range(MAX_CHAIN):
@@ -375,58 +359,3 @@ def _offer(run: _Run, inst: Instance) -> Instance:
         else:
             break
     return _drop(run, inst) if inst.status in FINAL_STATUSES and inst.postponed else inst
-
-
-def _retry(run: _Run, inst: Instance, r: Retry) -> Instance:
-    if inst.status != FAILED:
-        raise WrongStatus(inst.id, "retry", inst.status, inst.state, "only a failed instance can be retried")
-    if inst.failed_action is None:
-        why = (f"it ended in its end state {inst.result!r}, which is an outcome, not a failed step"
-               if inst.result is not None else "it did not fail in a step")
-        raise WrongStatus(inst.id, "retry", inst.status, inst.state, f"{why}; rewind it to a state instead")
-    action = inst.failed_action
-    run.record(inst, "retry", "retried", action=action, detail=r.by)
-    inst = replace(inst, status=RUNNING, reason=None, failed_action=None)
-    a = run.bp.action(action)
-    if a is not None and a.type == WORKFLOW:
-        step = inst.step + 1
-        again = children.retry_join(inst, a, step)
-        if again is not None:               # only the failed children run again (new ids)
-            join, starts = again
-            return _children_started(run, inst, a, step, join, starts)
-    return _begin(run, inst, action, False)
-
-
-def _rewind(run: _Run, inst: Instance, r: Rewind) -> Instance:
-    if inst.status not in REWINDABLE:
-        raise WrongStatus(inst.id, "rewind", inst.status, inst.state,
-                          "only a failed, terminated or waiting instance can be rewound")
-    target = r.state
-    if run.bp.end_status(target) is not None:
-        raise NotVisited(inst.id, target, inst.state, "it is an end state; rewind to a state before it")
-    if target != INIT and target not in inst.visited:
-        seen = ", ".join(repr(s) for s in (INIT,) + inst.visited if run.bp.end_status(s) is None)
-        raise NotVisited(inst.id, target, inst.state, f"the instance never entered it (it has visited {seen})")
-    p = inst.pending
-    if p is not None and p.due is not None:
-        run.commands.append(CancelTimer(inst.id, p.step))
-    run.record(inst, "rewind", "rewound", next=target, detail=r.by)
-    inst = replace(inst, state=target, status=WAITING, pending=None, reason=None, failed_action=None,
-                   result=None)
-    t = run.bp.transition(target, START)
-    return _fire(run, inst, t, START) if t is not None else inst
-
-
-def _resume(run: _Run, inst: Instance) -> Instance:
-    run.record(inst, "resume", "resumed")
-    inbox = inst.inbox
-    inst = replace(inst, inbox=(), status=_status_of(inst))
-    for queued in inbox:
-        if inst.status in FINAL_STATUSES:
-            run.record(inst, _input_name(queued), "stale")
-            continue
-        try:
-            inst, _ = _apply(run, inst, queued, queued=True)
-        except EventRefused as exc:
-            run.record(inst, _input_name(queued), "refused", detail=str(exc))
-    return inst
