@@ -1,21 +1,62 @@
 """What the SQLite and PostgreSQL instance stores share beside their SQL dialects: the column lists
-they select, the JSON of a history record's ``detail``, reading a record row back, the ``order`` of a
-page, and cutting a history page (asked for ``limit + 1`` rows) into its records and next cursor."""
+they select, the rows a batch of changes writes (:func:`batch_rows`), the JSON of a history record's
+``detail``, reading a record row back, the ``order`` of a page, cutting a history page (asked for
+``limit + 1`` rows) into its records and next cursor, an instance read back with its queue rows
+(:func:`stored`) and the keyset scan of the recovered instances (:func:`scan`)."""
 from __future__ import annotations
 
 import json
 
+from ..errors import StoreError
 from ..history import Record
+from .base import StoredInstance
 
-__all__ = ["COLUMNS", "SUMMARY_COLUMNS", "HISTORY_COLUMNS", "QUEUE_COLUMNS", "dumps", "record", "descending",
-           "history_page", "queue_rows", "group_queues"]
+__all__ = ["COLUMNS", "SUMMARY_COLUMNS", "HISTORY_COLUMNS", "QUEUE_COLUMNS", "NOT_RECOVERED", "dumps", "record",
+           "descending", "batch_rows", "history_page", "queue_rows", "group_queues", "stored", "scan"]
 
 COLUMNS = "id, project, activity, version, status, state, snapshot, created, updated, reason"
 SUMMARY_COLUMNS = "id, project, activity, version, status, state, created, updated, reason"
 QUEUE_COLUMNS = "seq, queue, entry"
 HISTORY_COLUMNS = "time, state, event, action, next, step, attempt, endpoint, outcome, latency, detail"
 
+# Statuses left out of recovery unless a change says otherwise (Change.live): a status added later is
+# recovered unless it is listed here.
+NOT_RECOVERED = frozenset({"completed", "failed", "terminated", "quarantined"})
+
 dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
+def batch_rows(changes, path: str, check=None) -> tuple[dict[str, tuple], list[tuple], list[tuple]]:
+    """A batch's instance rows (the last change of each instance is the one stored: ``(id, project,
+    activity, version, status, state, snapshot, created, updated, reason, live, parent, due,
+    inflight)``, the flags as bools), history rows ``(instance, *HISTORY_COLUMNS)`` and taken event
+    ids ``(instance, event id)``. ``check(change)`` may refuse a change first. Raises
+    :class:`StoreError` for a record's ``detail`` that is not JSON (nothing of the batch is written)."""
+    rows: dict[str, tuple] = {}
+    records: list[tuple] = []
+    ids: list[tuple] = []
+    for c in changes:
+        iid = c.instance_id
+        if check is not None:
+            check(c)
+        if c.event_ids:
+            ids.extend([(iid, e) for e in c.event_ids])
+        live = c.live if c.live is not None else c.status not in NOT_RECOVERED
+        inflight = live if c.inflight is None else c.inflight
+        rows[iid] = (iid, c.project, c.activity, c.version, c.status, c.state, c.snapshot,
+                     c.created, c.updated, c.reason, bool(live), c.parent,
+                     None if c.due is None else float(c.due), bool(inflight))
+        for r in c.records:
+            detail = r.detail
+            if detail is not None:
+                try:
+                    detail = dumps(detail)
+                except (TypeError, ValueError) as exc:
+                    raise StoreError(f"history detail of instance {iid!r} cannot be stored as "
+                                     f"JSON: {exc}; nothing of this batch was committed", path) from exc
+            records.append((iid, r.time, r.state, r.event, r.action, r.next, r.step, r.attempt,
+                            r.endpoint, r.outcome, r.latency, detail))
+    return rows, records, ids
 
 
 def record(row: tuple) -> Record:
@@ -64,3 +105,27 @@ def group_queues(rows) -> dict[str, list[tuple]]:
     for iid, seq, queue, entry in rows:
         out.setdefault(iid, []).append((seq, queue, bytes(entry)))
     return out
+
+
+def stored(rows: list, queue: list) -> StoredInstance | None:
+    """An instance's row (the :data:`COLUMNS`; none: None) and its queue rows (the
+    :data:`QUEUE_COLUMNS`, in seq order) as a :class:`StoredInstance`."""
+    if not rows:
+        return None
+    return StoredInstance(*rows[0], tuple((q, k, bytes(e)) for q, k, e in queue))
+
+
+def scan(read, chunk: int):
+    """Keyset pagination by id: ``read(after)`` gives up to ``chunk`` instance rows (the
+    :data:`COLUMNS`) with ids above ``after`` and the queue rows ``(instance, seq, queue, entry)`` of
+    those instances, read in one moment of the store; yields each as a :class:`StoredInstance`."""
+    after = ""
+    make = StoredInstance
+    while True:
+        rows, queued = read(after)
+        queues = group_queues(queued)
+        for row in rows:
+            yield make(*row, tuple(queues.get(row[0], ())))
+        if len(rows) < chunk:
+            return
+        after = rows[-1][0]

@@ -18,8 +18,8 @@ from typing import Iterator, Sequence
 from ..errors import InstanceNotFound, StoreError
 from ..history import Record
 from ._pg import LOCK_CLASS, Retry, Unavailable, check_schema, connect, errors_as_store_error, redact
-from ._rows import (COLUMNS, HISTORY_COLUMNS, QUEUE_COLUMNS, SUMMARY_COLUMNS, descending, dumps, group_queues,
-                    history_page, queue_rows)
+from ._rows import (COLUMNS, HISTORY_COLUMNS, QUEUE_COLUMNS, SUMMARY_COLUMNS, batch_rows, descending, dumps,
+                    history_page, queue_rows, scan, stored)
 from .base import QUARANTINED, Change, CountKey, InstanceStore, StoredInstance, Summary
 
 __all__ = ["PostgresStore", "SYNCHRONOUS_COMMIT"]
@@ -27,7 +27,6 @@ __all__ = ["PostgresStore", "SYNCHRONOUS_COMMIT"]
 log = logging.getLogger("goflow.store")
 
 SYNCHRONOUS_COMMIT = ("on", "off", "local", "remote_write", "remote_apply")
-_NOT_RECOVERED_SET = frozenset({"completed", "failed", "terminated", "quarantined"})
 _CHUNK = 2000
 
 
@@ -168,30 +167,7 @@ class PostgresStore(InstanceStore):
         if not changes:
             return
         self._writable()
-        rows: dict[str, tuple] = {}  # the last change of each instance is the one stored
-        hist: list[tuple] = []
-        ids: list[tuple] = []
-        for c in changes:
-            iid = c.instance_id
-            self._check(c)
-            if c.event_ids:
-                ids.extend([(iid, e) for e in c.event_ids])
-            live = c.live if c.live is not None else c.status not in _NOT_RECOVERED_SET
-            inflight = live if c.inflight is None else c.inflight
-            rows[iid] = (iid, c.project, c.activity, c.version, c.status, c.state, c.snapshot,
-                         c.created, c.updated, c.reason, bool(live), c.parent,
-                         None if c.due is None else float(c.due), bool(inflight))
-            for r in c.records:
-                detail = r.detail
-                if detail is not None:
-                    try:
-                        detail = dumps(detail)
-                    except (TypeError, ValueError) as exc:
-                        raise StoreError(f"history detail of instance {iid!r} cannot be stored as "
-                                         f"JSON: {exc}; nothing of this batch was committed",
-                                         self.path) from exc
-                hist.append((iid, r.time, r.state, r.event, r.action, r.next, r.step, r.attempt,
-                             r.endpoint, r.outcome, r.latency, detail))
+        rows, hist, ids = batch_rows(changes, self.path, self._check)
         row_cols = [list(col) for col in zip(*rows.values())]
         hist_cols = [list(col) for col in zip(*hist)] if hist else None
         id_cols = [list(col) for col in zip(*ids)] if ids else None
@@ -273,9 +249,7 @@ class PostgresStore(InstanceStore):
             (f"SELECT {COLUMNS} FROM goflow_instances WHERE shard = %s AND id = %s", (self.shard, instance_id)),
             (f"SELECT {QUEUE_COLUMNS} FROM goflow_queued WHERE shard = %s AND instance_id = %s ORDER BY seq",
              (self.shard, instance_id)))
-        if not row:
-            return None
-        return StoredInstance(*row[0], tuple((q, k, bytes(e)) for q, k, e in queue))
+        return stored(row, queue)
 
     def exists(self, instance_id: str) -> bool:
         return self._one("SELECT 1 FROM goflow_instances WHERE shard = %s AND id = %s",
@@ -324,16 +298,10 @@ class PostgresStore(InstanceStore):
                f" ORDER BY id LIMIT {_CHUNK}")
         queued = ("SELECT instance_id, seq, queue, entry FROM goflow_queued WHERE shard = %s"
                   " AND instance_id > %s AND instance_id <= %s ORDER BY instance_id, seq")
-        after = ""
-        while True:
-            rows, queues = self._read("listing unfinished instances", (sql, (self.shard, after)),
-                                      (queued, lambda rows: (self.shard, after, rows[-1][0] if rows else after)))
-            queues = group_queues(queues)
-            for row in rows:
-                yield StoredInstance(*row, tuple(queues.get(row[0], ())))
-            if len(rows) < _CHUNK:
-                return
-            after = rows[-1][0]
+        return scan(lambda after: self._read("listing unfinished instances", (sql, (self.shard, after)),
+                                             (queued, lambda rows: (self.shard, after,
+                                                                    rows[-1][0] if rows else after))),
+                    _CHUNK)
 
     def history_page(self, instance_id: str, limit: int, *, order: str = "latest",
                      after: int | None = None) -> tuple[list[Record], int | None]:

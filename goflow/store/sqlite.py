@@ -13,8 +13,8 @@ from typing import Iterable, Iterator, Sequence
 from ..errors import InstanceNotFound, StoreError
 from ..history import Record
 from ._db import SYNCHRONOUS, WriterLock, ensure_schema, errors_as_store_error, open_connection
-from ._rows import (COLUMNS, HISTORY_COLUMNS, QUEUE_COLUMNS, SUMMARY_COLUMNS, descending, dumps, group_queues,
-                    history_page, queue_rows)
+from ._rows import (COLUMNS, HISTORY_COLUMNS, QUEUE_COLUMNS, SUMMARY_COLUMNS, batch_rows, descending, dumps,
+                    history_page, queue_rows, scan, stored)
 from .base import QUARANTINED, Change, CountKey, InstanceStore, StoredInstance, Summary
 
 __all__ = ["SCHEMA_VERSION", "APPLICATION_ID", "SQLiteStore"]
@@ -23,10 +23,6 @@ log = logging.getLogger("goflow.store")
 
 SCHEMA_VERSION = 6
 APPLICATION_ID = 0x47465301  # "GFS\x01": a GoFlow shard store
-
-# Statuses left out of recovery unless a change says otherwise (Change.live): a status added later is
-# recovered unless it is listed here.
-_NOT_RECOVERED_SET = frozenset({"completed", "failed", "terminated", "quarantined"})
 
 _TABLES = [
     """CREATE TABLE instances (
@@ -180,29 +176,7 @@ class SQLiteStore(InstanceStore):
         if not changes:
             return
         self._writable()
-        rows: dict[str, tuple] = {}  # the last change of each instance is the one stored
-        records: list[tuple] = []
-        ids: list[tuple] = []
-        for c in changes:
-            iid = c.instance_id
-            if c.event_ids:
-                ids.extend([(iid, e) for e in c.event_ids])
-            live = c.live if c.live is not None else c.status not in _NOT_RECOVERED_SET
-            inflight = live if c.inflight is None else c.inflight
-            rows[iid] = (iid, c.project, c.activity, c.version, c.status, c.state, c.snapshot,
-                         c.created, c.updated, c.reason, 1 if live else 0, c.parent,
-                         None if c.due is None else float(c.due), 1 if inflight else 0)
-            for r in c.records:
-                detail = r.detail
-                if detail is not None:
-                    try:
-                        detail = dumps(detail)
-                    except (TypeError, ValueError) as exc:
-                        raise StoreError(f"history detail of instance {iid!r} cannot be stored as "
-                                         f"JSON: {exc}; nothing of this batch was committed",
-                                         self.path) from exc
-                records.append((iid, r.time, r.state, r.event, r.action, r.next, r.step, r.attempt,
-                                r.endpoint, r.outcome, r.latency, detail))
+        rows, records, ids = batch_rows(changes, self.path)
         unqueue, queue = queue_rows(changes)
         with self._lock, errors_as_store_error(self.path, f"committing a batch of {len(changes)} changes "
                                                           "(nothing of it was committed)"):
@@ -275,9 +249,7 @@ class SQLiteStore(InstanceStore):
             f"reading instance {instance_id!r}",
             (f"SELECT {COLUMNS} FROM instances WHERE id = ?", (instance_id,)),
             (f"SELECT {QUEUE_COLUMNS} FROM queued WHERE instance_id = ? ORDER BY seq", (instance_id,)))
-        if not row:
-            return None
-        return StoredInstance(*row[0], tuple((q, k, bytes(e)) for q, k, e in queue))
+        return stored(row, queue)
 
     def exists(self, instance_id: str) -> bool:
         return self._one("SELECT 1 FROM instances WHERE id = ?", (instance_id,),
@@ -313,17 +285,9 @@ class SQLiteStore(InstanceStore):
                f" WHERE {flag} = 1 AND id > ? ORDER BY id LIMIT {_CHUNK}")
         queued = ("SELECT instance_id, seq, queue, entry FROM queued WHERE instance_id > ? AND instance_id <= ?"
                   " ORDER BY instance_id, seq")
-        after = ""
-        make = StoredInstance
-        while True:
-            rows, queues = self._read("listing unfinished instances", (sql, (after,)),
-                                      (queued, lambda rows: (after, rows[-1][0] if rows else after)))
-            queues = group_queues(queues)
-            for row in rows:
-                yield make(*row, tuple(queues.get(row[0], ())))
-            if len(rows) < _CHUNK:
-                return
-            after = rows[-1][0]
+        return scan(lambda after: self._read("listing unfinished instances", (sql, (after,)),
+                                             (queued, lambda rows: (after, rows[-1][0] if rows else after))),
+                    _CHUNK)
 
     def history_page(self, instance_id: str, limit: int, *, order: str = "latest",
                      after: int | None = None) -> tuple[list[Record], int | None]:
