@@ -27,16 +27,14 @@ from thespian.actors import ActorExitRequest
 
 from goflow.config import Config
 from goflow.errors import GoflowError, RequestFailed, RequestTimeout, RuntimeUnavailable
-from goflow.fsm import FINAL_STATUSES, Pause, Resume, Retry, Rewind, Signal, Terminate
+from goflow.fsm import Pause, Resume, Retry, Rewind, Signal, Terminate
 from goflow.ids import check_blueprint, check_id, check_optional_id
-from goflow.paging import (DEFAULT_LIMIT, HISTORY, LIST, MAX_LIMIT, Page, check_limit, check_order,
-                           decode_cursor, decode_positioned, encode_cursor, encode_positioned,
-                           record_positions)
 from goflow.model import Blueprint
 from goflow.requests import Create, Item, Request, Wait
 
 from ._exchange import exchange
 from ._posting import Posting
+from ._reading import Reading
 from ._sources import _blueprints
 from .messages import Batch, Boot, Booted, Deploy, Query, QueryReply, WhereIsDispatcher
 from .system import ROOT_NAME, attach, start_embedded
@@ -48,7 +46,7 @@ DEFAULT_TIMEOUT = 30.0
 CHUNK = 1000
 
 
-class Engine(Posting):
+class Engine(Reading, Posting):
     """A handle on a running GoFlow engine (embedded or daemon)."""
 
     def __init__(self, system, root, dispatcher, *, owns_system: bool, timeout: float = DEFAULT_TIMEOUT,
@@ -251,87 +249,6 @@ class Engine(Posting):
             raise GoflowError("this engine runs on the wall clock: advance() needs Engine.embedded(clock=...)")
         self.clock.advance(seconds)
         return self._query("tick").get("fired", 0)
-
-    # --------------------------------------------------------------------------------- queries
-    def status(self, instance_id: str) -> dict:
-        return self._query("status", id=check_id(instance_id))
-
-    def history(self, instance_id: str, limit: int | None = None, *, order: str = "oldest",
-                cursor: str | None = None, positions: bool = False) -> Page:
-        """The instance's records as dicts, in ``order``: ``"oldest"`` first (the default here) or
-        ``"latest"`` first. With ``limit`` (1 to 1,000), one page: a :class:`goflow.paging.Page`
-        (a list) whose ``next`` is the cursor of the following page, or ``None`` at the end; pass
-        it back as ``cursor`` with the same ``order``. Without ``limit``, every record after the
-        cursor, read page by page (``next`` is ``None``). ``positions``: each record also has its
-        ``position`` (its index in the history, oldest first, from 0) and the cursors carry it
-        (``h<seq>~<position>``, a plain ``h<seq>`` accepted: goflow.paging), as the gRPC API's."""
-        check_id(instance_id)
-        check_order(order)
-        after, position = (None, None) if cursor is None else \
-            decode_positioned(cursor) if positions else (decode_cursor(HISTORY, cursor), None)
-        size, out = MAX_LIMIT if limit is None else check_limit(limit), Page()
-        while True:     # with positions, the store counts only where no cursor says the position
-            count = positions and position is None and (after is not None or order == "latest")
-            records, after, *older = self._query("history", id=instance_id, limit=size, order=order,
-                                                 after=after, **({"older": True} if count else {}))
-            page = [r.to_dict() for r in records]
-            if positions:
-                for rec, n in zip(page, record_positions(order, len(page), position, (older or [None])[0])):
-                    rec["position"] = position = n
-            out.extend(page)
-            if after is not None and limit is not None:
-                out.next = encode_positioned(after, position) if positions else encode_cursor(HISTORY, after)
-            if after is None or limit is not None:
-                return out
-
-    def list(self, blueprint: str | None = None, status: str | None = None, *,
-             limit: int | None = DEFAULT_LIMIT, order: str = "latest", cursor: str | None = None,
-             end_state: str | None = None, parent: str | None = None) -> Page:
-        """Instances (dicts without context) of a blueprint, status and ``end_state`` (ended in that
-        end state, ``done`` included), ordered by creation: ``"latest"`` first (the default) or
-        ``"oldest"`` first. One page of ``limit`` (1 to 1,000, default 50) with its ``next`` cursor
-        as :meth:`history`; ``limit=None`` reads them all. (With ``end_state``, a page may hold
-        fewer than ``limit``: the instances in that state that have not ended are left out.)
-        ``parent``: the child instances of that instance (SPEC §8)."""
-        project, activity = check_blueprint(blueprint) if blueprint else (None, None)
-        check_order(order)
-        after = None if cursor is None else decode_cursor(LIST, cursor)
-        size = MAX_LIMIT if limit is None else check_limit(limit)
-        extra = {"end_state": end_state} if end_state else {}
-        if parent is not None:
-            extra["parent"] = check_id(parent, "parent id")
-        out = Page()
-        while True:
-            rows = self._query("list", project=project, activity=activity, status=status, limit=size + 1,
-                               order=order, after=after, **extra)
-            more = len(rows) > size
-            rows = rows[:size]
-            out.extend({f: getattr(r, f) for f in r.__slots__} for r in rows
-                       if not end_state or r.status in FINAL_STATUSES)
-            after = (rows[-1].created, rows[-1].id) if more else None
-            if after is None:
-                return out
-            if limit is not None:
-                out.next = encode_cursor(LIST, after)
-                return out
-
-    def counts(self, blueprint: str | None = None) -> dict:
-        """``{(project, activity, version, status): n}``."""
-        project, activity = check_blueprint(blueprint) if blueprint else (None, None)
-        return self._query("counts", project=project, activity=activity)
-
-    def blueprints(self) -> list[tuple]:
-        """``(project, activity, version, document)`` of every deployed blueprint, as the hosts run
-        them (the documents carry worker endpoints and headers: secrets; redact before showing)."""
-        return [tuple(b) for b in self._query("blueprints")]
-
-    def pids(self) -> dict:
-        """Process ids of the actor system's processes (admin, root, dispatcher, hosts, proxies)."""
-        return self._query("pids")
-
-    def info(self) -> dict:
-        """Which engine this is: ``{"data_dir": <its absolute data directory>}``."""
-        return self._query("info")
 
     # ------------------------------------------------------------------------------- transport
     def _one(self, instance_id: str, request: Request, timeout: float | None = None):
