@@ -35,7 +35,7 @@ import msgpack
 from . import snapshot
 from .errors import SnapshotError
 from .fsm import Instance, Signal
-from .snapshot import _Bad, _dec_input, _default, _enc_input, _unpack   # the snapshot's input codec
+from ._input_codec import _Bad, _dec_input, _default, _enc_input, _unpack   # the snapshot's input codec
 
 __all__ = ["INBOX", "POSTPONED", "QUEUES", "Committed", "diff", "load", "encode_entry", "decode_entry"]
 
