@@ -31,6 +31,7 @@ for _p in (str(HERE), str(REPO)):      # `workers` for embedded python:// calls;
 
 from actors import Engine  # noqa: E402
 from actors.daemon import start_daemon  # noqa: E402
+from goflow.requests import Item  # noqa: E402
 from goflow.store import open_shard  # noqa: E402
 
 EXAMPLES = REPO / "goflow" / "examples"
@@ -70,6 +71,23 @@ def read_calls(path: Path) -> list[tuple[str, int, str]]:
 
 def call_counts(path: Path) -> collections.Counter:
     return collections.Counter((iid, step) for iid, step, _ in read_calls(path))
+
+
+def count_lines(path) -> int:
+    """The calls a worker has logged so far (lines of ``path``; none yet: 0)."""
+    try:
+        with open(path, "rb") as f:
+            return f.read().count(b"\n")
+    except FileNotFoundError:
+        return 0
+
+
+# ----------------------------------------------------------------------------- a shard alone
+def handle(shard, *requests, now: float = 1000.0):
+    """Apply ``(instance, request)`` pairs to a :class:`goflow.shard.Shard` as one batch; the effects
+    and the replies by token (the pair's index)."""
+    fx = shard.handle([Item(iid, req, i) for i, (iid, req) in enumerate(requests)], now)
+    return fx, {r.token: r for r in fx.replies}
 
 
 # -------------------------------------------------------------------------------- blueprints

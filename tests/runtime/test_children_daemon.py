@@ -16,7 +16,7 @@ import pytest
 
 from actors.dispatcher import shard_of
 from children_support import child_blueprint, parent_blueprint
-from runtime_support import call_counts, poll, read_calls, wait_gone
+from runtime_support import call_counts, count_lines, poll, read_calls, wait_gone
 
 pytestmark = pytest.mark.daemon
 PARENT = "rt/parent"
@@ -44,13 +44,6 @@ def test_children_on_both_hosts_of_a_daemon(daemons, calls):
     daemons.shutdown(eng2)
 
 
-def _lines(path) -> int:
-    try:
-        with open(path, "rb") as f:
-            return f.read().count(b"\n")
-    except FileNotFoundError:
-        return 0
-
 
 def _created_counts(data_dir) -> collections.Counter:
     """How many ``created`` records each instance has, read straight from the shard files."""
@@ -76,11 +69,11 @@ def test_kill_one_host_while_1000_parents_fan_out(daemons, calls, at):
     victim = daemons.remember(eng)["host-0"]
     parents = eng.start_many(PARENT, [{"xs": list(range(KIDS))}] * N, ids=[f"p{i:04d}" for i in range(N)])
     kids = {f"{p}~1~{i}" for p in parents for i in range(KIDS)}
-    poll(lambda: _lines(calls) >= at, WAIT, interval=0.005, what=f"{at} of the children's calls")
+    poll(lambda: count_lines(calls) >= at, WAIT, interval=0.005, what=f"{at} of the children's calls")
     os.kill(victim, signal.SIGKILL)
     t_kill = time.time()
     wait_gone([victim])
-    at_kill = _lines(calls)
+    at_kill = count_lines(calls)
     assert at_kill < N * KIDS, "every child was called before the kill: not mid-flight"
     poll(lambda: daemons.remember(eng).get("host-0") not in (None, victim), 60, interval=0.05, what="a new host-0")
     done = eng.wait_all(parents, timeout=WAIT)

@@ -21,8 +21,8 @@ import time
 import pytest
 
 from actors.dispatcher import shard_of
-from runtime_support import (call_counts, chain_blueprint, gate_blueprint, kill_and_wait, poll, read_calls, read_store,
-                             store_histories, wait_gone)
+from runtime_support import (call_counts, chain_blueprint, count_lines, gate_blueprint, kill_and_wait, poll,
+                             read_calls, read_store, store_histories, wait_gone)
 from goflow import snapshot
 from goflow.errors import RequestTimeout
 
@@ -34,13 +34,6 @@ SLOW = {"GOFLOW_TEST_SLOW": "0.1"}    # each call takes 100 ms: a kill finds hun
 # loaded one (CI, parallel runs); only a bound on a wait for what must happen, nothing asserts speed
 WAIT = 180
 
-
-def _lines(path) -> int:
-    try:
-        with open(path, "rb") as f:
-            return f.read().count(b"\n")
-    except FileNotFoundError:
-        return 0
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -61,7 +54,7 @@ def _start_chain(daemons, calls, store_url="", passivate_after=60.0):
                         passivate_after=passivate_after)
     ids = eng.start_many(CHAIN, [{"i": i} for i in range(N)], ids=[f"i{i:04d}" for i in range(N)])
     # kill once a good part of the calls is made and most are still to come: really mid-flight
-    poll(lambda: _lines(calls) >= N, 120, interval=0.01, what=f"{N} worker calls")
+    poll(lambda: count_lines(calls) >= N, 120, interval=0.01, what=f"{N} worker calls")
     return eng, ids
 
 
@@ -120,7 +113,7 @@ def test_kill_one_host_process_mid_flight(daemons, calls, store_url, passivate_a
     os.kill(victim, signal.SIGKILL)
     wait_gone([victim])
     t_gone = time.time()
-    at_kill = _lines(calls)
+    at_kill = count_lines(calls)
     assert at_kill < N * STEPS, "every call was made before the kill: not mid-flight"
     # the root supervisor recreates the host, which reloads its shard and resumes its instances
     new = poll(lambda: (p := daemons.remember(eng)).get("host-0") not in (None, victim) and p, 60,
@@ -145,7 +138,7 @@ def test_kill_whole_daemon_mid_flight_then_restart(daemons, calls, store_url, pa
     daemons.kill(eng, pids)                    # admin, root, dispatcher, hosts, proxies: all at once
     t_gone = time.time()
     assert {"admin", "root", "dispatcher", "host-0", "host-1", "proxy-0", "proxy-1"} <= set(pids)
-    at_kill = _lines(calls)
+    at_kill = count_lines(calls)
     assert at_kill < N * STEPS, "every call was made before the kill: not mid-flight"
     # the store as the kill left it: the steps in flight are the pending steps of the snapshots
     rows = read_store(data_dir, url=store_url)

@@ -14,7 +14,7 @@ from goflow.loading import blueprint_from_document
 from goflow.requests import Create, Item, Wait
 from goflow.shard import Shard
 from goflow.store import open_shard
-from runtime_support import gate_blueprint
+from runtime_support import gate_blueprint, handle
 
 BP = blueprint_from_document(gate_blueprint())
 T0 = 1000.0
@@ -26,11 +26,6 @@ def shard(tmp_path):
     yield Shard(store, [BP], clock=lambda: pytest.fail("the tests give the time"))
     store.close()
 
-
-def handle(shard: Shard, *requests, now: float = T0):
-    """Apply ``(instance, request)`` pairs as one batch; the replies by token (the pair's index)."""
-    fx = shard.handle([Item(iid, req, i) for i, (iid, req) in enumerate(requests)], now)
-    return fx, {r.token: r for r in fx.replies}
 
 
 def attempt(step: int, outcome: str = "200") -> Record:

@@ -10,10 +10,10 @@ from goflow.errors import InstanceNotFound
 from goflow.fsm import Signal, Terminate
 from goflow.jobs import StepResult
 from goflow.loading import blueprint_from_document
-from goflow.requests import Create, Item, Watch
+from goflow.requests import Create, Watch
 from goflow.shard import Shard
 from goflow.store import open_shard
-from runtime_support import gate_blueprint, worker
+from runtime_support import gate_blueprint, handle, worker
 
 DOC = gate_blueprint()
 DOC["workers"].append(worker("done", "python://workers:ok"))        # the completion hook
@@ -27,10 +27,6 @@ def shard(tmp_path):
     yield Shard(store, [BP], clock=lambda: pytest.fail("the tests give the time"))
     store.close()
 
-
-def handle(shard: Shard, *requests, now: float = T0):
-    fx = shard.handle([Item(iid, req, tok) for tok, (iid, req) in enumerate(requests)], now)
-    return fx, {r.token: r for r in fx.replies}
 
 
 def follow(reply) -> Watch:

@@ -10,16 +10,10 @@ from goflow.history import Record
 from goflow.store import QUARANTINED, InstanceStore, StoredInstance, Summary
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def store(request, tmp_path):
-    if request.param == "sqlite":
-        from goflow.store import SQLiteStore
-        s = SQLiteStore(tmp_path / "shards" / "0.sqlite")
-    else:
-        from goflow.store import PostgresStore
-        s = PostgresStore(request.getfixturevalue("pg_url"), 0)
-    yield s
-    s.close()
+@pytest.fixture
+def store(either):
+    """A store of each kind (conftest's ``either``)."""
+    return either[0]
 
 
 def test_is_an_instance_store(store):

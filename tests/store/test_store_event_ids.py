@@ -15,21 +15,6 @@ from goflow.store import SQLiteStore
 from goflow.store.sqlite import SCHEMA_VERSION
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def either(request, tmp_path):
-    """An open store of either kind and how to open it again (a new handle on the same data)."""
-    if request.param == "sqlite":
-        path = tmp_path / "shards" / "0.sqlite"
-        reopen = lambda **kw: SQLiteStore(path, **kw)  # noqa: E731
-    else:
-        from goflow.store import PostgresStore
-        url = request.getfixturevalue("pg_url")
-        reopen = lambda **kw: PostgresStore(url, 0, **kw)  # noqa: E731
-    s = reopen()
-    yield s, reopen
-    s.close()
-
-
 def with_ids(change, *ids):
     return dataclasses.replace(change, event_ids=tuple(ids))
 

@@ -17,21 +17,6 @@ from goflow.store import SQLiteStore
 from store_support import make_change
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def either(request, tmp_path):
-    """(store, reopen): a store of each kind, and how to open it again (``readonly=`` passed on)."""
-    if request.param == "sqlite":
-        path = tmp_path / "shards" / "0.sqlite"
-        reopen = lambda **kw: SQLiteStore(path, **kw)  # noqa: E731
-    else:
-        from goflow.store import PostgresStore
-        url = request.getfixturevalue("pg_url")
-        reopen = lambda **kw: PostgresStore(url, 0, **kw)  # noqa: E731
-    s = reopen()
-    yield s, reopen
-    s.close()
-
-
 def queued(change, queued=(), unqueued=()):
     return dataclasses.replace(change, queued=tuple(queued), unqueued=tuple(unqueued))
 

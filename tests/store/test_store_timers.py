@@ -9,15 +9,10 @@ import pytest
 from goflow.store import SQLiteStore
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def store(request, tmp_path):
-    if request.param == "sqlite":
-        s = SQLiteStore(tmp_path / "shards" / "0.sqlite")
-    else:
-        from goflow.store import PostgresStore
-        s = PostgresStore(request.getfixturevalue("pg_url"), 0)
-    yield s
-    s.close()
+@pytest.fixture
+def store(either):
+    """A store of each kind (conftest's ``either``)."""
+    return either[0]
 
 
 def test_due_scans_in_due_order_with_a_keyset(store, change):
