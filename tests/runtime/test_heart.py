@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from runtime_support import Engine, gate_blueprint, kill_and_wait, poll, wait_gone
-from test_crash import N, STEPS, WAIT, _check_run, _failures, _lines, _start_chain
+from runtime_support import Engine, count_lines, gate_blueprint, kill_and_wait, poll, wait_gone
+from test_crash import N, STEPS, WAIT, _check_run, _failures, _start_chain
 from goflow.errors import RequestFailed, RequestTimeout, RuntimeUnavailable
 
 pytestmark = [pytest.mark.daemon, pytest.mark.slow]
@@ -60,7 +60,7 @@ def test_kill_root_mid_flight_heart_restarts_the_tree_and_instances_go_on(daemon
     os.kill(before["root"], signal.SIGKILL)
     wait_gone([before[k] for k in TREE])      # the root's children die with it (linked)
     t_gone = time.time()
-    at_kill = _lines(calls)
+    at_kill = count_lines(calls)
     assert at_kill < N * STEPS, "every call was made before the kill: not mid-flight"
     port = _daemon_json(data_dir)["port"]
     t0 = time.monotonic()
