@@ -59,7 +59,8 @@ class _Stream:
 class WatchHub:
     """The streams of one front-end. :meth:`start` its thread, :meth:`watch` from the event loop,
     :meth:`close` at the end. ``requests`` counts the Watch requests sent (each is one history read
-    by a host, at most two when it was held)."""
+    by a host, at most two when it was held), ``answers`` the answers to them received; ``listens``
+    the times the thread listened."""
 
     def __init__(self, daemon_port: int, timeout: float = REQUEST_TIMEOUT, *, listen: float = LISTEN,
                  resend: float = RESEND, page: int = PAGE,
@@ -73,6 +74,7 @@ class WatchHub:
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="goflow-watch", daemon=True)
         self.requests = 0
+        self.answers = 0
         self.listens = 0
 
     def start(self) -> None:
@@ -145,7 +147,10 @@ class WatchHub:
 
     def _answered(self, eng, rid: int, results: list) -> None:
         stream = self._held.pop(rid, None)
-        if stream is None or stream.closed or not results:
+        if stream is None:
+            return
+        self.answers += 1
+        if stream.closed or not results:
             return
         _index, ok, value = results[0]
         if not ok:

@@ -115,8 +115,15 @@ def test_a_stream_of_a_busy_instance_reads_nothing_until_it_commits(hooked, gser
                     got.append(rec)
             task = asyncio.create_task(consume())
             end = time.monotonic() + DEADLINE
-            while not (gserver.keys() and got):
+            while not gserver.keys():
                 assert time.monotonic() < end and not task.done(), "the first step never began"
+                await asyncio.sleep(0.01)
+            so_far = len(eng.history(iid))  # committed before the worker was called; none until it answers
+            # the sample starts once the stream has every record committed so far AND the hub has asked
+            # after its last answer (that request belongs to the answer, not to the idle time): read
+            # earlier, a Watch the hub sends for an answer it just handed over counts as idle
+            while not (len(got) == so_far and hub.requests > hub.answers):
+                assert time.monotonic() < end and not task.done(), "the stream never caught up"
                 await asyncio.sleep(0.01)
             asked, listened = hub.requests, hub.listens
             while hub.listens < listened + 25:          # half a second of listening, at least
