@@ -23,6 +23,8 @@ import sys
 import uuid
 from pathlib import Path
 
+import pytest
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 for _p in (str(HERE), str(REPO)):      # `workers` for embedded python:// calls; the repo's packages
@@ -32,6 +34,7 @@ for _p in (str(HERE), str(REPO)):      # `workers` for embedded python:// calls;
 from actors import Engine  # noqa: E402
 from actors.daemon import start_daemon  # noqa: E402
 from goflow.requests import Item  # noqa: E402
+from goflow.shard import Shard  # noqa: E402
 from goflow.store import open_shard  # noqa: E402
 
 EXAMPLES = REPO / "goflow" / "examples"
@@ -83,7 +86,18 @@ def count_lines(path) -> int:
 
 
 # ----------------------------------------------------------------------------- a shard alone
-def handle(shard, *requests, now: float = 1000.0):
+T0 = 1000.0     # the time a shard test starts at (its shard's clock fails: the tests give the time)
+
+
+def shard_on_disk(tmp_path, *blueprints):
+    """A :class:`goflow.shard.Shard` of ``blueprints`` on a real SQLite store under ``tmp_path``, for a
+    fixture to ``yield from``; the store is closed after the test."""
+    store = open_shard(tmp_path, 0)
+    yield Shard(store, list(blueprints), clock=lambda: pytest.fail("the tests give the time"))
+    store.close()
+
+
+def handle(shard, *requests, now: float = T0):
     """Apply ``(instance, request)`` pairs to a :class:`goflow.shard.Shard` as one batch; the effects
     and the replies by token (the pair's index)."""
     fx = shard.handle([Item(iid, req, i) for i, (iid, req) in enumerate(requests)], now)

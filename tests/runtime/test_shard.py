@@ -12,19 +12,14 @@ from goflow.history import Record
 from goflow.jobs import Job, StepDone, StepResult
 from goflow.loading import blueprint_from_document
 from goflow.requests import Create, Item, Wait
-from goflow.shard import Shard
-from goflow.store import open_shard
-from runtime_support import gate_blueprint, handle
+from runtime_support import T0, gate_blueprint, handle, shard_on_disk
 
 BP = blueprint_from_document(gate_blueprint())
-T0 = 1000.0
 
 
 @pytest.fixture
 def shard(tmp_path):
-    store = open_shard(tmp_path, 0)
-    yield Shard(store, [BP], clock=lambda: pytest.fail("the tests give the time"))
-    store.close()
+    yield from shard_on_disk(tmp_path, BP)
 
 
 

@@ -11,21 +11,16 @@ from goflow.fsm import Signal, Terminate
 from goflow.jobs import StepResult
 from goflow.loading import blueprint_from_document
 from goflow.requests import Create, Watch
-from goflow.shard import Shard
-from goflow.store import open_shard
-from runtime_support import gate_blueprint, handle, worker
+from runtime_support import T0, gate_blueprint, handle, shard_on_disk, worker
 
 DOC = gate_blueprint()
 DOC["workers"].append(worker("done", "python://workers:ok"))        # the completion hook
 BP = blueprint_from_document(DOC)
-T0 = 1000.0
 
 
 @pytest.fixture
 def shard(tmp_path):
-    store = open_shard(tmp_path, 0)
-    yield Shard(store, [BP], clock=lambda: pytest.fail("the tests give the time"))
-    store.close()
+    yield from shard_on_disk(tmp_path, BP)
 
 
 
