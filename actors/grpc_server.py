@@ -27,7 +27,7 @@ from goflow.config import DEFAULT_GRPC_PORT, LOOPBACK, LimitsSection, LoggingSec
 from goflow.errors import GoflowError, RuntimeUnavailable
 from goflow.proto import engine_pb2, engine_pb2_grpc
 
-from ._spawn import spawn_server
+from ._spawn import ready_writer, spawn_server
 from .bridge import DEFAULT_WINDOW, MAX_BATCH, REQUEST_TIMEOUT, EngineBridge, EventBatcher
 from .grpc_service import EngineService
 from .watch_hub import WatchHub
@@ -170,8 +170,10 @@ def spawn(daemon_port: int, port: int, address: str, *, data_dir: str, log_path:
 @click.option("--log-level", default=LoggingSection.level, show_default=True)
 @click.option("--log-format", default=LoggingSection.format, show_default=True)
 @click.option("--log-file", default=None)
+@click.option("--ready-fd", type=int, default=None, hidden=True,
+              help="A pipe to write one line on once listening (the process that spawned this one waits on it).")
 def main(daemon_port, port, address, data_dir, allow_remote, tls_cert, tls_key, event_bytes, window_ms,
-         watch_pid, log_level, log_format, log_file) -> None:
+         watch_pid, log_level, log_format, log_file, ready_fd) -> None:
     """The detached gRPC API process that ``goflow daemon start`` runs (``goflow grpc`` is the
     foreground command)."""
     import logging.config
@@ -182,7 +184,8 @@ def main(daemon_port, port, address, data_dir, allow_remote, tls_cert, tls_key, 
         if not is_loopback(address):
             log.warning("grpc_api.exposed address=%s port=%s", address, port)
         run(daemon_port, port, address, data_dir=data_dir, tls_cert=tls_cert, tls_key=tls_key,
-            event_bytes=event_bytes, window=window_ms / 1000, watch_pid=watch_pid)
+            event_bytes=event_bytes, window=window_ms / 1000, watch_pid=watch_pid,
+            ready=ready_writer(ready_fd))
     except GoflowError as exc:
         log.error("grpc_api.failed error=%s", " ".join(str(exc).split()))
         sys.exit(1)

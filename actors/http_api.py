@@ -26,7 +26,7 @@ from goflow.auth import ensure_token
 from goflow.config import DEFAULT_API_PORT, LOOPBACK, LimitsSection, LoggingSection, is_loopback
 from goflow.errors import GoflowError, RuntimeUnavailable
 
-from ._spawn import spawn_server
+from ._spawn import ready_writer, spawn_server
 from .bridge import DEFAULT_WINDOW, MAX_BATCH, REQUEST_TIMEOUT, EngineBridge
 from .http_routes import make_app
 from .http_security import Guard
@@ -161,8 +161,10 @@ def spawn(daemon_port: int, port: int, address: str, *, data_dir: str, log_path:
 @click.option("--log-level", default=LoggingSection.level, show_default=True)
 @click.option("--log-format", default=LoggingSection.format, show_default=True)
 @click.option("--log-file", default=None)
+@click.option("--ready-fd", type=int, default=None, hidden=True,
+              help="A pipe to write one line on once listening (the process that spawned this one waits on it).")
 def main(daemon_port, port, address, data_dir, allow_remote, tls_cert, tls_key, event_bytes, window_ms, max_batch,
-         watch_pid, log_level, log_format, log_file) -> None:
+         watch_pid, log_level, log_format, log_file, ready_fd) -> None:
     """The detached HTTP API process that ``goflow daemon start`` runs (``goflow api`` is the
     foreground command)."""
     import logging.config
@@ -173,7 +175,8 @@ def main(daemon_port, port, address, data_dir, allow_remote, tls_cert, tls_key, 
         if not is_loopback(address):
             log.warning("api.exposed address=%s port=%s", address, port)
         run(daemon_port, port, address, data_dir=data_dir, tls_cert=tls_cert, tls_key=tls_key,
-            event_bytes=event_bytes, window=window_ms / 1000, max_batch=max_batch, watch_pid=watch_pid)
+            event_bytes=event_bytes, window=window_ms / 1000, max_batch=max_batch, watch_pid=watch_pid,
+            ready=ready_writer(ready_fd))
     except GoflowError as exc:
         log.error("api.failed error=%s", " ".join(str(exc).split()))
         sys.exit(1)

@@ -16,12 +16,12 @@ import os
 import pwd
 import secrets
 import shutil
-import socket
 import subprocess
 import tempfile
 from pathlib import Path
 
 from .errors import GoflowError
+from .ports import unused_port
 
 __all__ = ["ThrowawayServer", "find_bindir", "ServerUnavailable"]
 
@@ -59,9 +59,7 @@ def find_bindir() -> str:
 
 
 def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return unused_port("127.0.0.1")      # kept across stop/start: outside the ephemeral range
 
 
 class ThrowawayServer:

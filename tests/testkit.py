@@ -41,9 +41,10 @@ def alive(pid: int) -> bool:
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A free port of 127.0.0.1 outside the kernel's ephemeral range (goflow.ports: one picked by
+    ``bind(0)`` and released could be taken by any process's listener or connection meanwhile)."""
+    from goflow.ports import unused_port
+    return unused_port("127.0.0.1")
 
 
 def _socket_inodes(pid: int) -> set[str]:

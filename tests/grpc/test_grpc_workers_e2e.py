@@ -96,10 +96,8 @@ def test_tls_options_load_from_a_blueprint(make_engine, tmp_path):
 
 
 def _free_port() -> int:
-    import socket
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    from testkit import free_port
+    return free_port()
 
 
 def _alive(pid: int) -> bool:

@@ -41,10 +41,8 @@ def test_step_in_flight_at_a_stop_is_called_again_with_the_same_key(server, tmp_
 
 
 def free_port() -> int:
-    import socket
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    from testkit import free_port as outside_ephemeral
+    return outside_ephemeral()
 
 
 def test_daemon_worker_proxies_get_the_config(server, closed_port, tmp_path):
