@@ -14,7 +14,8 @@ from http_api_support import free_port
 
 
 class Squatter:
-    """A listener on 127.0.0.1 (a free port) that accepts each connection and closes it unanswered."""
+    """A listener on 127.0.0.1 (a free port) that reads what each connection sends (one request) and
+    closes it unanswered (read first: closing with unread bytes would reset it instead)."""
 
     def __init__(self):
         self.sock = socket.socket()
@@ -30,7 +31,12 @@ class Squatter:
                 conn, _ = self.sock.accept()
             except OSError:
                 return
-            conn.close()
+            with conn:
+                conn.settimeout(10)
+                try:
+                    conn.recv(65536)
+                except OSError:
+                    pass
 
     def close(self):
         self.sock.shutdown(socket.SHUT_RDWR)
