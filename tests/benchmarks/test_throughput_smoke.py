@@ -138,7 +138,12 @@ def test_failing_contender_is_reported_not_fatal(tmp_path):
     # a contender whose process fails gives a row with its error (and its log), never an exception
     args = throughput.parse(["--instances", "5", "--results-dir", str(tmp_path), "--timeout", "30"])
     res = throughput._run_one("http", "no-such-contender", args, "http://127.0.0.1:9/work", None, _Bar(), 0)
-    assert res["ok"] is False and "no-such-contender" in res["error"] and os.path.exists(res["log"])
+    try:
+        assert res["ok"] is False and "no-such-contender" in res["error"] and os.path.exists(res["log"])
+    finally:   # a failed contender keeps its work dir for its log: this test removes what it made
+        work = os.path.dirname(res["log"])
+        assert os.path.basename(work).startswith("goflow-bench-no-such-contender-")
+        shutil.rmtree(work)
     results = [{"scenario": "http", "contender": "limit-aiohttp", "ok": True, "workflows_per_s": 10.0}, res]
     add_ratios(results)
     assert res["ratio_to_limit"] is None
