@@ -13,21 +13,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import signal
-import sys
 from typing import Callable
 
-import click
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from goflow.auth import ensure_token
 from goflow.config import DEFAULT_GRPC_PORT, LOOPBACK, LimitsSection, LoggingSection, is_loopback
-from goflow.errors import GoflowError, RuntimeUnavailable
+from goflow.errors import GoflowError
 from goflow.proto import engine_pb2, engine_pb2_grpc
 
-from ._spawn import ready_writer, spawn_server
+from ._server_process import run_foreground, serve_until_stopped, server_command
+from ._spawn import spawn_server
 from .bridge import DEFAULT_WINDOW, MAX_BATCH, REQUEST_TIMEOUT, EngineBridge, EventBatcher
 from .grpc_service import EngineService
 from .watch_hub import WatchHub
@@ -68,7 +66,6 @@ async def serve(daemon_port: int, port: int, address: str = LOOPBACK, *, data_di
     """Serve until ``stop`` is set (or the process ``watch_pid`` is gone). Writes the token into
     ``data_dir`` the first time, then attaches to the daemon (:class:`RuntimeUnavailable` when none
     answers). ``port`` 0 picks a free port; ``ready(port)`` is called once it listens."""
-    from .daemon import pid_alive
     creds = server_credentials(tls_cert, tls_key)
     token = ensure_token(data_dir)
     limits = Limits(event_bytes)
@@ -102,15 +99,7 @@ async def serve(daemon_port: int, port: int, address: str = LOOPBACK, *, data_di
         try:
             if ready is not None:
                 ready(bound)
-            stop = stop or asyncio.Event()
-            while not stop.is_set():
-                if watch_pid is not None and not pid_alive(watch_pid):
-                    log.warning("grpc_api.daemon_gone pid=%s", watch_pid)
-                    break
-                try:
-                    await asyncio.wait_for(stop.wait(), 0.5)
-                except asyncio.TimeoutError:
-                    pass
+            await serve_until_stopped(stop, watch_pid, log, "grpc_api")
         finally:
             await _set(checker, "", health_pb2.HealthCheckResponse.NOT_SERVING)
             await server.stop(1.0)
@@ -129,13 +118,7 @@ async def _set(checker, service: str, status) -> None:
 
 def run(daemon_port: int, port: int, address: str = LOOPBACK, **kw) -> None:
     """Serve in the foreground until SIGINT or SIGTERM."""
-    async def main() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        await serve(daemon_port, port, address, stop=stop, **kw)
-    asyncio.run(main())
+    run_foreground(serve, daemon_port, port, address, **kw)
 
 
 def spawn(daemon_port: int, port: int, address: str, *, data_dir: str, log_path: str | None, event_bytes: int,
@@ -153,42 +136,12 @@ def spawn(daemon_port: int, port: int, address: str, *, data_dir: str, log_path:
                         tls_key=tls_key, env=env, timeout=timeout)
 
 
-@click.command(name="python -m actors.grpc_server", context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--daemon-port", type=int, required=True, help="The daemon's admin port.")
-@click.option("--port", type=int, default=DEFAULT_GRPC_PORT, show_default=True, help="The gRPC API's port.")
-@click.option("--address", default=LOOPBACK, show_default=True, help="The address it binds.")
-@click.option("--data-dir", required=True, type=click.Path(file_okay=False),
-              help="The daemon's data directory (its api.token).")
-@click.option("--allow-remote", is_flag=True, help="Accept a non-loopback --address.")
-@click.option("--tls-cert", default=None, help="grpc.tls_cert: the server certificate (PEM).")
-@click.option("--tls-key", default=None, help="grpc.tls_key: its private key (PEM).")
-@click.option("--event-bytes", type=int, default=LimitsSection.event_bytes, show_default=True,
-              help="limits.event_bytes.")
-@click.option("--window-ms", type=float, default=DEFAULT_WINDOW * 1000, show_default=True,
-              help="How long an event batch stays open after its first event.")
-@click.option("--watch-pid", type=int, default=None, help="Exit when this process (the daemon's admin) does.")
-@click.option("--log-level", default=LoggingSection.level, show_default=True)
-@click.option("--log-format", default=LoggingSection.format, show_default=True)
-@click.option("--log-file", default=None)
-@click.option("--ready-fd", type=int, default=None, hidden=True,
-              help="A pipe to write one line on once listening (the process that spawned this one waits on it).")
-def main(daemon_port, port, address, data_dir, allow_remote, tls_cert, tls_key, event_bytes, window_ms,
-         watch_pid, log_level, log_format, log_file, ready_fd) -> None:
-    """The detached gRPC API process that ``goflow daemon start`` runs (``goflow grpc`` is the
-    foreground command)."""
-    import logging.config
-    from goflow.logs import logging_dict
-    logging.config.dictConfig(logging_dict(log_level, log_format, log_file))
-    try:
-        check_address(address, allow_remote)
-        if not is_loopback(address):
-            log.warning("grpc_api.exposed address=%s port=%s", address, port)
-        run(daemon_port, port, address, data_dir=data_dir, tls_cert=tls_cert, tls_key=tls_key,
-            event_bytes=event_bytes, window=window_ms / 1000, watch_pid=watch_pid,
-            ready=ready_writer(ready_fd))
-    except GoflowError as exc:
-        log.error("grpc_api.failed error=%s", " ".join(str(exc).split()))
-        sys.exit(1)
+main = server_command("actors.grpc_server",
+                      help="The detached gRPC API process that ``goflow daemon start`` runs (``goflow grpc`` is "
+                           "the foreground command).",
+                      run=run, check_address=check_address, log=log,
+                      name="grpc_api", port=DEFAULT_GRPC_PORT, port_help="The gRPC API's port.", section="grpc",
+                      extra=())
 
 
 if __name__ == "__main__":
