@@ -24,7 +24,7 @@ from goflow.errors import (BlueprintNotFound, EventRefused, InstanceExists, Inst
 from goflow.fsm import STATUSES
 from goflow.paging import DEFAULT_LIMIT, MAX_LIMIT, check_order
 from goflow.proto import engine_pb2, engine_pb2_grpc
-from goflow.transports.grpc import to_struct
+from goflow.transports.grpc import from_message, to_struct
 
 from . import http_requests as req
 from .bridge import EngineBridge, EventBatcher
@@ -56,17 +56,6 @@ def code_for(exc: BaseException) -> grpc.StatusCode:
         if isinstance(exc, cls):
             return code
     return grpc.StatusCode.INTERNAL
-
-
-def _plain(value: Any) -> Any:
-    """JSON data from a Struct/Value dict: integral doubles as ints again (every number is a double)."""
-    if isinstance(value, float):
-        return int(value) if value.is_integer() and abs(value) <= 2**53 else value
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
 
 
 def _value(value: Any) -> struct_pb2.Value:
@@ -158,7 +147,7 @@ class EngineService(engine_pb2_grpc.EngineServicer):
     def _data(self, msg, field: str) -> Any:
         if not msg.HasField(field):
             return None
-        value = _plain(json_format.MessageToDict(getattr(msg, field)))
+        value = from_message(getattr(msg, field))
         return req.bounded(value, field, self.limits)
 
     @authenticated

@@ -24,6 +24,7 @@ from ..errors import GoflowError
 from ..paging import DEFAULT_LIMIT, Page
 from ..proto import engine_pb2 as pb
 from ..proto import engine_pb2_grpc
+from ..transports.grpc import from_message
 
 __all__ = ["EngineClient", "EngineCallError", "DEFAULT_TARGET"]
 
@@ -38,16 +39,6 @@ class EngineCallError(GoflowError):
         super().__init__(f"{method}: {code}: {details}")
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, float):
-        return int(value) if value.is_integer() and abs(value) <= 2**53 else value
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
-
-
 def _struct(value: Any) -> struct_pb2.Struct:
     out = struct_pb2.Struct()
     if value:
@@ -56,7 +47,7 @@ def _struct(value: Any) -> struct_pb2.Struct:
 
 
 def _dict(msg, name: str) -> Any:
-    return _plain(json_format.MessageToDict(getattr(msg, name))) if msg.HasField(name) else None
+    return from_message(getattr(msg, name)) if msg.HasField(name) else None
 
 
 def instance_dict(msg: pb.Instance) -> dict:

@@ -107,6 +107,11 @@ def from_struct(struct: struct_pb2.Struct) -> dict:
     return {key: _from_value(value) for key, value in struct.fields.items()}
 
 
+def from_message(msg: struct_pb2.Struct | struct_pb2.Value) -> Any:
+    """A ``Struct`` or a ``Value`` as plain data (:func:`from_struct`; a Value's null as None)."""
+    return from_struct(msg) if isinstance(msg, struct_pb2.Struct) else _from_value(msg)
+
+
 def _from_value(value: struct_pb2.Value) -> Any:
     kind = value.WhichOneof("kind")
     if kind == "number_value":
