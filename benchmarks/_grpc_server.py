@@ -10,10 +10,9 @@ so GoFlow's outcome is ``success``. ``/bench.Count/Get`` answers the number of c
 from __future__ import annotations
 
 import asyncio
-import select
-import subprocess
 import sys
-import os
+
+from ._server import WorkerServer
 
 __all__ = ["serve", "GrpcWorkerServer", "SERVICE"]
 
@@ -63,31 +62,15 @@ def serve() -> None:
     asyncio.run(main())
 
 
-class GrpcWorkerServer:
-    """Start/stop the server process; ``url`` is the base for workers, ``count()`` the calls served."""
+class GrpcWorkerServer(WorkerServer):
+    """Start/stop the gRPC server process; ``url`` is the base for workers, ``count()`` the calls served."""
 
-    def __init__(self) -> None:
-        self.proc: subprocess.Popen | None = None
-        self.port = 0
-
-    def start(self, timeout: float = 15.0) -> "GrpcWorkerServer":
-        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-        self.proc = subprocess.Popen([sys.executable, "-c", "from benchmarks._grpc_server import serve; serve()"],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=root)
-        ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
-        if not ready:
-            self.stop()
-            raise RuntimeError(f"the gRPC worker server did not start within {timeout:g} s")
-        self.port = int(self.proc.stdout.readline())
-        return self
+    module = "benchmarks._grpc_server"
+    what = "the gRPC worker server"
 
     @property
     def url(self) -> str:
         return f"grpc://127.0.0.1:{self.port}/{SERVICE}"
-
-    @property
-    def pid(self) -> int:
-        return self.proc.pid if self.proc else 0
 
     def count(self) -> int:
         import grpc
@@ -97,16 +80,3 @@ class GrpcWorkerServer:
             call = channel.unary_unary("/bench.Count/Get", request_serializer=worker_pb2.PerformRequest.SerializeToString,
                                        response_deserializer=worker_pb2.PerformResponse.FromString)
             return int(call(worker_pb2.PerformRequest(), timeout=10).output["count"])
-
-    def stop(self) -> None:
-        proc, self.proc = self.proc, None
-        if proc is None:
-            return
-        try:
-            proc.stdin.close()
-            proc.wait(5)
-        except (subprocess.TimeoutExpired, OSError):
-            proc.kill()
-            proc.wait(5)
-        if proc.stdout:
-            proc.stdout.close()

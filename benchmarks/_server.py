@@ -52,7 +52,13 @@ def serve() -> None:
 
 
 class WorkerServer:
-    """Start/stop the server process; ``url`` is the base for workers, ``count()`` the POSTs served."""
+    """Start/stop the server process; ``url`` is the base for workers, ``count()`` the POSTs served.
+    The process runs ``serve()`` of :attr:`module`, prints its port and serves until its stdin closes
+    (the gRPC worker server, :class:`benchmarks._grpc_server.GrpcWorkerServer`, is the same process
+    shell over another module)."""
+
+    module = "benchmarks._server"
+    what = "the worker server"
 
     def __init__(self) -> None:
         self.proc: subprocess.Popen | None = None
@@ -60,12 +66,12 @@ class WorkerServer:
 
     def start(self, timeout: float = 15.0) -> "WorkerServer":
         root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))   # benchmarks is not installed
-        self.proc = subprocess.Popen([sys.executable, "-c", "from benchmarks._server import serve; serve()"],
+        self.proc = subprocess.Popen([sys.executable, "-c", f"from {self.module} import serve; serve()"],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=root)
         ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
         if not ready:
             self.stop()
-            raise RuntimeError(f"the worker server did not start within {timeout:g} s")
+            raise RuntimeError(f"{self.what} did not start within {timeout:g} s")
         self.port = int(self.proc.stdout.readline())
         return self
 
