@@ -1,6 +1,8 @@
 """Child workflows in the pure FSM (SPEC §8): the children a workflow action starts, their join, the
 notice a child gives its parent when it ends. Private to :mod:`goflow.fsm` (and the shard, for a
-child failed by its supervisor); see docs/runtime.md ("Child workflows") for the protocol.
+child failed by its supervisor); see docs/runtime.md ("Child workflows") for the protocol. These are
+the rules (pure functions of an instance); the steps that start and join children, which take
+transitions, are in :mod:`goflow._fsm_transitions`, which imports this module (never the reverse).
 
 * **Ids.** A child's id is derived: ``<parent>~<step>`` for a single child, ``<parent>~<step>~<i>``
   for item ``i`` of a forEach. When that would be over the identifier bound (256 UTF-8 bytes), the
@@ -20,8 +22,8 @@ from __future__ import annotations
 import hashlib
 
 
-from .fsm_data import (COMPLETED, RUNNING, WORKFLOW_STEP, CancelChildren, ChildDone, ChildStart, Instance, Join,
-                       NotifyParent, Parent, Pending, StartChildren)
+from .fsm_data import (COMPLETED, WORKFLOW_STEP, CancelChildren, ChildDone, ChildStart, Instance, Join, NotifyParent,
+                       Parent)
 from .fsm_data import replace
 from .ids import MAX_BYTES
 from .model import DONE, ERROR, SUCCESS, Action
@@ -149,57 +151,7 @@ def notice(inst: Instance) -> NotifyParent:
                                                  inst.reason))
 
 
-# ------------------------------------------------------------------ the FSM's child-workflow steps
-def _deliver():
-    from .fsm import _deliver as deliver      # the outcome's way on is fsm's (a late import: no cycle)
-    return deliver
-
-def _start_children(run, inst: Instance, a, step: int) -> Instance:
-    """Begin workflow action ``a`` as ``step``: its children (``StartChildren``), or, when the context
-    cannot give them (a forEach key missing or not a list, too many items, too deep), the ``error``
-    outcome with the reason, nothing started."""
-    planned = plan(inst, a, step, run.children_limit, run.child_depth)
-    if isinstance(planned, str):
-        run.record(inst, None, "children-refused", action=a.name, step=step, detail=planned)
-        p = Pending(step, a.name, WORKFLOW_STEP, run.now)
-        inst = replace(inst, step=step, context={**inst.context, a.name: {"error": planned}})
-        return _deliver()(run, inst, ERROR, p)
-    join, starts = planned
-    return _children_started(run, inst, a, step, join, starts)
-
-
-def _children_started(run, inst: Instance, a, step: int, join: Join, starts) -> Instance:
-    for c in starts:
-        run.record(inst, None, "child-started", action=a.name, step=step, detail=c.id)
-    run.commands.append(StartChildren(inst.id, step, starts))
-    inst = replace(inst, step=step, status=RUNNING, join=join, pending=Pending(step, a.name, WORKFLOW_STEP, run.now))
-    if not starts:                          # an empty forEach list: joined at once
-        return _joined(run, inst, join)
-    return inst
-
-
-def _child_done(run, inst: Instance, done: ChildDone) -> Instance:
-    p, join = inst.pending, inst.join
-    if p is None or p.kind != WORKFLOW_STEP or p.step != done.step or join is None or join.step != done.step:
-        run.record(inst, done.event, "stale", step=done.step, detail=done.child)
-        return inst
-    recorded = record_child(join, done)
-    if recorded is None:                    # that child's end is known already (a repeated notice)
-        return inst
-    run.record(inst, done.event, "child-ended", action=p.action, step=p.step,
-               detail={"child": done.child, "status": done.status})
-    inst = replace(inst, join=recorded)
-    return _joined(run, inst, recorded) if recorded.ended == len(recorded.results) else inst
-
-
-def _joined(run, inst: Instance, join: Join) -> Instance:
-    p = inst.pending
-    run.joined.add(p.step)
-    event, output = join_outcome(inst, join)
-    inst = replace(inst, pending=None, context={**inst.context, p.action: output})
-    return _deliver()(run, inst, event, p)
-
-
+# ------------------------------------------------------------------ after any input
 def _children_effects(run, before: Instance, inst: Instance) -> Instance:
     """After any input: a workflow step that was left before its children all ended cancels those
     still running (terminate: their ``cancel`` handlers run); a child that has just ended notifies

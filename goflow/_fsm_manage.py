@@ -3,25 +3,20 @@
 
 Private to :mod:`goflow.fsm` (see its docstring for the semantics: this module holds how each
 operation changes an instance, :func:`goflow.fsm.react` when it applies). Each operation ends by
-taking a transition or applying held inputs, which is the core's (``_fire``, ``_begin``, ``_apply``),
-reached by a late import as :mod:`goflow._fsm_children` does.
+taking a transition or applying held inputs (``_fire``, ``_begin``, ``_apply`` of
+:mod:`goflow._fsm_transitions`, imported at top level: that module never imports this one).
 """
 from __future__ import annotations
 
 from . import _fsm_children as children
-from ._fsm_children import _children_started
 from ._fsm_run import _input_name, _Run, _status_of
+from ._fsm_transitions import _apply, _begin, _children_started, _fire
 from .errors import EventRefused, NotVisited, WrongStatus
 from .fsm_data import FAILED, FINAL_STATUSES, PAUSED, RUNNING, TERMINATED, WAITING, CancelTimer, Instance, Retry, Rewind
 from .fsm_data import replace
 from .model import CANCEL, INIT, START, WORKFLOW, Transition
 
 REWINDABLE = frozenset({FAILED, TERMINATED, WAITING})
-
-
-def _core():
-    from . import fsm       # the transitions are the core's (a late import: no cycle)
-    return fsm
 
 
 def _cancel(run: _Run, inst: Instance, t: Transition, reason: str) -> Instance:
@@ -37,7 +32,7 @@ def _cancel(run: _Run, inst: Instance, t: Transition, reason: str) -> Instance:
         if p.due is not None:
             run.commands.append(CancelTimer(inst.id, p.step))
         inst = replace(inst, pending=None)
-    return _core()._fire(run, inst, t, CANCEL)
+    return _fire(run, inst, t, CANCEL)
 
 
 
@@ -58,7 +53,7 @@ def _retry(run: _Run, inst: Instance, r: Retry) -> Instance:
         if again is not None:               # only the failed children run again (new ids)
             join, starts = again
             return _children_started(run, inst, a, step, join, starts)
-    return _core()._begin(run, inst, action, False)
+    return _begin(run, inst, action, False)
 
 
 def _rewind(run: _Run, inst: Instance, r: Rewind) -> Instance:
@@ -78,7 +73,7 @@ def _rewind(run: _Run, inst: Instance, r: Rewind) -> Instance:
     inst = replace(inst, state=target, status=WAITING, pending=None, reason=None, failed_action=None,
                    result=None)
     t = run.bp.transition(target, START)
-    return _core()._fire(run, inst, t, START) if t is not None else inst
+    return _fire(run, inst, t, START) if t is not None else inst
 
 
 def _resume(run: _Run, inst: Instance) -> Instance:
@@ -90,7 +85,7 @@ def _resume(run: _Run, inst: Instance) -> Instance:
             run.record(inst, _input_name(queued), "stale")
             continue
         try:
-            inst, _ = _core()._apply(run, inst, queued, queued=True)
+            inst, _ = _apply(run, inst, queued, queued=True)
         except EventRefused as exc:
             run.record(inst, _input_name(queued), "refused", detail=str(exc))
     return inst

@@ -87,18 +87,18 @@ SPEC §8, as decided here:
 from __future__ import annotations
 
 
-from .errors import EventRefused, InstanceFinished, PausedQueueFull, QueueFull
-from ._fsm_children import _child_done, _children_effects, _start_children
+from ._fsm_children import _children_effects
+from ._fsm_manage import REWINDABLE, _cancel, _resume, _retry, _rewind
+from ._fsm_run import PAUSED_LIMIT, _busy, _drop, _hook_outcome, _input_name, _remember, _Run, _seen, _terminate
+from ._fsm_transitions import MAX_CHAIN, _apply, _check_accepts, _offer
+from .errors import InstanceFinished, PausedQueueFull
 from .fsm_data import (CHILDREN_LIMIT, COMPLETED, DELAYED, EVENT_ID_WINDOW, FAILED, FINAL_STATUSES, PAUSED,
                        POSTPONED_LIMIT, RUNNING, STATUSES, TERMINATED, WAITING, WORKFLOW_STEP, CallWorker,
                        CancelChildren, CancelTimer, ChildAck, ChildDone, Command, Finished, HookOutcome, Input,
                        Instance, Join, NotifyParent, Outcome, Parent, Pause, Pending, Reaction, Resume, Retry,
                        Rewind, Signal, StartChildren, StartTimer, Terminate, TimerFired, new_instance)
 from .fsm_data import replace
-from ._fsm_run import (ASYNC_STEP, DELAY_STEP, PAUSED_LIMIT, SYNC_STEP, _busy, _drop, _fail, _hook_outcome,
-                       _input_name, _remember, _Run, _seen, _settle, _terminate)
-from ._fsm_manage import REWINDABLE, _cancel, _resume, _retry, _rewind
-from .model import ASYNC, CANCEL, CONTINUE, ERROR, START, SUCCESS, TIMEOUT, WORKFLOW, Blueprint, Transition
+from .model import CANCEL, Blueprint
 
 __all__ = [
     "RUNNING", "WAITING", "DELAYED", "PAUSED", "COMPLETED", "FAILED", "TERMINATED",
@@ -112,9 +112,6 @@ __all__ = [
     "Reaction", "react",
 ]
 
-MAX_CHAIN = 10_000      # bound on transitions applied for one input (continue chains)
-
-WORKER_OUTCOMES = frozenset({SUCCESS, ERROR, TIMEOUT})
 # An input whose only record is one of these left the state, the status and the step as they were:
 # the postponed queue, which held nothing the situation could take, still holds nothing it can take
 # (the one event just postponed included), so it is not scanned again -- appending to a queue of N
@@ -123,8 +120,9 @@ _SITUATION_KEPT = frozenset({"postponed", "duplicate"})
 
 
 # ----------------------------------------------------------------------------------------- the core
-# (the run accumulator and the leaf operations live in goflow._fsm_run, the management operations
-# in goflow._fsm_manage, the child-workflow steps in goflow._fsm_children)
+# (the run accumulator and the leaf operations live in goflow._fsm_run, the transitions, steps and
+# child-workflow steps in goflow._fsm_transitions, the management operations in goflow._fsm_manage,
+# the child-workflow rules in goflow._fsm_children; none imports this module)
 
 
 def react(bp: Blueprint, inst: Instance, inp: Input, now: float, *,
@@ -201,161 +199,3 @@ def react(bp: Blueprint, inst: Instance, inp: Input, now: float, *,
     return Reaction(inst, tuple(run.commands), tuple(run.records), duplicate)
 
 
-def _check_accepts(bp: Blueprint, inst: Instance, event: str) -> Transition:
-    t = bp.transition(inst.state, event)
-    p = inst.pending
-    if t is not None and p is not None and p.kind in (SYNC_STEP, WORKFLOW_STEP) and event in WORKER_OUTCOMES:
-        # ``success``/``error``/``timeout`` while a sync step (its children) runs are its worker's to give
-        accepted = [e for e in bp.accepts(inst.state) if e not in WORKER_OUTCOMES]
-        who = "its worker gives" if p.kind == SYNC_STEP else "its children's ends give"
-        raise EventRefused(inst.id, inst.state, event, accepted,
-                           why=f"step {p.step} ({p.action}) is running and {who} that outcome")
-    if t is None:
-        raise EventRefused(inst.id, inst.state, event, bp.accepts(inst.state))
-    return t
-
-
-def _apply(run: _Run, inst: Instance, inp, queued: bool = False) -> tuple[Instance, bool]:
-    """Apply a non-management input to an instance that is neither paused nor finished. A ``queued``
-    input (from the inbox, on resume) had its event id checked and remembered when it was queued."""
-    if isinstance(inp, Signal):
-        if not queued and _seen(inst, inp):
-            run.record(inst, inp.name, "duplicate", detail=inp.event_id)
-            return inst, True
-        if run.bp.postpones(inst.state, inp.name, _busy(inst)):
-            if len(inst.postponed) >= run.limit:
-                raise QueueFull(inst.id, inst.state, inp.name, run.limit)
-            run.record(inst, inp.name, "postponed", detail=inp.event_id)
-            inst = replace(inst, postponed=inst.postponed + (inp,))
-            return (inst if queued else _remember(inst, inp)), False
-        t = _check_accepts(run.bp, inst, inp.name)
-        if not queued:
-            inst = _remember(inst, inp)
-        p = inst.pending
-        if p is not None:
-            if p.due is not None:
-                run.commands.append(CancelTimer(inst.id, p.step))
-            inst = replace(inst, pending=None)
-        if p is not None and p.kind == ASYNC_STEP:
-            if inp.data is not None:
-                inst = replace(inst, context={**inst.context, p.action: inp.data})
-        elif inp.data is not None:
-            events = {**inst.context.get("events", {}), inp.name: inp.data}
-            inst = replace(inst, context={**inst.context, "events": events})
-        return _fire(run, inst, t, inp.name), False
-    if isinstance(inp, Outcome):
-        return _outcome(run, inst, inp), False
-    if isinstance(inp, TimerFired):
-        return _timer(run, inst, inp), False
-    if isinstance(inp, ChildDone):
-        return _child_done(run, inst, inp), False
-    raise TypeError(f"not an FSM input: {inp!r}")
-
-
-def _outcome(run: _Run, inst: Instance, o: Outcome) -> Instance:
-    p = inst.pending
-    if p is None or p.step != o.step or p.kind == DELAY_STEP or (p.kind == ASYNC_STEP and p.accepted):
-        run.record(inst, o.event, "stale", step=o.step)
-        return inst
-    ctx = inst.context if o.output is None else {**inst.context, p.action: o.output}
-    if p.kind == ASYNC_STEP and o.accepted:
-        run.record(inst, o.event, "accepted", action=p.action, step=p.step)
-        return replace(inst, context=ctx, pending=replace(p, accepted=True), status=WAITING)
-    if p.due is not None:
-        run.commands.append(CancelTimer(inst.id, p.step))
-    inst = replace(inst, context=ctx, pending=None)
-    return _deliver(run, inst, SUCCESS if o.accepted else o.event, p)
-
-
-def _timer(run: _Run, inst: Instance, tf: TimerFired) -> Instance:
-    p = inst.pending
-    if p is None or p.step != tf.step or p.kind in (SYNC_STEP, WORKFLOW_STEP):
-        run.record(inst, "timer", "stale", step=tf.step)
-        return inst
-    inst = replace(inst, pending=None)
-    if p.kind == ASYNC_STEP:
-        return _deliver(run, inst, TIMEOUT, p)
-    run.record(inst, "timer", "delay-elapsed", action=p.action, step=p.step)
-    return _begin(run, inst, p.action, p.enter)
-
-
-def _deliver(run: _Run, inst: Instance, event: str, p: Pending) -> Instance:
-    """Deliver the outcome ``event`` of step ``p`` in the current state."""
-    if run.bp.end_status(inst.state) is not None:
-        run.record(inst, event, "applied", action=p.action, step=p.step)
-        return _settle(run, inst)
-    if event == TIMEOUT and run.bp.transition(inst.state, TIMEOUT) is None:
-        event = ERROR
-    t = run.bp.transition(inst.state, event)
-    if t is None:
-        reason = (f"outcome {event!r} of step {p.step} ({p.action}) has no transition in state "
-                  f"{inst.state!r}; it accepts {', '.join(run.bp.accepts(inst.state)) or 'nothing'}")
-        return _fail(run, inst, event, reason, p.step, p.action)
-    return _fire(run, inst, t, event, p.step)
-
-
-def _fire(run: _Run, inst: Instance, t: Transition, event: str, cause: int | None = None) -> Instance:
-    """Take transition ``t`` (already known to match ``inst.state``), then whatever it sets off."""
-    for _ in range(MAX_CHAIN):
-        entered = t.next != inst.state
-        run.record(inst, event, "applied", action=t.action, next=t.next, step=cause)
-        if t.next in inst.visited:
-            inst = replace(inst, state=t.next)
-        else:
-            inst = replace(inst, state=t.next, visited=inst.visited + (t.next,))
-        if t.delay > 0:
-            step = inst.step + 1
-            due = run.now + t.delay
-            run.commands.append(StartTimer(inst.id, step, due))
-            return replace(inst, step=step, status=DELAYED,
-                           pending=Pending(step, t.action, DELAY_STEP, run.now, due, enter=entered))
-        nxt = _begin(run, inst, t.action, entered, chain=True)
-        if not isinstance(nxt, Transition):
-            return nxt
-        t, event, cause = nxt, START, None
-    return _fail(run, inst, event, f"more than {MAX_CHAIN} transitions for one input (a continue loop)", None)
-
-
-def _begin(run: _Run, inst: Instance, action: str, entered: bool, chain: bool = False):
-    """Run ``action`` in the current state. For ``continue`` that enters a state with a ``start``
-    transition, returns that transition when ``chain`` (the caller loops), else takes it."""
-    if action == CONTINUE:
-        if entered and run.bp.end_status(inst.state) is None:
-            t = run.bp.transition(inst.state, START)
-            if t is not None:
-                return t if chain else _fire(run, inst, t, START)
-        return _settle(run, inst)
-    a = run.bp.action(action)
-    step = inst.step + 1
-    if a is not None and a.type == WORKFLOW:
-        return _start_children(run, inst, a, step)
-    if a is not None and a.type == ASYNC:
-        due = run.now + a.timeout if a.timeout else None
-        run.commands.append(CallWorker(inst.id, step, action, inst.state, ASYNC_STEP))
-        if due is not None:
-            run.commands.append(StartTimer(inst.id, step, due))
-        pending = Pending(step, action, ASYNC_STEP, run.now, due)
-    else:
-        run.commands.append(CallWorker(inst.id, step, action, inst.state, SYNC_STEP))
-        pending = Pending(step, action, SYNC_STEP, run.now)
-    return replace(inst, step=step, pending=pending, status=RUNNING)
-
-
-def _offer(run: _Run, inst: Instance) -> Instance:
-    """Offer the postponed events again, oldest first, until none can be taken (see the docstring)."""
-    for _ in range(MAX_CHAIN):
-        if inst.status in FINAL_STATUSES or inst.status == PAUSED or not inst.postponed:
-            break
-        busy = _busy(inst)
-        for i, sig in enumerate(inst.postponed):
-            if run.bp.postpones(inst.state, sig.name, busy):
-                continue
-            inst = replace(inst, postponed=inst.postponed[:i] + inst.postponed[i + 1:])
-            try:
-                inst, _ = _apply(run, inst, sig, queued=True)
-            except EventRefused as exc:
-                run.record(inst, sig.name, "refused", detail=str(exc))
-            break
-        else:
-            break
-    return _drop(run, inst) if inst.status in FINAL_STATUSES and inst.postponed else inst
