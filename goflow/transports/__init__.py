@@ -105,10 +105,12 @@ def registry_from_config(settings: Config) -> Registry:
         raise ConfigError("workers.allowed_hosts", str(exc)) from None
     if not http_default:
         transport = lazy_http(kind, limit, trust_env=trust_env, allowed_hosts=rules)
+        transport.portable = True
         registry.register("http", transport)
         registry.register("https", transport)
     if limit != default.limits.body_bytes or rules is not None:
         rpc = lazy_grpc(limit, rules)
+        rpc.portable = True
         registry.register("grpc", rpc)
         registry.register("grpcs", rpc)
     if not python_default:
@@ -124,5 +126,7 @@ def check_config(settings: Config) -> int:
 
 
 for _scheme, _transport in new_registry()._transports.items():
+    if isinstance(_transport, LazyTransport):
+        _transport.portable = True      # what registry_from_config(Config()) makes in a call process
     default_registry.register(_scheme, _transport)
 del _scheme, _transport

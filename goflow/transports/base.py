@@ -140,10 +140,12 @@ def _safe_endpoint(url: str) -> str:
 
 
 class LazyTransport:
-    """A transport made by ``factory()`` the first time it is needed (once, whichever thread asks)."""
+    """A transport made by ``factory()`` the first time it is needed (once, whichever thread asks).
+    ``portable``: another process makes the same transport from the engine's settings alone
+    (:func:`goflow.transports.registry_from_config`), so a call process may serve its scheme."""
 
-    def __init__(self, factory: Callable[[], Transport], name: str = "transport"):
-        self._factory, self.name = factory, name
+    def __init__(self, factory: Callable[[], Transport], name: str = "transport", *, portable: bool = False):
+        self._factory, self.name, self.portable = factory, name, portable
         self._made: Transport | None = None
         self._lock = threading.Lock()
 
@@ -197,6 +199,12 @@ class Registry:
         except KeyError:
             raise UnknownScheme(safe_endpoint(url), scheme, self._transports) from None
         return transport.get() if isinstance(transport, LazyTransport) else transport
+
+    def portable(self, url: str) -> bool:
+        """Whether ``url``'s scheme is served by a transport a call process makes from the settings
+        (a :class:`LazyTransport` marked ``portable``); False for ``python://`` and plugged-in ones."""
+        transport = self._transports.get(scheme_of(url))
+        return isinstance(transport, LazyTransport) and transport.portable
 
     def copy(self) -> "Registry":
         return Registry(self._transports)
