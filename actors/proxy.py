@@ -12,7 +12,9 @@ retries/backoff/fallback per SPEC §4), in one of two ways:
   :class:`goflow.steps.CallPool` (the loop in a thread of its own) whose readiness socket the
   embedded engine's thread watches for this actor (:func:`actors.embedded.watch`): a
   ``WatchMessage`` arrives when results are waiting, never a poll. This actor runs a thread there,
-  so it never creates child actors (fork).
+  so it never creates child actors (fork). With ``workers.call_process`` (the default) it is a
+  :class:`goflow.steps.SplitPool`: ``http``/``grpc`` calls in a child process the pool owns, watched
+  the same way.
 
 Settings (the :class:`goflow.config.Config` in :class:`ProxyInit`): ``engine.concurrency`` (steps in
 flight at once), ``workers.http_transport``, ``limits.body_bytes`` and ``workers.python_modules`` (see
@@ -31,7 +33,7 @@ from goflow.history import Record
 from goflow.jobs import Job, StepResult
 from goflow.model import ERROR
 from goflow.requests import Item
-from goflow.steps import CallPool, LoopPump
+from goflow.steps import CallPool, LoopPump, SplitPool, embedded_pool
 from goflow.transports import check_config, registry_from_config
 
 from ._logging import apply_levels
@@ -50,7 +52,7 @@ FLUSH = 0.002
 class WorkerProxy(Actor):
     def __init__(self, *args, **kw):
         super().__init__(*args, **kw)
-        self.pool: CallPool | None = None
+        self.pool: CallPool | SplitPool | None = None   # embedded_pool(): workers.call_process
         self.index = -1
         self.polling = False
         self.inflight: dict = {}        # Job.key -> the address of the host that asked for it
@@ -72,10 +74,14 @@ class WorkerProxy(Actor):
         elif isinstance(msg, ProxyInit):
             self._init(msg)
         elif isinstance(msg, Query) and msg.kind == "pids":
-            self.send(msg.reply_to or sender, QueryReply(msg.rid, True, {f"proxy-{self.index}": os.getpid()}))
+            pids = {f"proxy-{self.index}": os.getpid()}
+            if self.pool is not None and self.pool.process_pid is not None:
+                pids[f"calls-{self.index}"] = self.pool.process_pid    # its call process (embedded)
+            self.send(msg.reply_to or sender, QueryReply(msg.rid, True, pids))
         elif isinstance(msg, ActorExitRequest):
             if self.pool is not None:
-                embedded.unwatch(self.pool.fileno())
+                for fd in self.pool.filenos():
+                    embedded.unwatch(fd)
             for engine in (self.pump, self.pool):
                 if engine is not None:
                     engine.close()
@@ -89,14 +95,14 @@ class WorkerProxy(Actor):
         metrics.setup(settings)
         self.index = msg.index
         if self.pump is None and self.pool is None:
-            engine = LoopPump if settings.in_daemon else CallPool
-            made = engine(check_config(settings), registry=registry_from_config(settings),
-                          name=f"goflow-proxy-{self.index}")
+            concurrency, registry = check_config(settings), registry_from_config(settings)
+            name = f"goflow-proxy-{self.index}"
             if settings.in_daemon:
-                self.pump = made
+                self.pump = LoopPump(concurrency, registry=registry, name=name)
             else:
-                self.pool = made
-                embedded.watch(made.fileno(), self.myAddress)   # a WatchMessage when results wait
+                self.pool = embedded_pool(settings, concurrency, registry=registry, name=name)
+                for fd in self.pool.filenos():
+                    embedded.watch(fd, self.myAddress)          # a WatchMessage when results wait
         early, self.early = self.early, []
         for jobs, host in early:
             self._submit(jobs, host)

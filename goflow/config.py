@@ -110,6 +110,7 @@ class WorkersSection:
     python_modules: str = "goflow.examples"  # comma-separated modules python:// may call ("" = none)
     allowed_hosts: str = ""            # comma-separated hosts other endpoints may name ("" = any host)
     trust_env: bool = False            # HTTP clients read proxies/.netrc/CA files from the environment
+    call_process: bool = True          # embedded: http(s)/grpc(s) calls in a child process it owns (a 2nd core)
 
 
 @dataclass(frozen=True)

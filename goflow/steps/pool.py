@@ -118,6 +118,12 @@ class CallPool:
         """Jobs submitted whose result has not been queued yet."""
         return self._pending
 
+    def filenos(self) -> tuple[int]:
+        """:meth:`fileno` as :class:`~goflow.steps.split.SplitPool` gives its descriptors."""
+        return (self.fileno(),)
+
+    process_pid = None            # no process of its own (a SplitPool's is its call process)
+
     def drain(self) -> list[tuple[Job, StepResult]]:
         """Every result waiting, as ``(job, StepResult)``; never blocks."""
         with self._lock:

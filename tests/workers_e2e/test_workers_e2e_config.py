@@ -34,6 +34,7 @@ def test_http_transport_choice_gives_the_same_outcomes(server, closed_port, make
     down, unavailable, slow, text = (f"http://127.0.0.1:{closed_port}/x", server.url("/status/503"),
                                      server.url("/slow/1000"), server.url("/text"))
     cfg = {} if choice is None else {"http_transport": choice}
+    cfg["call_process"] = False      # served_by sees this process's calls (the call process's: same settings)
     eng = make_engine(one_step([worker(down, retry=1), worker(unavailable, retry=1, priority=2),
                                 worker(slow, timeout=0.15, priority=3), worker(text, priority=4)]), **cfg)
     iid = eng.start("e2e/one", {"k": "v"})
