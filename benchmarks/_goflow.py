@@ -100,14 +100,18 @@ class _Cpu:
     """CPU seconds per process over a measured phase: this (the client's, or embedded the whole
     engine's) process as ``client``, and each daemon process by name."""
 
-    def __init__(self, daemon=None):
+    def __init__(self, daemon=None, engine=None):
         self.daemon = daemon
+        # embedded: the engine's own child processes (its call process, ``calls-0``) by name
+        self.children = {} if engine is None or daemon is not None else {
+            name: int(pid) for name, pid in engine.pids().items() if int(pid) != os.getpid()}
         self.before = self._now()
 
     def _now(self) -> dict:
         out = {"client": cpu_seconds()}
         if self.daemon is not None:
             out.update(self.daemon.cpu())
+        out.update({name: cpu_seconds(pid) for name, pid in self.children.items()})
         return out
 
     def spent(self) -> dict:
@@ -118,7 +122,7 @@ def _http_once(cfg: dict, engine, daemon=None) -> dict:
     n, steps, names = cfg["instances"], cfg["steps"], step_names(cfg["steps"])
     warm = min(WARMUP, n)
     _wait_all(engine, _start_all(engine, "bench/inquiry", warm, "warm")[0], cfg["timeout"])
-    cpu = _Cpu(daemon)
+    cpu = _Cpu(daemon, engine)
     t0 = time.perf_counter()
     ids, _ = _start_all(engine, "bench/inquiry", n, "wf")
     views = _wait_all(engine, ids, cfg["timeout"], lambda d: write_progress(cfg.get("progress"), d))
@@ -149,6 +153,9 @@ def run_http(cfg: dict, mode: str) -> dict:
                                  timeout=cfg["timeout"], store_url=cfg.get("store_url") or "")
         try:
             res = _http_once(cfg, engine)
+            # the engine's call process (workers.call_process) counts in the row's peak RSS
+            children = [int(pid) for pid in engine.pids().values() if int(pid) != os.getpid()]
+            res["children_peak_bytes"] = mem_sum(children)["hwm"]
         finally:
             engine.shutdown()
         return res

@@ -85,7 +85,7 @@ def run(cfg: dict) -> dict:
     res["goflow_path"] = os.path.dirname(os.path.abspath(goflow.__file__))
     own = proc_mem("self")["hwm"]
     res["client_peak_bytes"] = own
-    res["peak_rss_bytes"] = own + int(res.get("daemon_peak_bytes") or 0)
+    res["peak_rss_bytes"] = own + int(res.get("daemon_peak_bytes") or 0) + int(res.get("children_peak_bytes") or 0)
     res["wall_seconds"] = time.perf_counter() - t0
     return res
 
