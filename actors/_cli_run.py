@@ -20,6 +20,7 @@ from pathlib import Path
 import click
 
 from goflow.errors import GoflowError, InstanceNotFound
+from goflow.paging import every
 
 from ._cli_shared import (config_option, emit, json_arg, json_option, load, load_documents, one_line_errors,
                           store_url_option, check_store)
@@ -120,7 +121,7 @@ def _counts(eng) -> Counter:
 
 def _idle(eng, n_waiting: int) -> bool:
     """Every waiting instance has nothing in flight (no accepted async call awaiting its event)."""
-    rows = eng.list(status="waiting", limit=None)
+    rows = every(eng.list, status="waiting")
     return all(eng.status(r["id"]).get("pending") is None for r in rows)
 
 
@@ -158,6 +159,6 @@ def _settle(eng, ids: list[str], timeout: float, show: bool) -> bool:
 
 
 def _final_rows(eng, ids: list[str]) -> list[dict]:
-    rows = eng.list(limit=None)
+    rows = every(eng.list)
     wanted = set(ids)
     return [r for r in rows if r["id"] in wanted]

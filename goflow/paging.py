@@ -19,17 +19,21 @@ cursor is never an error, only another place to start from; anything else is ref
   history cursor plus the position of the record it names (its index in the instance's history,
   oldest first, from 0), so that the records of the next page are numbered without counting; a
   plain ``h<seq>`` is accepted there too (the position is then counted: :func:`record_positions`).
+
+Every interface answers one page per call, the Python API included (``Engine.history``,
+``Engine.list``: ``limit`` defaults to :data:`DEFAULT_LIMIT`, at most :data:`MAX_LIMIT`); reading
+them all is explicit: :func:`every` walks the pages (``for r in every(engine.history, iid)``).
 """
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Callable, Iterator
 
 from .errors import InvalidInput
 
 __all__ = ["DEFAULT_LIMIT", "MAX_LIMIT", "ORDERS", "HISTORY", "LIST", "HISTORY_CURSOR", "LIST_CURSOR",
            "POSITIONED_CURSOR", "Page", "check_limit", "check_order", "encode_cursor", "decode_cursor",
-           "encode_positioned", "decode_positioned", "record_positions"]
+           "encode_positioned", "decode_positioned", "record_positions", "every"]
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 1000
@@ -118,3 +122,18 @@ def record_positions(order: str, count: int, position: int | None, older: int | 
         first = (older or 0) + count - 1
     step = 1 if order == "oldest" else -1
     return [first + step * i for i in range(count)]
+
+
+def every(read: Callable[..., Page], *args: Any, limit: int = MAX_LIMIT, **kw: Any) -> Iterator:
+    """Every item of every page that ``read`` answers, in its order: ``read(*args, limit=limit,
+    cursor=..., **kw)`` is called for the first page, then with each page's ``next`` until one has
+    none (``read`` is a paged reader such as ``Engine.history`` or ``Engine.list``; ``kw`` its other
+    arguments, ``order`` say). One call per page of ``limit`` (default :data:`MAX_LIMIT`), made as the
+    iteration gets there, so a caller that stops early reads no more."""
+    cursor = kw.pop("cursor", None)
+    while True:
+        page = read(*args, limit=limit, cursor=cursor, **kw)
+        yield from page
+        cursor = page.next
+        if cursor is None:
+            return

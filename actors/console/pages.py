@@ -17,6 +17,7 @@ from goflow import drawing
 from goflow.auth import matches
 from goflow.errors import GoflowError
 from goflow.fsm import FINAL_STATUSES, STATUSES
+from goflow.paging import every
 
 from ..http_errors import error_body, status_for
 from . import session
@@ -146,7 +147,7 @@ async def instances(request: web.Request, c: Console) -> web.Response:
 async def instance_context(c: Console, iid: str) -> dict:
     """Everything the instance page shows (raises the engine's error)."""
     st = await c.call(lambda eng: eng.status(iid))
-    history = await c.call(lambda eng: eng.history(iid))
+    history = await c.call(lambda eng: list(every(eng.history, iid)))     # the whole timeline, page by page
     bp = _blueprint_of(await c.call(lambda eng: eng.blueprints()), st)
     visited, taken = drawing.path_taken(history)
     svg = await asyncio.get_running_loop().run_in_executor(

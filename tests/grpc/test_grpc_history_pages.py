@@ -7,6 +7,7 @@ from __future__ import annotations
 import grpc
 import pytest
 
+from goflow.paging import every
 from goflow.proto import engine_pb2 as pb
 from test_grpc_engine_service import G, call, refused, stack, stub  # noqa: F401 - fixtures
 
@@ -20,7 +21,7 @@ def busy(stack):  # noqa: F811 - the imported fixture
     iid = stack.engine.start(G, id="pages-busy")
     for n in range(PINGS):
         stack.engine.send(iid, "ping", {"n": n})
-    records = stack.engine.history(iid)
+    records = list(every(stack.engine.history, iid))
     assert len(records) > 2 * 50
     return iid, records
 
@@ -117,6 +118,6 @@ def test_positions_stay_exact_while_the_instance_goes_on(stack, stub):  # noqa: 
     rest, _pages = walk(stack, stub, iid, "latest", 5, cursor=first.next)
     assert [r.position for r in list(first.history) + rest] == list(range(top, -1, -1))
     latest = call(stack, stub.GetHistory, pb.GetHistoryRequest(instance_id=iid, limit=1))
-    records = stack.engine.history(iid)
+    records = list(every(stack.engine.history, iid))
     assert latest.history[0].position == len(records) - 1 == top + 8
     assert fields(latest.history[0]) == plain(records[-1])

@@ -10,6 +10,7 @@ import time
 import grpc
 import pytest
 
+from goflow.paging import every
 from goflow.proto import engine_pb2 as pb
 from test_grpc_engine_service import G, call, seed_flow, stack, stub, struct  # noqa: F401 - fixtures
 
@@ -118,7 +119,8 @@ def test_a_stream_of_a_busy_instance_reads_nothing_until_it_commits(hooked, gser
             while not gserver.keys():
                 assert time.monotonic() < end and not task.done(), "the first step never began"
                 await asyncio.sleep(0.01)
-            so_far = len(eng.history(iid))  # committed before the worker was called; none until it answers
+            # committed before the worker was called; none until it answers
+            so_far = sum(1 for _ in every(eng.history, iid))
             # the sample starts once the stream has every record committed so far AND the hub has asked
             # after its last answer (that request belongs to the answer, not to the idle time): read
             # earlier, a Watch the hub sends for an answer it just handed over counts as idle
@@ -137,7 +139,7 @@ def test_a_stream_of_a_busy_instance_reads_nothing_until_it_commits(hooked, gser
             await asyncio.get_running_loop().run_in_executor(None, hub.close)
 
     idle, requests, got = asyncio.run(main())
-    full = eng.history(iid)
+    full = list(every(eng.history, iid))
     assert got == list(full)
     assert idle == 0                       # a polling stream would have read the history again and again
     assert requests <= len(full) + 2, (requests, len(full))

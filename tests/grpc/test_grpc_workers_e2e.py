@@ -11,6 +11,7 @@ import pytest
 
 from e2e_support import attempts, one_step, settle, worker
 from testkit import poll
+from goflow.paging import every
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -36,7 +37,7 @@ def test_success_and_named_event_through_the_engine(gserver, make_engine):
     iid = eng.start("e2e/one", {"k": 1})
     st = eng.wait(iid, timeout=15)
     assert st["status"] == "completed" and st["context"]["call"] == {"echo": {"k": 1}}
-    assert attempts(eng.history(iid)) == [(url, 1, "OK")]
+    assert attempts(every(eng.history, iid)) == [(url, 1, "OK")]
     iid = eng.start("e2e/one", {"plan": ["event:approved"]})
     st = settle(eng, iid)
     assert st["state"] == "approved" and st["context"]["call"] == {"said": "approved"}
@@ -48,7 +49,7 @@ def test_retries_then_fallback_to_http_keep_the_key(gserver, server, make_engine
     iid = eng.start("e2e/one", {"plan": ["UNAVAILABLE", "INTERNAL"]})
     st = eng.wait(iid, timeout=15)
     assert st["status"] == "completed"
-    assert attempts(eng.history(iid)) == [(g, 1, "UNAVAILABLE"), (g, 2, "INTERNAL"), (h, 3, "200")]
+    assert attempts(every(eng.history, iid)) == [(g, 1, "UNAVAILABLE"), (g, 2, "INTERNAL"), (h, 3, "200")]
     assert gserver.keys() == [f"{iid}:1", f"{iid}:1"]
     assert server.seen[-1].headers["Idempotency-Key"] == f"{iid}:1"
 
@@ -58,7 +59,7 @@ def test_http_first_then_grpc(gserver, server, make_engine, closed_port):
     eng = make_engine(one_step([worker(down), worker(g, priority=2)]))
     iid = eng.start("e2e/one", {"plan": ["unused", "event:approved"]})
     assert settle(eng, iid)["state"] == "approved"
-    assert attempts(eng.history(iid)) == [(down, 1, "connect-error"), (g, 2, "OK")]
+    assert attempts(every(eng.history, iid)) == [(down, 1, "connect-error"), (g, 2, "OK")]
 
 
 def test_deadline_and_non_retryable_end_in_error_or_timeout(gserver, make_engine):
@@ -66,10 +67,10 @@ def test_deadline_and_non_retryable_end_in_error_or_timeout(gserver, make_engine
     eng = make_engine(one_step([worker(g, retry=1, timeout=0.3)], timeout_state=True))
     iid = eng.start("e2e/one", {"plan": ["hang"]})
     assert settle(eng, iid)["state"] == "timed_out"
-    assert attempts(eng.history(iid)) == [(g, 1, "timeout"), (g, 2, "timeout")]
+    assert attempts(every(eng.history, iid)) == [(g, 1, "timeout"), (g, 2, "timeout")]
     iid = eng.start("e2e/one", {"plan": ["NOT_FOUND"]})
     assert settle(eng, iid)["state"] == "errored"
-    assert attempts(eng.history(iid)) == [(g, 1, "NOT_FOUND")]
+    assert attempts(every(eng.history, iid)) == [(g, 1, "NOT_FOUND")]
 
 
 def test_async_accepted_then_the_outcome_event(gserver, make_engine):
@@ -82,7 +83,7 @@ def test_async_accepted_then_the_outcome_event(gserver, make_engine):
     eng.send(iid, "success", {"done": True})
     st = eng.wait(iid, timeout=15)
     assert st["status"] == "completed" and st["context"]["call"] == {"done": True}
-    assert attempts(eng.history(iid)) == [(g, 1, "OK")]
+    assert attempts(every(eng.history, iid)) == [(g, 1, "OK")]
 
 
 def test_tls_options_load_from_a_blueprint(make_engine, tmp_path):
@@ -91,7 +92,7 @@ def test_tls_options_load_from_a_blueprint(make_engine, tmp_path):
     eng = make_engine(doc)
     iid = eng.start("e2e/one", {})
     assert settle(eng, iid)["state"] == "errored"
-    (rec,) = [r for r in eng.history(iid) if r.get("endpoint")]
+    (rec,) = [r for r in every(eng.history, iid) if r.get("endpoint")]
     assert rec["outcome"] == "bad-endpoint" and "missing.pem" in rec["detail"]["error"]
 
 
@@ -125,7 +126,7 @@ def test_daemon_grpc_workers_and_a_kill_9_of_the_proxy_keep_the_key(gserver, tmp
         ids = eng.start_many("e2e/one", [{"n": i, "plan": ["UNAVAILABLE", "ok"]} for i in range(20)])
         done = eng.wait_all(ids, timeout=30)
         assert [d["status"] for d in done] == ["completed"] * 20
-        assert attempts(eng.history(ids[0])) == [(g, 1, "UNAVAILABLE"), (g, 2, "OK")]
+        assert attempts(every(eng.history, ids[0])) == [(g, 1, "UNAVAILABLE"), (g, 2, "OK")]
         gserver.seen.clear()
         iid = eng.start("e2e/one", {"plan": ["gate:kill"]})
         poll(lambda: len(gserver.seen) >= 1, 15, what="the call to reach the gRPC worker")

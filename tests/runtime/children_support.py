@@ -3,6 +3,7 @@ start one child or fan out over a list."""
 from __future__ import annotations
 
 from runtime_support import worker
+from goflow.paging import every
 
 
 def t(c, e, a, n):
@@ -36,5 +37,5 @@ def parent_blueprint(action: dict, activity: str = "parent", on_error: bool = Tr
 
 
 def kid_outcomes(eng, iid) -> list[tuple]:
-    return [(r["outcome"], r["detail"]) for r in eng.history(iid)
+    return [(r["outcome"], r["detail"]) for r in every(eng.history, iid)
             if r["outcome"] in ("child-started", "child-ended", "children-refused", "children-cancelled")]

@@ -8,6 +8,7 @@ import pytest
 
 from children_support import child_blueprint, kid_outcomes, parent_blueprint, t
 from goflow.errors import BlueprintError, GoflowError
+from goflow.paging import every
 from goflow.requests import Create
 from goflow.fsm import Parent
 from runtime_support import poll, read_calls, worker
@@ -35,7 +36,7 @@ def test_a_single_child_gives_its_context_as_the_output(engine, calls):
     assert child["parent"] == {"id": iid, "step": 1, "index": 0} and child["input"] == {"order": 7}
     assert eng.status(iid)["parent"] is None
     assert kid_outcomes(eng, iid) == [("child-started", kid), ("child-ended", {"child": kid, "status": "completed"})]
-    assert [r["outcome"] for r in eng.history(kid)].count("created") == 1
+    assert [r["outcome"] for r in every(eng.history, kid)].count("created") == 1
 
 
 def test_foreach_joins_in_item_order_and_input_key(engine, calls):
@@ -172,7 +173,7 @@ def test_a_child_created_again_is_not_started_twice(engine, calls):
     # the create a recovering parent sends again: answered, not applied
     again = eng._one(kid, Create("rt", "child", {}, None, Parent(iid, 1, 0, 1)))
     assert again["existing"] is True
-    assert [r["outcome"] for r in eng.history(kid)].count("created") == 1
+    assert [r["outcome"] for r in every(eng.history, kid)].count("created") == 1
     assert eng.status(iid)["status"] == "completed"
     assert [c[0] for c in read_calls(calls)] == [kid]
 
@@ -191,7 +192,8 @@ def test_a_paused_parent_holds_its_childrens_ends_until_resumed(engine, calls):
         assert eng.wait(k, 10)["status"] == "completed"
     # both ends are held by the paused parent (durably: in its queue), not lost
     assert eng.wait(iid, 10, status="paused")["status"] == "paused"
-    poll(lambda: [r["outcome"] for r in eng.history(iid)].count("queued") == 2, 10, what="both ends held")
+    poll(lambda: [r["outcome"] for r in every(eng.history, iid)].count("queued") == 2, 10,
+         what="both ends held")
     eng.resume(iid)
     st = eng.wait(iid, 10)
     assert st["status"] == "completed" and [c["item"] for c in st["context"]["kids"]] == [1, 2]

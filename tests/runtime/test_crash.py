@@ -25,6 +25,7 @@ from runtime_support import (call_counts, chain_blueprint, count_lines, gate_blu
                              read_calls, read_store, store_histories, wait_gone)
 from goflow import snapshot
 from goflow.errors import RequestTimeout
+from goflow.paging import every
 
 pytestmark = pytest.mark.daemon
 N, STEPS = 1000, 3
@@ -187,7 +188,7 @@ def test_durable_timer_fires_once_after_daemon_kill_and_restart(daemons, calls, 
     final = eng2.wait(iid, timeout=WAIT)
     assert final["status"] == "completed" and final["state"] == "done"
     assert call_counts(calls) == {(iid, 2): 1}             # the action ran once (step 2; step 1 is the delay)
-    hist = eng2.history(iid)
+    hist = list(every(eng2.history, iid))
     fired = [h for h in hist if h["outcome"] == "delay-elapsed"]
     assert len(fired) == 1 and fired[0]["time"] >= due
     daemons.shutdown(eng2)
@@ -222,7 +223,7 @@ def test_queued_events_survive_a_daemon_kill(daemons, store_url):
     eng2.resume(iid)
     final = eng2.wait(iid, timeout=WAIT)
     assert (final["status"], final["state"], final["context"]["events"]["later"]) == ("completed", "done", {"n": 1})
-    order = [(h["event"], h["outcome"]) for h in eng2.history(iid, limit=None, order="oldest")
+    order = [(h["event"], h["outcome"]) for h in every(eng2.history, iid, order="oldest")
              if h["outcome"] in ("applied", "queued", "postponed", "dropped")]
     assert order == [("start", "applied"), ("later", "postponed"), ("later", "postponed"),
                      ("poke", "queued"), ("poke", "queued"), ("poke", "queued"), ("open", "queued"),

@@ -9,6 +9,7 @@ import pytest
 from actors.dispatcher import shard_of
 from testkit import is_loopback, listening
 from runtime_support import SEED, call_counts, gate_blueprint, poll, read_calls, seed_blueprint
+from goflow.paging import every
 from goflow.store import shard_path
 from goflow.errors import InstanceFinished
 
@@ -94,7 +95,7 @@ def test_handler_crash_restarts_three_times_then_fails_others_untouched(daemons,
     assert s["status"] == "failed"
     assert "crashed 4 times" in s["reason"] and "restart intensity 3" in s["reason"], s["reason"]
     assert "set" in s["reason"], s["reason"]                  # the crash's cause is named
-    hist = eng.history(bad)
+    hist = list(every(eng.history, bad))
     restarts = [h for h in hist if h["outcome"] == "restarted"]
     assert len(restarts) == 3, hist
     assert hist[-1]["outcome"] == "failed" and hist[-1]["detail"] == s["reason"]
@@ -128,7 +129,7 @@ def test_corrupt_snapshot_quarantines_that_instance_alone(daemons, calls):
     s = eng.status(victim)
     assert s["status"] == "quarantined"
     assert victim in s["reason"] and ("checksum" in s["reason"] or "CRC" in s["reason"]), s["reason"]
-    assert [h["outcome"] for h in eng.history(victim)][-1] == "quarantined"
+    assert [h["outcome"] for h in every(eng.history, victim)][-1] == "quarantined"
     assert eng.list(GATE, "quarantined")[0]["id"] == victim
     others = [i for i in ids if i != victim]
     eng.send_many([(iid, "go") for iid in others])

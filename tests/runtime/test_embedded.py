@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from runtime_support import SEED, call_counts, chain_blueprint, gate_blueprint, poll, read_calls, seed_blueprint
-from goflow.errors import EventRefused, InstanceExists, InstanceFinished, InstanceNotFound
+from goflow.errors import EventRefused, InstanceExists, InstanceFinished, InstanceNotFound, InvalidInput
+from goflow.paging import DEFAULT_LIMIT, MAX_LIMIT, every
 from goflow.testing import ManualClock
 
 GATE = "rt/gate"
@@ -70,7 +71,7 @@ def test_event_id_deduplication(embedded, calls):
     res = eng.send_many([(iid, "hold", None, "e-2"), (iid, "hold", None, "e-2")])
     assert [r["duplicate"] for r in res] == [False, True]
     assert eng.status(iid)["state"] == "held"
-    hist = eng.history(iid)
+    hist = list(every(eng.history, iid))
     assert [h["outcome"] for h in hist if h["event"] == "poke"] == ["applied", "duplicate"]
     assert [h["outcome"] for h in hist if h["event"] == "hold"] == ["applied", "duplicate"]
     # a repeated id after the end is still acknowledged as a duplicate
@@ -132,7 +133,7 @@ def test_status_history_list_counts(embedded, calls):
     s = eng.status("c1")
     assert (s["state"], s["status"], s["step"]) == ("done", "completed", 2)
     assert s["context"]["s1"] == {"action": "s1", "step": 1} and s["context"]["s2"]["step"] == 2
-    hist = eng.history("c1")
+    hist = list(every(eng.history, "c1"))
     applied = [(h["state"], h["event"], h["next"]) for h in hist if h["outcome"] == "applied"]
     assert applied == [("init", "start", "s1"), ("s1", "success", "s2"), ("s2", "start", "s2"),
                        ("s2", "success", "done")]
@@ -142,6 +143,41 @@ def test_status_history_list_counts(embedded, calls):
         (1, "python://workers:ok", "200"), (2, "python://workers:ok", "200")]
     assert eng.history("c1", limit=2) == hist[:2]
     assert eng.history("c1", limit=2, order="latest") == hist[:-3:-1]
+
+
+PINGED = {"project": "rt", "activity": "pinged", "states": ["s"], "actions": [], "workers": [],
+          "transitions": [{"current": "init", "event": "start", "action": "continue", "next": "s"},
+                          {"current": "s", "event": "ping", "action": "continue", "next": "s"}]}
+
+
+def test_the_python_api_answers_one_page_and_every_reads_them_all(embedded):
+    """SPEC §12: Engine.history and Engine.list answer one page (DEFAULT_LIMIT unless asked, at most
+    MAX_LIMIT; no "every record" size), as the HTTP and gRPC APIs; goflow.paging.every walks the
+    pages, whatever their size, in the order asked."""
+    eng = embedded(blueprints=[PINGED], shards=2)
+    iid = eng.start("rt/pinged", id="pinged")
+    for n in range(2 * DEFAULT_LIMIT + 10):
+        eng.send(iid, "ping", {"n": n})
+    page = eng.history(iid)
+    assert len(page) == DEFAULT_LIMIT and page.next is not None
+    assert page[0]["outcome"] == "created"                             # oldest first (the default here)
+    for bad in (None, 0, MAX_LIMIT + 1):
+        with pytest.raises(InvalidInput, match="limit"):
+            eng.history(iid, limit=bad)
+    whole = list(every(eng.history, iid))
+    assert len([r for r in whole if r["event"] == "ping"]) == 2 * DEFAULT_LIMIT + 10
+    assert whole[:DEFAULT_LIMIT] == page
+    assert list(every(eng.history, iid, limit=7)) == whole
+    assert list(every(eng.history, iid, order="latest", limit=9)) == whole[::-1]
+    rest = list(every(eng.history, iid, cursor=page.next))             # from a cursor on
+    assert rest == whole[DEFAULT_LIMIT:]
+    ids = eng.start_many("rt/pinged", [{}] * (DEFAULT_LIMIT + 3))
+    first = eng.list("rt/pinged")
+    assert len(first) == DEFAULT_LIMIT and first.next is not None
+    with pytest.raises(InvalidInput, match="limit"):
+        eng.list("rt/pinged", limit=None)
+    listed = [r["id"] for r in every(eng.list, "rt/pinged", limit=5, order="oldest")]
+    assert listed[0] == iid and sorted(listed[1:]) == sorted(ids)        # each once (created together: by id)
 
 
 def test_handler_crash_restarts_three_times_then_fails_embedded(embedded, calls):
@@ -154,7 +190,7 @@ def test_handler_crash_restarts_three_times_then_fails_embedded(embedded, calls)
     assert s["status"] == "failed"
     assert "crashed 4 times" in s["reason"] and "restart intensity 3" in s["reason"], s["reason"]
     assert "not JSON-like" in s["reason"] or "set" in s["reason"], s["reason"]
-    hist = eng.history(bad)
+    hist = list(every(eng.history, bad))
     restarts = [h for h in hist if h["outcome"] == "restarted"]
     assert len(restarts) == 3, hist
     assert hist[-1]["outcome"] == "failed" and hist[-1]["detail"] == s["reason"]
@@ -186,8 +222,8 @@ def test_crash_restart_keeps_earlier_items_of_the_same_batch(embedded, calls, mo
     s = eng.status(iid)
     assert s["state"] == "held", s                    # ... so it is kept
     assert s["status"] == "failed" and "injected handler crash" in s["reason"]
-    assert [h["outcome"] for h in eng.history(iid) if h["event"] == "hold"] == ["applied"]
-    assert [h["outcome"] for h in eng.history(iid)].count("restarted") == 3
+    assert [h["outcome"] for h in every(eng.history, iid) if h["event"] == "hold"] == ["applied"]
+    assert [h["outcome"] for h in every(eng.history, iid)].count("restarted") == 3
 
 
 def test_create_twice_is_refused(embedded):
@@ -256,7 +292,7 @@ def test_durable_timer_fires_at_its_due_time_on_a_manual_clock(embedded, calls):
     final = eng.wait(iid, timeout=10)
     assert (final["status"], final["state"]) == ("completed", "done")
     assert call_counts(calls) == {(iid, 2): 1}
-    fired = [h for h in eng.history(iid) if h["outcome"] == "delay-elapsed"]
+    fired = [h for h in every(eng.history, iid) if h["outcome"] == "delay-elapsed"]
     assert [h["time"] for h in fired] == [due]
 
 
@@ -276,6 +312,6 @@ def test_overdue_durable_timer_fires_at_recovery(embedded, calls, tmp_path):
     assert eng.advance(0) == 1                         # overdue: fires at once
     assert eng.wait(iid, timeout=10)["status"] == "completed"
     assert call_counts(calls) == {(iid, 2): 1}
-    fired = [h for h in eng.history(iid) if h["outcome"] == "delay-elapsed"]
+    fired = [h for h in every(eng.history, iid) if h["outcome"] == "delay-elapsed"]
     assert [h["time"] for h in fired] == [due + 3]
     assert eng.advance(10) == 0                        # and never again

@@ -9,6 +9,7 @@ import sqlite3
 from prometheus_client.parser import text_string_to_metric_families
 
 from goflow import metrics
+from goflow.paging import every
 from goflow.store import shard_path
 from runtime_support import poll
 
@@ -76,6 +77,6 @@ def test_ten_thousand_passivated_instances_survive_a_kill_and_take_their_events(
     done = eng2.wait_all(plain + napping, timeout=WAIT)
     assert {d["status"] for d in done} == {"completed"}
     assert eng2.counts() == {("rt", "gate", 1, "completed"): N - DELAYED, ("rt", "nap", 1, "completed"): DELAYED}
-    fired = [h for h in eng2.history(napping[0]) if h["outcome"] == "delay-elapsed"]
+    fired = [h for h in every(eng2.history, napping[0]) if h["outcome"] == "delay-elapsed"]
     assert len(fired) == 1
     daemons.shutdown(eng2)

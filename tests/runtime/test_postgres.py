@@ -17,6 +17,7 @@ import pytest
 from runtime_support import Engine, call_counts, chain_blueprint, free_port, gate_blueprint, poll, read_store
 from goflow.auth import read_token
 from goflow.errors import StoreError
+from goflow.paging import every
 from goflow.store import status
 
 STEPS = 3
@@ -32,7 +33,7 @@ def test_embedded_engine_on_postgres_runs_and_recovers(pg_url, tmp_path, calls):
         assert eng.wait(ids[0], timeout=10)["status"] == "completed"
         counts = eng.counts("rt/gate")
         assert sum(counts.values()) == 20
-        assert [h["outcome"] for h in eng.history(ids[0])][0] == "created"
+        assert [h["outcome"] for h in every(eng.history, ids[0])][0] == "created"
     finally:
         eng.shutdown()
     rows = read_store(tmp_path / "data", url=pg_url)

@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from runtime_support import free_port, poll
+from goflow.paging import every
 
 pytestmark = pytest.mark.daemon
 KEY, BEARER, DEAD_TOKEN = "QS-SECRET-7f3a9c", "HDR-SECRET-51bd02", "QS-SECRET-dead-e4c1"
@@ -87,7 +88,7 @@ def test_worker_secrets_appear_in_no_history_log_status_or_api_answer(daemons, w
     assert final["status"] == "completed"
     # the worker really got the secrets: the redaction is in what GoFlow shows, not in the call
     assert _Worker.seen == [(f"/w?api_key={KEY}&mode=fast", f"Bearer {BEARER}")]
-    history = eng.history(iid)
+    history = list(every(eng.history, iid))
     endpoints = [h.get("endpoint") for h in history if h.get("endpoint")]
     assert len(endpoints) == 2 and endpoints[1].endswith("/w?api_key=***&mode=fast"), endpoints
     assert [h["outcome"] for h in history if h.get("endpoint")] == ["connect-error", "200"]

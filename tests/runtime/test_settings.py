@@ -7,6 +7,7 @@ import pytest
 from runtime_support import gate_blueprint
 from goflow.config import Config, RetrySection
 from goflow.errors import BlueprintError, InvalidInput
+from goflow.paging import every
 
 GATE = "rt/gate"
 
@@ -19,7 +20,7 @@ def test_engine_intensity_bounds_the_restarts_of_a_crashing_instance(embedded, c
     s = eng.wait(bad, timeout=10)
     assert s["status"] == "failed"
     assert "crashed 2 times" in s["reason"] and "restart intensity 1" in s["reason"], s["reason"]
-    assert len([h for h in eng.history(bad) if h["outcome"] == "restarted"]) == 1
+    assert len([h for h in every(eng.history, bad) if h["outcome"] == "restarted"]) == 1
 
 
 def test_limits_blueprint_bytes_bounds_every_deploy(embedded, calls):

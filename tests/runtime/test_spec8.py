@@ -7,6 +7,7 @@ import pytest
 
 from runtime_support import worker
 from goflow.errors import InstanceNotFound, NotVisited, QueueFull, RequestTimeout, WrongStatus
+from goflow.paging import every
 
 ORDER = "rt/order"
 
@@ -28,7 +29,7 @@ def order_blueprint(reserve: str = "python://workers:ok", charge: str = "python:
 
 
 def outcomes(eng, iid):
-    return [(r["event"], r["outcome"]) for r in eng.history(iid) if r["attempt"] is None]
+    return [(r["event"], r["outcome"]) for r in every(eng.history, iid) if r["attempt"] is None]
 
 
 def test_an_approval_sent_at_once_is_postponed_then_taken(embedded, calls):
@@ -95,7 +96,7 @@ def test_retry_after_the_worker_came_back(embedded, calls, tmp_path, monkeypatch
     assert res["status"] == "running"
     st = eng.wait(iid, 10)
     assert (st["status"], st["result"]) == ("completed", "done")
-    rec = [r for r in eng.history(iid) if r["outcome"] == "retried"]
+    rec = [r for r in every(eng.history, iid) if r["outcome"] == "retried"]
     assert [(r["action"], r["detail"]) for r in rec] == [("charge", "api")]
     with pytest.raises(WrongStatus, match="only a failed instance can be retried"):
         eng.retry(iid)
@@ -109,7 +110,7 @@ def test_rewind_a_terminated_instance_to_a_visited_state(embedded, calls):
     res = eng.rewind(iid, "init", by="cli")
     assert res["status"] in ("running", "waiting")
     eng.wait(iid, 10, state="awaiting")
-    assert [r["detail"] for r in eng.history(iid) if r["outcome"] == "rewound"] == ["cli"]
+    assert [r["detail"] for r in every(eng.history, iid) if r["outcome"] == "rewound"] == ["cli"]
     assert eng.status(iid)["status"] == "waiting"
 
 

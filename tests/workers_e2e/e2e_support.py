@@ -3,6 +3,7 @@ to read an instance's history."""
 from __future__ import annotations
 
 import time
+from typing import Iterable
 
 PROJECT = "e2e"
 
@@ -37,7 +38,7 @@ def one_step(workers: list[dict], *, activity: str = "one", action_type: str = "
             "transitions": transitions, "workers": list(workers) + list(hook)}
 
 
-def attempts(history: list[dict], action: str = "call") -> list[tuple]:
+def attempts(history: Iterable[dict], action: str = "call") -> list[tuple]:
     """``(endpoint, attempt, outcome)`` of every worker attempt of ``action``, in order."""
     return [(r["endpoint"], r["attempt"], r["outcome"]) for r in history
             if r.get("action") == action and r.get("endpoint") is not None]

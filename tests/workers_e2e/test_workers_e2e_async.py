@@ -10,6 +10,7 @@ import pytest
 
 from e2e_support import attempts, one_step, settle, wait_for, worker
 from goflow.errors import EventRefused
+from goflow.paging import every
 from goflow.testing import ManualClock
 
 ASYNC_TIMEOUT = 30.0
@@ -26,7 +27,7 @@ def test_accepted_call_waits_then_an_outside_success_completes_the_step(server, 
     iid = eng.start("e2e/one", {"order": 1})
     st = wait_for(eng, iid, accepted)
     assert (st["state"], st["pending"]["action"], st["pending"]["due"]) == ("calling", "call", None)
-    assert attempts(eng.history(iid)) == [(url, 1, "202")]
+    assert attempts(every(eng.history, iid)) == [(url, 1, "202")]
     assert server.seen[0].headers["Idempotency-Key"] == f"{iid}:1"
     # nothing else happens while it waits (no timeout is set): no timer is armed for it
     assert eng.advance(0) == 0
@@ -35,7 +36,7 @@ def test_accepted_call_waits_then_an_outside_success_completes_the_step(server, 
     assert (res["state"], res["status"]) == ("done", "completed")
     st = eng.status(iid)
     assert st["context"] == {"order": 1, "call": {"paid": 12.5}}      # the event's data, under the action
-    hist = eng.history(iid)
+    hist = list(every(eng.history, iid))
     assert [(r["event"], r["outcome"]) for r in hist if r["event"]] == [
         ("start", "applied"), ("success", "accepted"), ("success", "applied")]
 
@@ -64,7 +65,8 @@ def test_a_call_that_is_not_accepted_is_the_outcome_at_once(server, closed_port,
     iid = eng.start("e2e/one", {})
     st = settle(eng, iid)
     assert (st["status"], st["state"], st["pending"]) == ("waiting", "errored", None)
-    assert attempts(eng.history(iid)) == [(down, 1, "connect-error"), (down, 2, "connect-error"), (bad, 3, "400")]
+    assert attempts(every(eng.history, iid)) == [(down, 1, "connect-error"), (down, 2, "connect-error"),
+                                                (bad, 3, "400")]
 
 
 def test_a_worker_that_names_an_event_instead_of_accepting_decides_at_once(server, make_engine):
@@ -89,7 +91,7 @@ def test_timeout_fires_when_no_outcome_comes(server, make_engine, timeout_state)
     st = eng.status(iid)
     assert st["state"] == ("timed_out" if timeout_state else "errored")
     assert st["status"] == "waiting" and st["pending"] is None
-    hist = eng.history(iid)
+    hist = list(every(eng.history, iid))
     applied = [r for r in hist if r["outcome"] == "applied" and r["state"] == "calling"]
     assert [r["event"] for r in applied] == ["timeout" if timeout_state else "error"]
     assert applied[0]["time"] == due
@@ -108,4 +110,4 @@ def test_an_outside_outcome_before_the_timeout_cancels_it(server, make_engine):
     assert eng.advance(ASYNC_TIMEOUT) == 0                     # past the cancelled due time: nothing fires
     st = eng.status(iid)
     assert (st["state"], st["status"]) == ("approved", "waiting")
-    assert not [r for r in eng.history(iid) if r["event"] == "timeout"]
+    assert not [r for r in every(eng.history, iid) if r["event"] == "timeout"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from goflow.paging import every
 import goflow.transports as transports
 from e2e_support import attempts, one_step, settle, worker
 from goflow.errors import BlueprintError, ConfigError
@@ -40,7 +41,7 @@ def test_http_transport_choice_gives_the_same_outcomes(server, closed_port, make
     iid = eng.start("e2e/one", {"k": "v"})
     st = eng.wait(iid, timeout=15)
     assert st["status"] == "completed" and st["context"]["call"] == "hello, not json"
-    assert attempts(eng.history(iid)) == [(down, 1, "connect-error"), (down, 2, "connect-error"),
+    assert attempts(every(eng.history, iid)) == [(down, 1, "connect-error"), (down, 2, "connect-error"),
                                           (unavailable, 3, "503"), (unavailable, 4, "503"),
                                           (slow, 5, "timeout"), (text, 6, "200")]
     assert [s.headers["Idempotency-Key"] for s in server.seen] == [f"{iid}:1"] * 4
@@ -55,7 +56,7 @@ def test_max_body_bytes_bounds_responses(server, make_engine, choice):
     iid = eng.start("e2e/one", {})
     st = eng.wait(iid, timeout=10)
     assert st["status"] == "completed" and st["context"]["call"] == "x" * 1000
-    hist = eng.history(iid)
+    hist = list(every(eng.history, iid))
     assert attempts(hist) == [(big, 1, "body-too-large"), (fits, 2, "200")]
     assert "over 1000 bytes" in next(r for r in hist if r["endpoint"] == big)["detail"]["error"]
 
@@ -69,7 +70,7 @@ def test_python_workers_through_the_engine(server, make_engine):
     st = eng.wait(a, timeout=10)
     assert st["status"] == "completed"
     assert {k: v for k, v in st["context"]["call"].items() if k != "thread"} == {"got": {"n": 1}, "attempt": 3}
-    hist = eng.history(a)
+    hist = list(every(eng.history, a))
     assert attempts(hist) == [(boom, 1, "exception"), (boom, 2, "exception"), (echo, 3, "200")]
     assert "RuntimeError: kaput" in hist[2]["detail"]["error"]
     sb = settle(eng, b)
@@ -98,7 +99,7 @@ def test_python_modules_allow_list(server, tmp_path, allowed, ok):
     with Engine.embedded(data, **({**cfg} if not ok else {"blueprints": [doc], **cfg})) as eng:
         iid = eng.start("e2e/one", {})
         st = settle(eng, iid)
-        hist = eng.history(iid)
+        hist = list(every(eng.history, iid))
     if ok:
         assert st["state"] == "done" and attempts(hist) == [(url, 1, "200")]
     else:
@@ -162,7 +163,8 @@ def test_a_plugged_in_scheme_serves_the_engine(server, make_engine, cfg):
     finally:
         transports.unregister("echo")
     assert st["status"] == "completed" and st["context"]["call"] == {"scheme": "echo", "step": 1}
-    assert attempts(eng.history(iid)) == [("nope://x/y", 1, "unknown-scheme"), ("echo://svc/a", 2, "200")]
+    assert attempts(every(eng.history, iid)) == [("nope://x/y", 1, "unknown-scheme"),
+                                                ("echo://svc/a", 2, "200")]
     assert plug.calls == [("echo://svc/a", 2)]
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from e2e_support import attempts, one_step, settle, worker
+from goflow.paging import every
 
 
 def run_one(make_engine, workers, **flow):
@@ -27,7 +28,7 @@ def test_200_json_completes_and_output_lands_in_context(server, make_engine):
     st = eng.wait(iid, timeout=10)
     assert (st["status"], st["state"]) == ("completed", "done")
     assert st["context"] == {"customer": 42, "call": {"echo": {"customer": 42}}}
-    hist = eng.history(iid)
+    hist = list(every(eng.history, iid))
     assert attempts(hist) == [(url, 1, "200")]
     rec = next(r for r in hist if r["endpoint"])
     assert rec["latency"] > 0 and rec["step"] == 1 and rec["state"] == "calling" and set(rec["detail"]) == {"traceparent"}
@@ -50,7 +51,7 @@ def test_named_event_drives_its_branch(server, make_engine):
     st = settle(eng, iid)
     assert (st["status"], st["state"]) == ("waiting", "approved")
     assert st["context"]["call"] == {"event": "approved", "n": 1}
-    hist = eng.history(iid)
+    hist = list(every(eng.history, iid))
     assert attempts(hist) == [(url, 1, "200")]
     assert any(r["event"] == "approved" and r["outcome"] == "applied" and r["next"] == "approved" for r in hist)
 
@@ -67,7 +68,7 @@ def test_non_json_body_is_kept_as_text(server, make_engine):
     eng, iid = run_one(make_engine, [worker(url)])
     st = eng.wait(iid, timeout=10)
     assert st["status"] == "completed" and st["context"]["call"] == "hello, not json"
-    rec = next(r for r in eng.history(iid) if r["endpoint"])
+    rec = next(r for r in every(eng.history, iid) if r["endpoint"])
     assert (rec["outcome"], rec["detail"]["body"]) == ("200", "not-json")
 
 
@@ -82,9 +83,9 @@ def test_4xx_ends_the_endpoint_at_once(server, make_engine):
     eng, iid = run_one(make_engine, [worker(url, retry=3)])
     st = settle(eng, iid)
     assert (st["status"], st["state"]) == ("waiting", "errored")
-    assert attempts(eng.history(iid)) == [(url, 1, "404")]
+    assert attempts(every(eng.history, iid)) == [(url, 1, "404")]
     assert server.paths() == ["/status/404"]
-    rec = next(r for r in eng.history(iid) if r["endpoint"])
+    rec = next(r for r in every(eng.history, iid) if r["endpoint"])
     assert rec["detail"]["body"] == {"error": "status 404"} and set(rec["detail"]) == {"body", "traceparent"}
 
 
@@ -93,7 +94,7 @@ def test_4xx_falls_back_to_the_next_priority(server, make_engine):
     eng, iid = run_one(make_engine, [worker(good, priority=2), worker(bad, retry=3, priority=1)])
     st = eng.wait(iid, timeout=10)
     assert st["status"] == "completed"
-    assert attempts(eng.history(iid)) == [(bad, 1, "422"), (good, 2, "200")]
+    assert attempts(every(eng.history, iid)) == [(bad, 1, "422"), (good, 2, "200")]
     assert keys(server) == [f"{iid}:1"] * 2
 
 
@@ -103,7 +104,7 @@ def test_retryable_status_uses_every_attempt_then_error(server, make_engine, sta
     eng, iid = run_one(make_engine, [worker(url, retry=2)])
     st = settle(eng, iid)
     assert (st["status"], st["state"]) == ("waiting", "errored")
-    hist = eng.history(iid)
+    hist = list(every(eng.history, iid))
     assert attempts(hist) == [(url, n, str(status)) for n in (1, 2, 3)]
     details = [r["detail"] for r in hist if r["endpoint"]]
     assert [d.get("retry_in") for d in details] == [0.0, 0.0, None]
@@ -118,7 +119,7 @@ def test_429_retry_after_is_honoured_within_the_bound(server, make_engine):
                                      worker(server.url("/ok"), priority=2)])
     st = eng.wait(iid, timeout=10)
     assert st["status"] == "completed"
-    hist = eng.history(iid)
+    hist = list(every(eng.history, iid))
     assert attempts(hist) == [(url, 1, "429"), (url, 2, "429"), (url, 3, "429"), (server.url("/ok"), 4, "200")]
     assert [r["detail"].get("retry_in") if r["detail"] else None for r in hist if r["endpoint"]] == \
         [0.01, 0.01, None, None]
@@ -130,7 +131,7 @@ def test_503_retry_after_raises_a_zero_backoff(server, make_engine):
     eng, iid = run_one(make_engine, [worker(short, retry=1), worker(long_, retry=1, priority=2, maxRetryDelay=0.03)])
     st = settle(eng, iid)
     assert st["state"] == "errored"
-    hist = eng.history(iid)
+    hist = list(every(eng.history, iid))
     assert attempts(hist) == [(short, 1, "503"), (short, 2, "503"), (long_, 3, "503"), (long_, 4, "503")]
     assert [r["detail"].get("retry_in") for r in hist if r["endpoint"]] == [0.02, None, 0.03, None]
 
@@ -140,7 +141,7 @@ def test_flaky_endpoint_succeeds_on_a_retry(server, make_engine):
     eng, iid = run_one(make_engine, [worker(url, retry=3)])
     st = eng.wait(iid, timeout=10)
     assert st["status"] == "completed" and st["context"]["call"] == {"after": 3}
-    assert attempts(eng.history(iid)) == [(url, 1, "503"), (url, 2, "503"), (url, 3, "200")]
+    assert attempts(every(eng.history, iid)) == [(url, 1, "503"), (url, 2, "503"), (url, 3, "200")]
     assert server.flaky == {f"{iid}:1": 3}      # the server counted by Idempotency-Key
 
 
@@ -151,7 +152,7 @@ def test_oversized_body_is_an_error_outcome_and_ends_the_endpoint(server, make_e
     st = settle(eng, iid)
     assert (st["status"], st["state"]) == ("waiting", "errored")
     assert "call" not in st["context"]
-    hist = eng.history(iid)
+    hist = list(every(eng.history, iid))
     assert attempts(hist) == [(big, 1, "body-too-large"), (chunked, 2, "body-too-large")]
     assert all("1048576" in r["detail"]["error"] for r in hist if r["endpoint"])
 
@@ -167,7 +168,7 @@ def test_response_timeout_per_attempt_gives_timeout_or_error(server, make_engine
     assert sa["state"] == "timed_out"            # the state handles timeout
     assert sb["state"] == "errored"              # it does not: timeout becomes error
     for iid in (a, b):
-        hist = eng.history(iid)
+        hist = list(every(eng.history, iid))
         assert attempts(hist) == [(url, 1, "timeout"), (url, 2, "timeout")]
         lat = [r["latency"] for r in hist if r["endpoint"]]
         assert all(x >= 0.1 for x in lat), lat      # not before the timeout (a lower bound only)
@@ -182,8 +183,9 @@ def test_last_failure_decides_timeout_versus_error(server, closed_port, make_eng
     a, b = eng.start("e2e/a", {}), eng.start("e2e/b", {})
     assert settle(eng, a)["state"] == "timed_out"
     assert settle(eng, b)["state"] == "errored"
-    assert attempts(eng.history(a)) == [(down, 1, "connect-error"), (down, 2, "connect-error"), (slow, 3, "timeout")]
-    assert attempts(eng.history(b)) == [(slow, 1, "timeout"), (down, 2, "connect-error")]
+    assert attempts(every(eng.history, a)) == [(down, 1, "connect-error"), (down, 2, "connect-error"),
+                                              (slow, 3, "timeout")]
+    assert attempts(every(eng.history, b)) == [(slow, 1, "timeout"), (down, 2, "connect-error")]
 
 
 def test_dropped_connection_and_closed_port_are_retryable_connect_errors(server, closed_port, make_engine):
@@ -191,7 +193,7 @@ def test_dropped_connection_and_closed_port_are_retryable_connect_errors(server,
     eng, iid = run_one(make_engine, [worker(drop, retry=2), worker(down, retry=1, priority=2)])
     st = settle(eng, iid)
     assert st["state"] == "errored"
-    hist = eng.history(iid)
+    hist = list(every(eng.history, iid))
     assert attempts(hist) == [(drop, 1, "connect-error"), (drop, 2, "connect-error"), (drop, 3, "connect-error"),
                               (down, 4, "connect-error"), (down, 5, "connect-error")]
     assert all(r["detail"]["error"] for r in hist if r["endpoint"])
@@ -206,7 +208,7 @@ def test_exact_fallback_order_and_one_idempotency_key_across_priorities(server, 
     eng, iid = run_one(make_engine, workers)
     st = settle(eng, iid)
     assert st["state"] == "approved"
-    assert attempts(eng.history(iid)) == [
+    assert attempts(every(eng.history, iid)) == [
         (p1, 1, "connect-error"), (p1, 2, "connect-error"),
         (p2, 3, "502"), (p2, 4, "502"), (p2, 5, "502"),
         (p3, 6, "409"),
@@ -231,7 +233,7 @@ def test_every_step_has_its_own_key(server, make_engine):
     st = eng.wait(iid, timeout=10)
     assert st["status"] == "completed" and st["context"]["again"] == {"after": 2}
     assert keys(server) == [f"{iid}:1", f"{iid}:1", f"{iid}:2", f"{iid}:2"]
-    assert attempts(eng.history(iid), "again") == [(server.url("/flaky/1"), 1, "503"),
+    assert attempts(every(eng.history, iid), "again") == [(server.url("/flaky/1"), 1, "503"),
                                                    (server.url("/flaky/1"), 2, "200")]
     # the second step's request carries the first step's output in its context
     assert server.seen[2].body["context"]["call"] == {"after": 2}

@@ -8,6 +8,7 @@ from pathlib import Path
 from e2e_support import attempts, one_step, settle, worker
 from testkit import poll
 from transport_support import HOLD
+from goflow.paging import every
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -35,7 +36,7 @@ def test_step_in_flight_at_a_stop_is_called_again_with_the_same_key(server, tmp_
         assert st["status"] == "completed" and st["context"]["call"] == {"gate": "e2e-stop"}
         assert [s.headers["Idempotency-Key"] for s in server.seen] == [f"{iid}:1", f"{iid}:1"]
         assert [s.body["attempt"] for s in server.seen] == [1, 1]     # a re-dispatched step starts again
-        assert attempts(eng.history(iid)) == [(url, 1, "200")]        # the dropped attempt left no record
+        assert attempts(every(eng.history, iid)) == [(url, 1, "200")]     # the dropped attempt left no record
     finally:
         eng.close()
 
@@ -65,7 +66,7 @@ def test_daemon_worker_proxies_get_the_config(server, closed_port, tmp_path):
         iid = eng.start("e2e/fb", {"k": 1})
         st = eng.wait(iid, timeout=15)
         assert st["status"] == "completed" and st["context"]["call"] == {"echo": {"k": 1}}
-        assert attempts(eng.history(iid)) == [(down, 1, "connect-error"), (down, 2, "connect-error"),
+        assert attempts(every(eng.history, iid)) == [(down, 1, "connect-error"), (down, 2, "connect-error"),
                                               (server.url("/big/2001"), 3, "body-too-large"), (ok, 4, "200")]
         assert [s.headers["Idempotency-Key"] for s in server.seen[-2:]] == [f"{iid}:1"] * 2
     finally:
@@ -110,7 +111,7 @@ def test_completion_hook_in_flight_at_a_stop_is_called_again(server, tmp_path):
         wait_seen(server, 3)
         hooks = [s for s in server.seen if s.path.startswith("/gate")]
         assert [s.headers["Idempotency-Key"] for s in hooks] == [f"{iid}:2", f"{iid}:2"]
-        poll(lambda: any(r["outcome"] == "hook-ok" for r in eng.history(iid)), 10,
+        poll(lambda: any(r["outcome"] == "hook-ok" for r in every(eng.history, iid)), 10,
              what="the hook's outcome to be recorded")
         assert eng.status(iid)["status"] == "completed"
     finally:

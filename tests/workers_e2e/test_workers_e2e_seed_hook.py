@@ -8,6 +8,7 @@ import pytest
 
 from e2e_support import attempts, one_step, settle, wait_for, worker
 from goflow.loading import blueprint_to_document, load_paths
+from goflow.paging import every
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "goflow" / "examples"
 
@@ -43,7 +44,7 @@ def test_seed_completes_through_priority_2_when_priority_1_is_down(server, close
     assert (st["status"], st["state"]) == ("waiting", "calculate_voucher")
     assert st["context"] == {"customer": 42, "calculate_balance": {"echo": {"customer": 42}},
                              "get_product": {"echo": {"customer": 42}}}
-    hist = eng.history(iid)
+    hist = list(every(eng.history, iid))
     outcome = "connect-error" if down == "closed-port" else "503"
     assert attempts(hist, "calculate_balance") == [(p1, n, outcome) for n in (1, 2, 3, 4)] + [(p2, 5, "200")]
     assert attempts(hist, "get_product") == [(server.url("/ok/product"), 1, "200")]
@@ -78,7 +79,7 @@ def wait_for_hook(eng, iid, timeout=10.0):
     import time
     deadline = time.monotonic() + timeout
     while True:
-        hist = eng.history(iid)
+        hist = list(every(eng.history, iid))
         if hook_records(hist):
             return hist
         assert time.monotonic() < deadline, f"no hook outcome in {hist}"
