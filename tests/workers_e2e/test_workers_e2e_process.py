@@ -12,6 +12,7 @@ import textwrap
 import pytest
 
 from e2e_support import PROJECT, attempts, one_step, settle, worker
+from goflow.paging import every
 from goflow.steps.process import supported
 from testkit import alive, poll
 
@@ -28,7 +29,7 @@ def test_http_steps_run_in_a_child_that_close_reaps(make_engine, server):
     iid = eng.start(f"{PROJECT}/one")
     assert settle(eng, iid)["state"] == "done"
     # retries behave as in one process: the first attempt's 503, then the 200
-    assert [o for _, _, o in attempts(eng.history(iid))] == ["503", "200"]
+    assert [o for _, _, o in attempts(every(eng.history, iid))] == ["503", "200"]
     pids = eng.pids()
     child = pids["calls-0"]
     assert pids["proxy-0"] == os.getpid() and child != os.getpid() and parent_of(child) == os.getpid()
@@ -56,7 +57,7 @@ def test_timeouts_and_fallbacks_are_unchanged(make_engine, server, closed_port):
     eng = make_engine(doc)
     iid = eng.start(f"{PROJECT}/one")
     assert settle(eng, iid)["state"] == "approved"
-    assert [o for _, _, o in attempts(eng.history(iid))] == ["connect-error", "connect-error", "timeout", "200"]
+    assert [o for _, _, o in attempts(every(eng.history, iid))] == ["connect-error", "connect-error", "timeout", "200"]
     assert "calls-0" in eng.pids()
 
 
