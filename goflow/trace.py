@@ -18,6 +18,7 @@ without headers ignores it) and keeps it in the attempt's history record (``deta
 from __future__ import annotations
 
 import contextvars
+import functools
 import hashlib
 import random
 
@@ -28,6 +29,7 @@ CURRENT: contextvars.ContextVar[str | None] = contextvars.ContextVar("goflow_tra
 _getrandbits = random.getrandbits      # the module's generator: CPython reseeds it after fork
 
 
+@functools.lru_cache(maxsize=4096)      # once per instance in flight, not per attempt (a SHA-256 each)
 def trace_id(instance_id: str) -> str:
     """The trace id of an instance: 32 lower-case hex digits, never all zero."""
     digest = hashlib.sha256(f"goflow-trace:{instance_id}".encode("utf-8", "surrogatepass")).hexdigest()[:32]

@@ -77,7 +77,7 @@ class Response:
 
     status: int
     body: Any = b""
-    headers: Mapping[str, str] = field(default_factory=dict)   # names in lower case
+    headers: Mapping[str, str] = field(default_factory=dict)   # looked up by lower-case name
     event: str | None = None
     outcome: str | None = None
 

@@ -46,9 +46,13 @@ def _json_default(obj: Any) -> Any:
     return str(obj)
 
 
+# made once: json.dumps with these arguments builds a new JSONEncoder on every call
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=_json_default)
+
+
 def encode_request(request: Mapping[str, Any]) -> bytes:
     """The request document as compact UTF-8 JSON (bytes become text, unknown objects ``str()``)."""
-    return json.dumps(request, separators=(",", ":"), ensure_ascii=False, default=_json_default).encode()
+    return _ENCODER.encode(request).encode()
 
 
 def request_headers(request: Mapping[str, Any], worker: Worker) -> dict[str, str]:
@@ -128,10 +132,12 @@ class HttpTransport(_HttpBase):
         self._clients = _PerLoop(self._new_session, lambda s: s.close())
 
     def _new_session(self) -> aiohttp.ClientSession:
+        # No skip_auto_headers: with it aiohttp builds and copies a header multidict per request to
+        # find what to skip; the session's User-Agent already keeps aiohttp's own out.
         return aiohttp.ClientSession(connector=aiohttp.TCPConnector(**self._connector_args),
                                      timeout=aiohttp.ClientTimeout(total=None), auto_decompress=True,
-                                     raise_for_status=False, skip_auto_headers=("User-Agent",),
-                                     headers={"User-Agent": "goflow"}, trust_env=self.trust_env)
+                                     raise_for_status=False, headers={"User-Agent": "goflow"},
+                                     trust_env=self.trust_env)
 
     async def call(self, request: dict, worker: Worker, timeout: float) -> Response:
         session: aiohttp.ClientSession = self._clients.get()
@@ -144,7 +150,8 @@ class HttpTransport(_HttpBase):
                                            allow_redirects=False) as resp:
                     self._too_large(worker, resp.status, resp.content_length)
                     body = await self._read(resp, worker)
-                    return Response(resp.status, body, {k.lower(): v for k, v in resp.headers.items()})
+                    # aiohttp's headers are a case-insensitive mapping: no lower-cased copy per call
+                    return Response(resp.status, body, resp.headers)
         except (asyncio.TimeoutError, aiohttp.ServerTimeoutError):
             raise CallTimedOut(endpoint, timeout) from None
         except (aiohttp.InvalidURL, aiohttp.NonHttpUrlClientError) as exc:

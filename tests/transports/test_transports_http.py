@@ -192,6 +192,26 @@ def test_worker_headers_and_method(server):
     assert got["Authorization"] == "Bearer t" and got["Idempotency-Key"] == "inst-1:7"
 
 
+def test_user_agent_is_goflow_once_and_a_worker_header_replaces_it(server):
+    result, _ = step([worker(server.url("/headers"))])
+    assert server.seen[0].headers.getall("User-Agent") == ["goflow"]
+    result, _ = step([worker(server.url("/headers"), headers=(("user-agent", "mine/1"),))])
+    assert server.seen[1].headers.getall("User-Agent") == ["mine/1"]
+
+
+def test_response_headers_are_looked_up_by_lower_case_name(server):
+    transport = HttpTransport()
+
+    async def call():
+        try:
+            return await transport.call(dict(REQUEST), worker(server.url("/retry-after/3")), 2.0)
+        finally:
+            await transport.aclose()
+    resp = run(call())
+    assert resp.status == 429 and resp.headers.get("retry-after") == "3"     # sent as Retry-After
+    assert resp.headers["content-type"].startswith("text/plain")
+
+
 def test_credentials_in_url_are_not_recorded(server):
     url = server.url("/ok").replace("http://", "http://user:secret@")
     result, _ = step([worker(url)])
