@@ -36,8 +36,10 @@ def exchange(asys, target, msg, rid: int, *, want: int | None, timeout: float, o
             # answer is late checks that the actor's port is still open
             probe_at = time.monotonic() + PROBE_AFTER
             if _gone(target):
-                raise RequestTimeout(f"the engine's actor is gone before it answered ({type(msg).__name__}, "
+                exc = RequestTimeout(f"the engine's actor is gone before it answered ({type(msg).__name__}, "
                                      f"{len(got)}/{want or 1} answered); the request may have been applied")
+                exc.gone = True       # not a deadline: Engine.wait raises it as it is
+                raise exc
         # blocks until a message for this client arrives (embedded: the engine thread hands it
         # over, actors.embedded), at most a second so that the deadline and the probe are checked
         reply = asys.listen(min(left, 1.0))

@@ -86,5 +86,5 @@ class Reading:
         return self._query("pids")
 
     def info(self) -> dict:
-        """Which engine this is: ``{"data_dir": <its absolute data directory>}``."""
+        """Which engine this is: ``{"data_dir": <its absolute data directory>, "shards": <hosts>}``."""
         return self._query("info")

@@ -33,6 +33,7 @@ from goflow.model import Blueprint
 from goflow.requests import Create, Item, Request, Wait
 
 from ._exchange import exchange
+from .direct import direct_batch, links_for
 from ._posting import Posting
 from ._reading import Reading
 from ._sources import _blueprints
@@ -58,6 +59,7 @@ class Engine(Reading, Posting):
         self.recovered = recovered
         self._lock = threading.RLock()
         self._rids = itertools.count(1)
+        self._links = None              # a daemon client's direct path to the hosts (actors/direct.py)
 
     # ------------------------------------------------------------------------------ life cycle
     @classmethod
@@ -97,6 +99,7 @@ class Engine(Reading, Posting):
         if reply.dispatcher is None:
             raise RuntimeUnavailable(f"the daemon on port {port} has not booted")
         eng._dispatcher = reply.dispatcher
+        eng._links = links_for(eng._query("info"))
         return eng
 
     @classmethod
@@ -119,6 +122,7 @@ class Engine(Reading, Posting):
                 self._stop_actors()
                 self._asys.shutdown()
             self._asys = None
+            self._let_go()
 
     def shutdown(self) -> None:
         """Stop the engine, embedded or daemon, and its actor system."""
@@ -128,6 +132,12 @@ class Engine(Reading, Posting):
                     self._stop_actors()
                 self._asys.shutdown()
             self._asys = None
+            self._let_go()
+
+    def _let_go(self) -> None:
+        links, self._links = self._links, None
+        if links is not None:
+            links.close()
 
     def _stop_actors(self) -> None:
         # simpleSystemBase's shutdown() sends no ActorExitRequest: without this the hosts keep their
@@ -223,7 +233,9 @@ class Engine(Reading, Posting):
         the engine's request timeout)."""
         try:
             return self._one(instance_id, Wait(state, status), timeout=timeout)
-        except RequestTimeout:
+        except RequestTimeout as exc:
+            if getattr(exc, "gone", False):   # the host died before it answered: say that
+                raise
             want = " or ".join([f"in state {state!r}"] * bool(state) + [f"{status}"] * bool(status)
                                + ["ended"])
             raise RequestTimeout(f"instance {instance_id!r} was not {want} within "
@@ -263,9 +275,20 @@ class Engine(Reading, Posting):
         for i in range(0, len(items), CHUNK):
             chunk = items[i:i + CHUNK]
             rid = next(self._rids)
-            results = self._call(self._dispatcher, Batch(rid, chunk), rid, want=len(chunk), timeout=timeout)
+            results = self._direct(chunk, rid, timeout)   # None: through the dispatcher
+            if results is None:
+                results = self._call(self._dispatcher, Batch(rid, chunk), rid, want=len(chunk), timeout=timeout)
             out.extend(v for _ok, v in results)   # a value, or the GoflowError for that item
         return out
+
+    def _direct(self, items: list[Item], rid: int, timeout: float | None):
+        """A daemon client's batch straight to its hosts (actors/direct.py), or None."""
+        if self._links is None:
+            return None
+        with self._lock:
+            if self._asys is None or self._links is None:
+                raise RuntimeUnavailable("the engine is closed")
+            return direct_batch(self._links, items, rid, self.timeout if timeout is None else timeout)
 
     def _query(self, kind: str, **args):
         rid = next(self._rids)

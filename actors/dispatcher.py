@@ -19,11 +19,24 @@ from goflow.requests import Item, Reply
 
 from .messages import Batch, Deploy, HostBatch, Query, QueryReply, Replies, Routes
 
-__all__ = ["Dispatcher", "shard_of", "merge_list", "merge_counts"]
+__all__ = ["Dispatcher", "shard_of", "refusal", "merge_list", "merge_counts"]
 
 
 def shard_of(instance_id: str, n: int) -> int:
     return zlib.crc32(instance_id.encode()) % n
+
+
+def refusal(item) -> InvalidIdentifier | None:
+    """Why ``item`` is refused before any host sees it (an instance or event id that breaks the
+    identifier rule), else None. The clients check first; this is the router's own check (the
+    dispatcher's, and a daemon client's on the direct path, actors/direct.py)."""
+    iid = item.instance
+    eid = getattr(item.request, "event_id", None)
+    if not is_id(iid):
+        return InvalidIdentifier("instance id", iid, problem(iid))
+    if eid is not None and not is_id(eid):
+        return InvalidIdentifier("event id", eid, problem(eid))
+    return None
 
 
 def merge_list(parts, args) -> list:
@@ -78,14 +91,12 @@ class Dispatcher(Actor):
         per: list[list] = [[] for _ in range(n)]
         refused = []
         for idx, item in enumerate(batch.items):
-            iid = item.instance
             # the clients check first; a bad id reaching here is refused alone, the batch goes on
-            eid = getattr(item.request, "event_id", None)
-            if not is_id(iid) or (eid is not None and not is_id(eid)):
-                field, value = ("instance id", iid) if not is_id(iid) else ("event id", eid)
-                refused.append(Reply(idx, False, InvalidIdentifier(field, value, problem(value))))
+            bad = refusal(item)
+            if bad is not None:
+                refused.append(Reply(idx, False, bad))
                 continue
-            per[shard_of(iid, n)].append(Item(iid, item.request, idx))
+            per[shard_of(item.instance, n)].append(Item(item.instance, item.request, idx))
         if refused:
             self.send(sender, Replies(batch.rid, refused))
         for host, items in zip(self.hosts, per):

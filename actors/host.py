@@ -1,8 +1,9 @@
 """The instance host: one process (in a daemon) hosting a shard of lightweight instance actors.
 
 A thin shell over :class:`goflow.shard.Shard`: batches of :class:`goflow.requests.Item` in (from the
-dispatcher, and worker results from its proxy), one durable commit, effects out (worker jobs to its
-worker proxy, replies straight to each caller, one timer wake-up for the whole shard).
+dispatcher, from daemon clients on the direct path -- actors/direct.py -- and worker results from its
+proxy), one durable commit, effects out (worker jobs to its worker proxy, replies straight to each
+caller, one timer wake-up for the whole shard).
 """
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import logging
 import os
 import time
 
-from thespian.actors import Actor, ActorExitRequest, WakeupMessage
+from thespian.actors import Actor, ActorExitRequest, ThespianWatch, WakeupMessage, WatchMessage
 
 from goflow import metrics
 from goflow._shard_children import chunks, unacknowledged as _unacknowledged
@@ -20,6 +21,7 @@ from goflow.shard import Shard
 from goflow.store import open_shard, status
 
 from ._logging import apply_levels
+from .direct import Conn, Listener, socket_path
 from .dispatcher import shard_of
 from .messages import (Blueprints, HostBatch, HostInit, Jobs, ProxyChanged, Query, QueryReply, Replies, Routes,
                        Token)
@@ -45,13 +47,28 @@ class Host(Actor):
         self.held: list = []             # items to other instances, held until the routes are known
         self.resending = False           # a RESEND wake-up is pending
         self.clock = time.time          # settings' ``clock`` (a goflow.testing.ManualClock in tests)
+        self.listener: Listener | None = None   # the direct path's socket (a daemon's host)
 
     def receiveMessage(self, msg, sender):
+        try:
+            self._dispatch(msg, sender)
+        except Exception:
+            # Thespian drops the watch of a receive that raised twice: a wake-up sets it again
+            if self.listener is not None:
+                self.wakeupAfter(0.0)
+            raise
+        if self.listener is not None:   # every receive says what to watch until the next one
+            return ThespianWatch(self.listener.filenos())
+        return None
+
+    def _dispatch(self, msg, sender):
         if isinstance(msg, HostBatch):
             items = msg.items
             if msg.reply_to is not None:      # a client's: each token is the item's index in its batch
                 items = [Item(i.instance, i.request, Token(msg.reply_to, msg.rid, i.token)) for i in items]
             self._handle(items)
+        elif isinstance(msg, WatchMessage):
+            self._direct(msg.ready)
         elif isinstance(msg, WakeupMessage) and msg.payload == RESEND:
             self.resending = False
             self._resend()
@@ -74,6 +91,9 @@ class Host(Actor):
         elif isinstance(msg, HostInit):
             self._init(msg, sender)
         elif isinstance(msg, ActorExitRequest):
+            if self.listener is not None:
+                self.listener.close()
+                self.listener = None
             if self.store is not None:
                 self.store.close()
                 self.store = None
@@ -95,8 +115,31 @@ class Host(Actor):
                            name=f"host-{msg.index}", clock=self.clock)
         fx = self.shard.recover()
         self._effects(fx)
+        if settings.in_daemon:            # after recovery: a client that connects finds the shard ready
+            self._listen(engine.data_dir)
         self.send(sender, QueryReply(-1, True, {"host": msg.index, "recovered": len(self.shard.cells),
                                                 "pid": os.getpid()}))
+
+    def _listen(self, data_dir: str) -> None:
+        path = socket_path(data_dir, self.index)
+        if path is None:
+            log.warning("host.direct_off index=%s reason=socket path too long data_dir=%s", self.index, data_dir)
+            return
+        try:
+            self.listener = Listener(path)
+        except OSError as exc:            # the clients go through the dispatcher
+            log.warning("host.direct_off index=%s path=%s error=%s", self.index, path, exc)
+
+    def _direct(self, ready: list) -> None:
+        """Daemon clients' batches on the direct path: every one that arrived, one commit."""
+        items = []
+        for conn, msg in self.listener.ready(ready):
+            if isinstance(msg, HostBatch):
+                items.extend(Item(i.instance, i.request, Token(conn, msg.rid, i.token)) for i in msg.items)
+            else:
+                log.warning("host.direct_refused index=%s message=%s", self.index, type(msg).__name__)
+        if items:
+            self._handle(items)
 
     def _handle(self, items: list) -> int:
         """Apply ``items`` and the timers now due; returns how many timers fired."""
@@ -182,7 +225,10 @@ class Host(Actor):
                     groups[key] = (tok.reply_to, [])
                 groups[key][1].append(Reply(tok.index, r.ok, r.value))
             for (_, rid), (addr, replies) in groups.items():
-                self.send(addr, Replies(rid, replies))
+                if isinstance(addr, Conn):    # a client on the direct path
+                    addr.send(Replies(rid, replies))
+                else:
+                    self.send(addr, Replies(rid, replies))
         self._arm(self.clock())
 
     def _arm(self, now: float) -> None:

@@ -98,8 +98,10 @@ class Root(Actor):
         elif isinstance(msg, Query) and msg.kind == "pids":
             self._pids(msg, sender)
         elif isinstance(msg, Query) and msg.kind == "info":   # which daemon is this: its data directory
+            # and how many hosts it has (a daemon client's direct path to them: actors/direct.py)
             self.send(msg.reply_to or sender, QueryReply(msg.rid, True, {
-                "data_dir": os.path.abspath(self.config.engine.data_dir) if self.config else None}))
+                "data_dir": os.path.abspath(self.config.engine.data_dir) if self.config else None,
+                "shards": len(self.hosts)}))
         elif isinstance(msg, Boot):
             self._boot(msg, sender)
         elif isinstance(msg, WhereIsDispatcher):

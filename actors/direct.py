@@ -1,0 +1,319 @@
+"""The direct path between a daemon client and the instance hosts (issue 16): one round trip per
+request instead of three Thespian TCP hops (client -> dispatcher -> host -> client).
+
+Each host of a daemon listens on a Unix socket in the data directory (``host-<i>.sock``; the
+directory is 0700 and the socket 0600, so only the daemon's user can connect), watched with
+``ThespianWatch`` in the host's own receive loop. A daemon client (:class:`actors.api.Engine`
+from ``Engine.connect``) keeps one connection per host and sends each batch's items straight to
+the hosts that own them (``shard_of``, the dispatcher's rule) as length-prefixed frames of the same
+typed messages: a :class:`HostBatch` out (each item's token its index in the client's batch), the
+host's :class:`Replies` back. The host turns a frame's items into ``Token(connection, rid, index)``
+and handles them like the dispatcher's ``HostBatch``: the same ``Shard.handle``, the same commit,
+dedup and errors; it writes the replies on the connection instead of sending them to an actor.
+
+Failure rules (the client's side, :class:`Links`):
+
+* no connection can be made to a host (no socket yet, a stale one after a ``kill -9``, a daemon
+  without the direct path, a data directory whose socket path is too long for ``AF_UNIX``): the
+  request goes the old way, through the dispatcher, before anything was sent directly;
+* the connection ends (EOF, reset) while an answer is awaited: the host died; the request fails at
+  once with :class:`RequestTimeout` ("may have been applied": not resent, as on the dispatcher
+  path) and the next request connects again (to the restarted host, or falls back meanwhile);
+* the deadline passes: :class:`RequestTimeout`; a late reply to it is dropped by its request id.
+
+A host that cannot write a reply within ``SEND_TIMEOUT`` (a client that stopped reading) closes that
+connection; the client sees the end of it.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import pickle
+import select
+import socket
+import struct
+import time
+
+from goflow.errors import RequestTimeout
+from goflow.files import private_dir
+from goflow.requests import Item
+
+from .dispatcher import refusal, shard_of
+from .messages import HostBatch, Replies
+
+__all__ = ["socket_path", "Listener", "Conn", "Links", "links_for", "direct_batch", "frame", "gone"]
+
+log = logging.getLogger("goflow.direct")
+
+HEADER = struct.Struct("!I")
+MAX_FRAME = 256 << 20       # bytes: a frame announcing more is a broken peer; the connection is closed
+SEND_TIMEOUT = 5.0          # seconds a host waits for a client to take a reply before giving it up
+RECV = 1 << 20
+SUN_PATH = 107              # AF_UNIX path bytes on Linux (108 with the final NUL)
+
+
+def socket_path(data_dir: str, index: int) -> str | None:
+    """Host ``index``'s socket in ``data_dir``; None when the path is too long for AF_UNIX (the
+    direct path is then off: everything goes through the dispatcher)."""
+    path = os.path.join(os.path.abspath(data_dir), f"host-{index}.sock")
+    return path if len(os.fsencode(path)) <= SUN_PATH else None
+
+
+def frame(msg) -> bytes:
+    body = pickle.dumps(msg, pickle.HIGHEST_PROTOCOL)
+    return HEADER.pack(len(body)) + body
+
+
+class _Frames:
+    """Incremental decoder of length-prefixed pickles."""
+    __slots__ = ("buf",)
+
+    def __init__(self) -> None:
+        self.buf = bytearray()
+
+    def feed(self, data: bytes) -> list:
+        buf = self.buf
+        buf += data
+        out, at = [], 0
+        while len(buf) - at >= HEADER.size:
+            (size,) = HEADER.unpack_from(buf, at)
+            if size > MAX_FRAME:
+                raise ValueError(f"a frame of {size} bytes (at most {MAX_FRAME})")
+            if len(buf) - at - HEADER.size < size:
+                break
+            start = at + HEADER.size
+            out.append(pickle.loads(memoryview(buf)[start:start + size]))
+            at = start + size
+        if at:
+            del buf[:at]
+        return out
+
+
+# ------------------------------------------------------------------------------------- host side
+class Conn:
+    """A client's connection to a host: the ``reply_to`` of the tokens of the items it brought."""
+    __slots__ = ("sock", "frames", "closed")
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock, self.frames, self.closed = sock, _Frames(), False
+
+    def send(self, msg) -> None:
+        """Write ``msg`` (a :class:`Replies`); a connection that is gone or does not take it within
+        SEND_TIMEOUT is closed (its client hears the end of it)."""
+        if self.closed:
+            return
+        try:
+            self.sock.sendall(frame(msg))
+        except OSError as exc:      # socket.timeout is an OSError
+            log.info("direct.reply_dropped error=%s", exc)
+            self.close()
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self.sock.close()
+
+
+class Listener:
+    """A host's socket and its clients' connections. :meth:`filenos` is what the host watches
+    (``ThespianWatch``); :meth:`ready` takes the ready ones and returns the messages that arrived."""
+
+    def __init__(self, path: str) -> None:
+        private_dir(os.path.dirname(path))
+        try:
+            os.unlink(path)           # a socket left by a host that was killed
+        except FileNotFoundError:
+            pass
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            old = os.umask(0o177)     # the socket file is 0600 from the start
+            try:
+                sock.bind(path)
+            finally:
+                os.umask(old)
+            sock.listen(128)
+            sock.setblocking(False)
+        except BaseException:
+            sock.close()
+            raise
+        self.path, self.sock = path, sock
+        self.conns: dict[int, Conn] = {}
+
+    def filenos(self) -> list[int]:
+        return [self.sock.fileno(), *self.conns]
+
+    def ready(self, fds) -> list[tuple[Conn, object]]:
+        """Accept new connections, read the ready ones; ``(connection, message)`` in arrival order.
+        A connection that ended or sent a broken frame is closed."""
+        out: list = []
+        for fd in fds:
+            if fd == self.sock.fileno():
+                self._accept()
+                continue
+            conn = self.conns.get(fd)
+            if conn is None:
+                continue
+            try:
+                data = conn.sock.recv(RECV)
+                msgs = conn.frames.feed(data) if data else None
+            except (OSError, ValueError, pickle.UnpicklingError, EOFError) as exc:
+                log.info("direct.connection_broken error=%s", exc)
+                msgs = None
+            if msgs is None:
+                del self.conns[fd]
+                conn.close()
+                continue
+            out.extend((conn, m) for m in msgs)
+        return out
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                sock, _ = self.sock.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:
+                log.warning("direct.accept_failed error=%s", exc)
+                return
+            sock.settimeout(SEND_TIMEOUT)   # reads happen when select says readable: they never wait
+            self.conns[sock.fileno()] = Conn(sock)
+
+    def close(self) -> None:
+        for conn in self.conns.values():
+            conn.close()
+        self.conns.clear()
+        self.sock.close()
+        try:
+            os.unlink(self.path)
+        except OSError:
+            pass
+
+
+# ----------------------------------------------------------------------------------- client side
+def gone(message: str) -> RequestTimeout:
+    """The :class:`RequestTimeout` of a request whose actor died before it answered (``gone``
+    True: ``Engine.wait`` says so rather than that its condition did not hold in time)."""
+    exc = RequestTimeout(message)
+    exc.gone = True
+    return exc
+
+
+def links_for(info: dict) -> "Links | None":
+    """A daemon client's links to the hosts of the daemon ``info`` describes (the root's ``info``
+    answer: its data directory and host count); None when it names none."""
+    data_dir, shards = info.get("data_dir"), info.get("shards")
+    if not data_dir or not shards:
+        return None
+    return Links([socket_path(data_dir, i) for i in range(shards)])
+
+
+def direct_batch(links: "Links", items: list, rid: int, timeout: float) -> list | None:
+    """A client's batch (items without tokens) straight to the hosts: each item's ``(ok, value)``
+    in order (an id that breaks the rule refused here, as the dispatcher does); None, having sent
+    nothing, when a host it needs cannot be reached directly."""
+    n = len(links.paths)
+    per: dict[int, list] = {}
+    replies: dict[int, tuple] = {}
+    for idx, item in enumerate(items):
+        bad = refusal(item)
+        if bad is not None:
+            replies[idx] = (False, bad)
+            continue
+        per.setdefault(shard_of(item.instance, n), []).append(Item(item.instance, item.request, idx))
+    if per and not links.call(per, rid, len(items), timeout, replies):
+        return None
+    return [replies[i] for i in range(len(items))]
+
+
+class Links:
+    """A daemon client's connections to its hosts, one per host, made when first needed. The
+    caller (the engine, under its lock) makes one request at a time."""
+
+    def __init__(self, paths: list[str | None]) -> None:
+        self.paths = paths
+        self.socks: list[socket.socket | None] = [None] * len(paths)
+        self.frames: list[_Frames] = [_Frames() for _ in paths]
+
+    def call(self, per_host: dict[int, list[Item]], rid: int, want: int, timeout: float,
+             replies: dict) -> bool:
+        """Send each host its items (tokens: their indexes in the client's batch) and gather the
+        replies into ``replies`` (index -> (ok, value)) until ``want`` are there. False, having sent
+        nothing, when a host cannot be reached directly: the caller goes through the dispatcher."""
+        socks = {}
+        for i in per_host:
+            sock = self._link(i)
+            if sock is None:
+                return False
+            socks[i] = sock
+        for i, items in per_host.items():
+            try:
+                socks[i].sendall(frame(HostBatch(items, None, rid)))
+            except OSError as exc:
+                self._drop(i)
+                raise gone(f"host {i} is gone before it answered ({exc}); the request may "
+                           f"have been applied") from None
+        deadline = time.monotonic() + timeout
+        waiting = {socks[i].fileno(): i for i in per_host}
+        while len(replies) < want:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise RequestTimeout(f"no reply from the engine within {timeout:g}s "
+                                     f"(direct, {len(replies)}/{want} answered)")
+            ready, _, _ = select.select(list(waiting), [], [], left)
+            for fd in ready:
+                i = waiting[fd]
+                for msg in self._read(i):
+                    if isinstance(msg, Replies) and msg.rid == rid:
+                        for r in msg.replies:
+                            replies[r.token] = (r.ok, r.value)
+                    # anything else: a late reply to an abandoned request
+        return True
+
+    def _read(self, i: int) -> list:
+        sock = self.socks[i]
+        try:
+            data = sock.recv(RECV)
+            if data:
+                return self.frames[i].feed(data)
+            err = "the connection ended"
+        except (OSError, ValueError, pickle.UnpicklingError, EOFError) as exc:
+            err = str(exc)
+        self._drop(i)
+        raise gone(f"host {i} is gone before it answered ({err}); the request may have been applied")
+
+    def _link(self, i: int) -> socket.socket | None:
+        sock = self.socks[i]
+        if sock is not None:
+            # a host that died since the last request: its end of the connection is closed
+            # (readable, EOF); anything else readable is a late reply, kept for _read to drop
+            try:
+                readable = select.select([sock], [], [], 0)[0]
+                if readable:
+                    data = sock.recv(RECV, socket.MSG_PEEK)
+                    if not data:
+                        self._drop(i)
+                        sock = None
+            except OSError:
+                self._drop(i)
+                sock = None
+        if sock is None:
+            path = self.paths[i]
+            if path is None:
+                return None
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                sock.connect(path)
+            except OSError:           # no socket (yet), a stale one, no permission: the old way
+                sock.close()
+                return None
+            self.socks[i], self.frames[i] = sock, _Frames()
+        return sock
+
+    def _drop(self, i: int) -> None:
+        sock, self.socks[i] = self.socks[i], None
+        if sock is not None:
+            sock.close()
+
+    def close(self) -> None:
+        for i in range(len(self.socks)):
+            self._drop(i)
