@@ -80,6 +80,8 @@ class Host(Actor):
         elif isinstance(msg, Blueprints):
             for bp in msg.blueprints:
                 self.shard.deploy(bp)
+            if msg.qid:
+                self.send(sender, QueryReply(msg.qid, True, None))
         elif isinstance(msg, ProxyChanged):
             self.proxy = msg.proxy
             jobs = self.shard.inflight()

@@ -78,8 +78,11 @@ class Deploy:
 
 @dataclass(repr=False)
 class Blueprints:
-    """Root -> hosts: the deployed blueprints (:class:`goflow.model.Blueprint`)."""
+    """Root -> hosts: the deployed blueprints (:class:`goflow.model.Blueprint`); with ``qid`` the host
+    answers ``QueryReply(qid, True, None)`` once they are in place (a deploy is acknowledged after
+    every host has them: a client's next request may reach a host directly, actors/direct.py)."""
     blueprints: list
+    qid: int = 0
 
 
 @dataclass

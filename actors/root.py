@@ -77,6 +77,7 @@ class Root(Actor):
         self.hosts_ready = 0
         self.recovered = 0
         self.pid_gathers: dict = {}
+        self.deploys: dict = {}          # qid -> [reply_to, rid, keys, hosts yet to acknowledge]
         self.next_qid = -1
         self.stopping = False
 
@@ -168,6 +169,9 @@ class Root(Actor):
                     self.send(addr, Booted(rid, self.dispatcher, self.recovered))
                 self.boot_waiters = []
             return
+        if msg.rid in self.deploys:
+            self._deployed(msg.rid, sender)
+            return
         g = self.pid_gathers.get(msg.rid)
         if g is not None:
             if msg.ok:
@@ -191,6 +195,8 @@ class Root(Actor):
         for qid, g in list(self.pid_gathers.items()):   # a dead child answers no pids query
             g[3][:] = [a for a in g[3] if a != addr]
             self._gathered(qid)
+        for qid in list(self.deploys):    # a dead host gets every blueprint in its successor's HostInit
+            self._deployed(qid, addr)
         if addr == self.dispatcher:
             log.warning("root.restart child=dispatcher")
             metrics.restart("dispatcher")
@@ -240,10 +246,19 @@ class Root(Actor):
         except GoflowError as exc:
             self.send(reply_to, QueryReply(msg.rid, False, exc))
             return
+        # acknowledged once every host has them: a client's next request may go to a host directly
+        self.next_qid -= 1
+        self.deploys[self.next_qid] = [reply_to, msg.rid, [list(bp.key) for bp in bps], list(self.hosts)]
         for addr in self.hosts:
-            self.send(addr, Blueprints(bps))
+            self.send(addr, Blueprints(bps, self.next_qid))
         log.info("root.deployed blueprints=%s", [bp.key for bp in bps])
-        self.send(reply_to, QueryReply(msg.rid, True, [list(bp.key) for bp in bps]))
+
+    def _deployed(self, qid: int, host) -> None:
+        reply_to, rid, keys, waiting = self.deploys[qid]
+        waiting[:] = [a for a in waiting if a != host]
+        if not waiting:
+            del self.deploys[qid]
+            self.send(reply_to, QueryReply(rid, True, keys))
 
     def _pids(self, q: Query, sender) -> None:
         reply_to = q.reply_to or sender
