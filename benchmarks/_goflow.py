@@ -96,15 +96,19 @@ def _ms(v):
 
 
 
+def _call_processes(engine) -> dict:
+    """An embedded engine's call processes by name (``calls-0``; workers.call_process)."""
+    return {name: int(pid) for name, pid in engine.pids().items() if name.startswith("calls-")}
+
+
 class _Cpu:
     """CPU seconds per process over a measured phase: this (the client's, or embedded the whole
     engine's) process as ``client``, and each daemon process by name."""
 
     def __init__(self, daemon=None, engine=None):
         self.daemon = daemon
-        # embedded: the engine's own child processes (its call process, ``calls-0``) by name
-        self.children = {} if engine is None or daemon is not None else {
-            name: int(pid) for name, pid in engine.pids().items() if int(pid) != os.getpid()}
+        # embedded: the engine's call process (``calls-0``), a child of this process
+        self.children = {} if engine is None or daemon is not None else _call_processes(engine)
         self.before = self._now()
 
     def _now(self) -> dict:
@@ -154,8 +158,7 @@ def run_http(cfg: dict, mode: str) -> dict:
         try:
             res = _http_once(cfg, engine)
             # the engine's call process (workers.call_process) counts in the row's peak RSS
-            children = [int(pid) for pid in engine.pids().values() if int(pid) != os.getpid()]
-            res["children_peak_bytes"] = mem_sum(children)["hwm"]
+            res["children_peak_bytes"] = mem_sum(_call_processes(engine).values())["hwm"]
         finally:
             engine.shutdown()
         return res
