@@ -15,6 +15,7 @@ Ctrl-C in a terminal reaches the whole process group, and the parent decides whe
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import random
@@ -28,6 +29,9 @@ from .frames import INIT, JOBS, READY, RESULTS, FrameError, FrameReader, encode
 __all__ = ["main", "serve"]
 
 log = logging.getLogger("goflow.steps.process")
+# Cyclic garbage collected less often, as in the daemon's processes (actors/daemon.py; docs/benchmarks.md
+# A/B pairs 7 and 9): a step makes many short-lived objects and few cycles. This process runs only GoFlow.
+GC_THRESHOLDS = (50_000, 20, 100)
 
 
 async def serve(sock: socket.socket) -> None:
@@ -95,6 +99,7 @@ async def serve(sock: socket.socket) -> None:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    gc.set_threshold(*GC_THRESHOLDS)
     logging.basicConfig(level=logging.WARNING, format="goflow call process %(process)d: %(levelname)s %(message)s")
     sock = socket.socket(fileno=int(argv[0]))
     try:
