@@ -84,7 +84,8 @@ def ensure_schema(conn: sqlite3.Connection, path: str, *, kind: str, application
                   version: int, ddl: Sequence[str], readonly: bool,
                   upgrades: Mapping[int, Sequence[str]] | None = None) -> None:
     """Create the schema on first open; refuse a newer schema or another kind of file. An older
-    schema ``v`` is upgraded in the same transaction by ``upgrades[v]`` (to ``v + 1``), then on."""
+    schema ``v`` is upgraded in the same transaction by ``upgrades[v]`` (to ``v + 1``), then on: each
+    step a list of SQL statements or functions ``f(conn)``."""
     with errors_as_store_error(path, f"checking the {kind} schema"):
         if not readonly:
             conn.execute("BEGIN IMMEDIATE")
@@ -106,8 +107,11 @@ def ensure_schema(conn: sqlite3.Connection, path: str, *, kind: str, application
                 if any(step is None for step in steps):
                     raise StoreError(f"no upgrade from {kind} schema version {have}", path)
                 for step in steps:
-                    for statement in step:
-                        conn.execute(statement)
+                    for statement in step:      # SQL, or a function of the connection (moving rows)
+                        if callable(statement):
+                            statement(conn)
+                        else:
+                            conn.execute(statement)
                 conn.execute(f"PRAGMA application_id={int(application_id)}")
                 conn.execute(f"PRAGMA user_version={int(version)}")
                 log.info("%s %s schema version %s in %s", "created" if have == 0 else f"upgraded from {have} to",

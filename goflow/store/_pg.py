@@ -124,6 +124,20 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             PRIMARY KEY (shard, instance_id, seq)
         )""",
     ]),
+    (7, "the history as chunks: one row per instance per commit (goflow.store._chunks)", [
+        # seq: the key of the chunk's first record; a shard's keys come from its row's history_next
+        """CREATE TABLE goflow_history_chunks (
+            shard       integer NOT NULL,
+            instance_id text    NOT NULL,
+            seq         bigint  NOT NULL,
+            count       integer NOT NULL,
+            records     bytea   NOT NULL,
+            PRIMARY KEY (shard, instance_id, seq) INCLUDE (count)
+        )""",
+        "ALTER TABLE goflow_shards ADD COLUMN history_next bigint NOT NULL DEFAULT 1",
+        lambda conn: _history_rows_to_chunks(conn),
+        "DROP TABLE goflow_history",
+    ]),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
@@ -217,8 +231,11 @@ def migrate(conn, where: str, *, target: int | None = None) -> tuple[int, int]:
         _refuse_newer(have, where)
         for version, description, statements in MIGRATIONS:
             if have < version <= target:
-                for statement in statements:
-                    conn.execute(statement)
+                for statement in statements:    # SQL, or a function of the connection (moving rows)
+                    if callable(statement):
+                        statement(conn)
+                    else:
+                        conn.execute(statement)
                 conn.execute("INSERT INTO goflow_schema (version, description) VALUES (%s, %s)",
                              (version, description))
                 log.info("store %s: migrated the schema to version %s (%s)", where, version, description)
@@ -238,6 +255,30 @@ def check_schema(conn, where: str) -> None:
         return
     raise StoreError(f"schema version {have} is older than this GoFlow's ({SCHEMA_VERSION}); "
                      "run `goflow store migrate` first", where)
+
+
+def _history_rows_to_chunks(conn) -> None:
+    """Migration 7: the rows of goflow_history as chunks with the same keys
+    (:func:`goflow.store._chunks.chunk_runs`), and each shard's counter above its keys."""
+    from ._chunks import chunk_runs
+    from ._rows import HISTORY_COLUMNS
+    insert = ("INSERT INTO goflow_history_chunks (shard, instance_id, seq, count, records)"
+              " SELECT * FROM unnest(%b::integer[], %b::text[], %b::bigint[], %b::integer[], %b::bytea[])")
+    with conn.cursor(name="goflow_history_rows") as rows:    # server side: read in slices
+        rows.itersize = 5000
+        rows.execute(f"SELECT seq, shard, instance_id, {HISTORY_COLUMNS} FROM goflow_history"
+                     " ORDER BY shard, instance_id, seq")
+        batch: list = []
+        for seq, key, count, blob in chunk_runs((r[0], (r[1], r[2]), *r[3:]) for r in rows):
+            batch.append((key[0], key[1], seq, count, blob))
+            if len(batch) >= 1000:
+                conn.execute(insert, [list(col) for col in zip(*batch)])
+                batch = []
+        if batch:
+            conn.execute(insert, [list(col) for col in zip(*batch)])
+    conn.execute("INSERT INTO goflow_shards (shard, history_next) SELECT shard, max(seq + count)"
+                 " FROM goflow_history_chunks GROUP BY shard"
+                 " ON CONFLICT (shard) DO UPDATE SET history_next = excluded.history_next")
 
 
 def _refuse_newer(have: int, where: str) -> None:

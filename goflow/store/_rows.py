@@ -1,18 +1,14 @@
 """What the SQLite and PostgreSQL instance stores share beside their SQL dialects: the column lists
-they select, the rows a batch of changes writes (:func:`batch_rows`), the JSON of a history record's
-``detail``, reading a record row back, the ``order`` of a page, cutting a history page (asked for
-``limit + 1`` rows) into its records and next cursor, an instance read back with its queue rows
+they select, the rows a batch of changes writes (:func:`batch_rows`; its history as chunks,
+:mod:`goflow.store._chunks`), the ``order`` of a page, an instance read back with its queue rows
 (:func:`stored`) and the keyset scan of the recovered instances (:func:`scan`)."""
 from __future__ import annotations
 
-import json
-
-from ..errors import StoreError
-from ..history import Record
+from ._chunks import dumps, encode
 from .base import StoredInstance
 
-__all__ = ["COLUMNS", "SUMMARY_COLUMNS", "HISTORY_COLUMNS", "QUEUE_COLUMNS", "NOT_RECOVERED", "dumps", "record",
-           "descending", "batch_rows", "history_page", "queue_rows", "group_queues", "stored", "scan"]
+__all__ = ["COLUMNS", "SUMMARY_COLUMNS", "HISTORY_COLUMNS", "QUEUE_COLUMNS", "NOT_RECOVERED", "dumps",
+           "descending", "batch_rows", "queue_rows", "group_queues", "stored", "scan"]
 
 COLUMNS = "id, project, activity, version, status, state, snapshot, created, updated, reason"
 SUMMARY_COLUMNS = "id, project, activity, version, status, state, created, updated, reason"
@@ -23,17 +19,16 @@ HISTORY_COLUMNS = "time, state, event, action, next, step, attempt, endpoint, ou
 # recovered unless it is listed here.
 NOT_RECOVERED = frozenset({"completed", "failed", "terminated", "quarantined"})
 
-dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
-
 
 def batch_rows(changes, path: str, check=None) -> tuple[dict[str, tuple], list[tuple], list[tuple]]:
     """A batch's instance rows (the last change of each instance is the one stored: ``(id, project,
     activity, version, status, state, snapshot, created, updated, reason, live, parent, due,
-    inflight)``, the flags as bools), history rows ``(instance, *HISTORY_COLUMNS)`` and taken event
+    inflight)``, the flags as bools), history chunks ``(instance, count, blob)`` (one per instance
+    with records in the batch, its records in order: :mod:`goflow.store._chunks`) and taken event
     ids ``(instance, event id)``. ``check(change)`` may refuse a change first. Raises
     :class:`StoreError` for a record's ``detail`` that is not JSON (nothing of the batch is written)."""
     rows: dict[str, tuple] = {}
-    records: list[tuple] = []
+    records: dict[str, list] = {}
     ids: list[tuple] = []
     for c in changes:
         iid = c.instance_id
@@ -46,39 +41,20 @@ def batch_rows(changes, path: str, check=None) -> tuple[dict[str, tuple], list[t
         rows[iid] = (iid, c.project, c.activity, c.version, c.status, c.state, c.snapshot,
                      c.created, c.updated, c.reason, bool(live), c.parent,
                      None if c.due is None else float(c.due), bool(inflight))
-        for r in c.records:
-            detail = r.detail
-            if detail is not None:
-                try:
-                    detail = dumps(detail)
-                except (TypeError, ValueError) as exc:
-                    raise StoreError(f"history detail of instance {iid!r} cannot be stored as "
-                                     f"JSON: {exc}; nothing of this batch was committed", path) from exc
-            records.append((iid, r.time, r.state, r.event, r.action, r.next, r.step, r.attempt,
-                            r.endpoint, r.outcome, r.latency, detail))
-    return rows, records, ids
-
-
-def record(row: tuple) -> Record:
-    """A history row (the :data:`HISTORY_COLUMNS`, ``detail`` as JSON text or None) as a Record."""
-    detail = row[10]
-    if detail is not None:
-        row = row[:10] + (json.loads(detail),)
-    return Record(*row)
+        if c.records:
+            held = records.get(iid)
+            if held is None:
+                records[iid] = list(c.records)
+            else:
+                held.extend(c.records)
+    chunks = [(iid, len(recs), encode(iid, recs, path)) for iid, recs in records.items()]
+    return rows, chunks, ids
 
 
 def descending(order: str) -> bool:
     if order not in ("latest", "oldest"):
         raise ValueError(f"order must be 'latest' or 'oldest', not {order!r}")
     return order == "latest"
-
-
-def history_page(rows: list, limit: int) -> tuple[list[Record], int | None]:
-    """Rows ``(seq, *HISTORY_COLUMNS)``, up to ``limit + 1`` of them, as the page's records and the
-    ``seq`` to continue after (None when this page is the last)."""
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return [record(r[1:]) for r in rows], (rows[-1][0] if more and rows else None)
 
 
 def queue_rows(changes) -> tuple[list[tuple[str, int]], list[tuple[str, int, str, bytes]]]:

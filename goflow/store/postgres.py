@@ -18,8 +18,8 @@ from typing import Iterator, Sequence
 from ..errors import InstanceNotFound, StoreError
 from ..history import Record
 from ._pg import LOCK_CLASS, Retry, Unavailable, check_schema, connect, errors_as_store_error, redact
-from ._rows import (COLUMNS, HISTORY_COLUMNS, QUEUE_COLUMNS, SUMMARY_COLUMNS, batch_rows, descending, dumps,
-                    history_page, queue_rows, scan, stored)
+from ._chunks import chunk_page, encode
+from ._rows import COLUMNS, QUEUE_COLUMNS, SUMMARY_COLUMNS, batch_rows, descending, queue_rows, scan, stored
 from .base import QUARANTINED, Change, CountKey, InstanceStore, StoredInstance, Summary
 
 __all__ = ["PostgresStore", "SYNCHRONOUS_COMMIT"]
@@ -43,12 +43,12 @@ _UPSERT = (
     " snapshot = excluded.snapshot, updated = excluded.updated, reason = excluded.reason,"
     " live = excluded.live, due = excluded.due, inflight = excluded.inflight"
 )
+# each chunk's key: the shard's counter (goflow_shards.history_next, raised by the batch's total in the
+# same transaction, before) less the total, plus the chunk's offset in the batch (goflow.store._chunks)
 _APPEND = (
-    "INSERT INTO goflow_history (shard, instance_id, time, state, event, action, next, step, attempt,"
-    " endpoint, outcome, latency, detail)"
-    " SELECT %b, i, t, s, e, a, n, st, at, ep, o, l, d FROM unnest(%b::text[], %b::float8[], %b::text[],"
-    " %b::text[], %b::text[], %b::text[], %b::bigint[], %b::bigint[], %b::text[], %b::text[], %b::float8[],"
-    " %b::text[]) WITH ORDINALITY AS r(i, t, s, e, a, n, st, at, ep, o, l, d, k) ORDER BY k"
+    "INSERT INTO goflow_history_chunks (shard, instance_id, seq, count, records)"
+    " SELECT %b, i, (SELECT history_next FROM goflow_shards WHERE shard = %b) - %b + o, c, b"
+    " FROM unnest(%b::text[], %b::bigint[], %b::integer[], %b::bytea[]) AS u(i, o, c, b)"
 )
 _REMEMBER = (
     "INSERT INTO goflow_event_ids (shard, instance_id, event_id)"
@@ -68,8 +68,8 @@ _QUEUE = (
     " ON CONFLICT (shard, instance_id, seq) DO UPDATE SET queue = excluded.queue, entry = excluded.entry"
 )
 _APPEND_ONE = (
-    "INSERT INTO goflow_history (shard, instance_id, time, state, event, action, next, step, attempt,"
-    " endpoint, outcome, latency, detail) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+    "INSERT INTO goflow_history_chunks (shard, instance_id, seq, count, records)"
+    " SELECT %s, %s, history_next - 1, 1, %s FROM goflow_shards WHERE shard = %s"
 )
 
 
@@ -167,9 +167,15 @@ class PostgresStore(InstanceStore):
         if not changes:
             return
         self._writable()
-        rows, hist, ids = batch_rows(changes, self.path, self._check)
+        rows, chunks, ids = batch_rows(changes, self.path, self._check)
         row_cols = [list(col) for col in zip(*rows.values())]
-        hist_cols = [list(col) for col in zip(*hist)] if hist else None
+        total, hist_cols = 0, None
+        if chunks:
+            offsets = []
+            for _, count, _ in chunks:
+                offsets.append(total)
+                total += count
+            hist_cols = [[c[0] for c in chunks], offsets, [c[1] for c in chunks], [c[2] for c in chunks]]
         id_cols = [list(col) for col in zip(*ids)] if ids else None
         unqueue, queue = queue_rows(changes)
         unqueue_cols = [list(col) for col in zip(*unqueue)] if unqueue else None
@@ -187,11 +193,12 @@ class PostgresStore(InstanceStore):
                     return
             state["tried"] = True
             with conn.pipeline(), conn.transaction():
-                conn.execute("UPDATE goflow_shards SET last_batch = %s, commits = commits + 1, updated = %s"
-                             " WHERE shard = %s", (batch, time.time(), self.shard))
+                conn.execute("UPDATE goflow_shards SET last_batch = %s, commits = commits + 1, updated = %s,"
+                             " history_next = history_next + %s WHERE shard = %s",
+                             (batch, time.time(), total, self.shard))
                 conn.execute(_UPSERT, (self.shard, *row_cols))
                 if hist_cols is not None:
-                    conn.execute(_APPEND, (self.shard, *hist_cols))
+                    conn.execute(_APPEND, (self.shard, self.shard, total, *hist_cols))
                 if id_cols is not None:
                     conn.execute(_REMEMBER, (self.shard, *id_cols))
                 if unqueue_cols is not None:
@@ -202,7 +209,7 @@ class PostgresStore(InstanceStore):
         self._run(f"committing a batch of {len(changes)} changes (nothing of it was committed)", work)
         if log.isEnabledFor(logging.DEBUG):
             log.debug("committed %s changes (%s instances, %s records) to %s",
-                      len(changes), len(rows), len(hist), self.path)
+                      len(changes), len(rows), total, self.path)
 
     def _check(self, c: Change) -> None:
         """Types PostgreSQL would otherwise coerce (a str into bytea): refuse the batch up front."""
@@ -233,9 +240,11 @@ class PostgresStore(InstanceStore):
                 conn.execute("UPDATE goflow_instances SET status = %s, reason = %s, live = false,"
                              " inflight = false, due = NULL"
                              " WHERE shard = %s AND id = %s", (QUARANTINED, reason, self.shard, instance_id))
-                conn.execute(_APPEND_ONE, (self.shard, instance_id, when, row[0], None, None, None, None,
-                                           None, None, QUARANTINED, None,
-                                           dumps({"reason": reason, "status": row[1]})))
+                record = Record(when, row[0], outcome=QUARANTINED, detail={"reason": reason, "status": row[1]})
+                conn.execute("UPDATE goflow_shards SET history_next = history_next + 1 WHERE shard = %s",
+                             (self.shard,))
+                conn.execute(_APPEND_ONE, (self.shard, instance_id, encode(instance_id, [record], self.path),
+                                           self.shard))
                 return row
 
         row = self._run(f"quarantining instance {instance_id!r}", work)
@@ -307,18 +316,29 @@ class PostgresStore(InstanceStore):
                      after: int | None = None) -> tuple[list[Record], int | None]:
         desc = descending(order)
         n = max(int(limit), 0)
-        where = "" if after is None else (" AND seq < %s" if desc else " AND seq > %s")
-        args = (self.shard, instance_id) + (() if after is None else (int(after),))
-        rows = self._all(f"SELECT seq, {HISTORY_COLUMNS} FROM goflow_history WHERE shard = %s AND instance_id = %s"
-                         f"{where} ORDER BY seq {'DESC' if desc else 'ASC'} LIMIT %s", (*args, n + 1),
+        args = (self.shard, instance_id)
+        if after is None:
+            where, take = "", n + 1
+        elif desc:
+            where, args, take = " AND seq < %s", (*args, int(after)), n + 1
+        else:   # from the chunk holding the key after `after` (it may begin before it): one chunk more
+            where = (" AND seq >= coalesce((SELECT max(seq) FROM goflow_history_chunks WHERE shard = %s"
+                     " AND instance_id = %s AND seq <= %s), %s)")
+            args, take = (*args, self.shard, instance_id, int(after), int(after)), n + 2
+        rows = self._all(f"SELECT seq, records FROM goflow_history_chunks WHERE shard = %s AND instance_id = %s"
+                         f"{where} ORDER BY seq {'DESC' if desc else 'ASC'} LIMIT %s", (*args, take),
                          f"reading the history of instance {instance_id!r}")
-        return history_page(rows, n)
+        return chunk_page(rows, desc, None if after is None else int(after), n)
 
     def history_count(self, instance_id: str, before: int | None = None) -> int:
-        where, extra = ("", ()) if before is None else (" AND seq < %s", (int(before),))
-        rows = self._all(f"SELECT count(*) FROM goflow_history WHERE shard = %s AND instance_id = %s{where}",
-                         (self.shard, instance_id, *extra), f"counting the history of {instance_id!r}")
-        return rows[0][0]
+        if before is None:
+            sql, args = "sum(count)", (self.shard, instance_id)
+        else:   # the chunk holding `before` counts its keys below it
+            sql, args = "sum(least(count, %s - seq))", (int(before), self.shard, instance_id, int(before))
+        rows = self._all(f"SELECT coalesce({sql}, 0) FROM goflow_history_chunks WHERE shard = %s AND instance_id = %s"
+                         f"{'' if before is None else ' AND seq < %s'}", args,
+                         f"counting the history of {instance_id!r}")
+        return int(rows[0][0])
 
     def list(self, project: str | None = None, activity: str | None = None, status: str | None = None,
              limit: int = 50, *, order: str = "latest", after: tuple[float, str] | None = None,

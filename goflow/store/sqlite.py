@@ -13,15 +13,16 @@ from typing import Iterable, Iterator, Sequence
 from ..errors import InstanceNotFound, StoreError
 from ..history import Record
 from ._db import SYNCHRONOUS, WriterLock, ensure_schema, errors_as_store_error, open_connection
-from ._rows import (COLUMNS, HISTORY_COLUMNS, QUEUE_COLUMNS, SUMMARY_COLUMNS, batch_rows, descending, dumps,
-                    history_page, queue_rows, scan, stored)
+from ._chunks import chunk_page, chunk_runs, encode
+from ._rows import (COLUMNS, HISTORY_COLUMNS, QUEUE_COLUMNS, SUMMARY_COLUMNS, batch_rows, descending, queue_rows,
+                    scan, stored)
 from .base import QUARANTINED, Change, CountKey, InstanceStore, StoredInstance, Summary
 
 __all__ = ["SCHEMA_VERSION", "APPLICATION_ID", "SQLiteStore"]
 
 log = logging.getLogger("goflow.store")
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 APPLICATION_ID = 0x47465301  # "GFS\x01": a GoFlow shard store
 
 _TABLES = [
@@ -39,24 +40,19 @@ _TABLES = [
         live      INTEGER NOT NULL DEFAULT 0   -- 1: reloaded on recovery (see Change.live)
     )""",
     "CREATE INDEX instances_live ON instances (id) WHERE live = 1",
-    # seq is the rowid: rows are appended at the end of the table, and it orders each history
-    """CREATE TABLE history (
+    # (schema 1 to 6 had here the history as one row per record, indexed by (instance_id, seq))
+]
+# version 7: the history as chunks, one row per instance per commit (goflow.store._chunks); seq is the
+# rowid, the key of the chunk's first record, and the covering index serves pages and counts
+_CHUNKS = [
+    """CREATE TABLE history_chunks (
         seq         INTEGER PRIMARY KEY,
         instance_id TEXT    NOT NULL,
-        time        REAL    NOT NULL,
-        state       TEXT,
-        event       TEXT,
-        action      TEXT,
-        next        TEXT,
-        step        INTEGER,
-        attempt     INTEGER,
-        endpoint    TEXT,
-        outcome     TEXT,
-        latency     REAL,
-        detail      TEXT
+        count       INTEGER NOT NULL,
+        records     BLOB    NOT NULL
     )""",
-    "CREATE INDEX history_by_instance ON history (instance_id, seq)",
 ]
+_CHUNK_INDEX = ["CREATE INDEX history_by_instance ON history_chunks (instance_id, seq, count)"]
 # version 2: every outside event id an instance took, for its whole life (SPEC §6). The primary key
 # is the lookup: a B-tree search whose cost grows with log(rows), not with an instance's ids.
 _EVENT_IDS = [
@@ -100,7 +96,7 @@ _QUEUED = [
         PRIMARY KEY (instance_id, seq)
     ) WITHOUT ROWID""",
 ]
-_DDL = _TABLES + _EVENT_IDS + _LIST_INDEXES + _PARENT + _TIMERS + _QUEUED
+_DDL = _TABLES + _CHUNKS + _CHUNK_INDEX + _EVENT_IDS + _LIST_INDEXES + _PARENT + _TIMERS + _QUEUED
 _UPGRADES = {
     1: _EVENT_IDS,           # a version-1 store gains the table; ids it took before are not in it
     2: [*(f"DROP INDEX IF EXISTS {name}" for name in ("instances_by_created", "instances_by_status",
@@ -109,6 +105,7 @@ _UPGRADES = {
     3: _PARENT,
     4: _TIMERS,
     5: _QUEUED,              # an older store keeps its queues in its snapshots (formats 1 to 3), still read
+    6: [*_CHUNKS, lambda conn: _rows_to_chunks(conn), "DROP TABLE history", *_CHUNK_INDEX],
 }
 
 _UPSERT = (
@@ -121,10 +118,8 @@ _UPSERT = (
     " snapshot = excluded.snapshot, updated = excluded.updated, reason = excluded.reason,"
     " live = excluded.live, due = excluded.due, inflight = excluded.inflight"
 )
-_APPEND = (
-    "INSERT INTO history (instance_id, time, state, event, action, next, step, attempt, endpoint,"
-    " outcome, latency, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-)
+_APPEND = "INSERT INTO history_chunks (seq, instance_id, count, records) VALUES (?, ?, ?, ?)"
+_NEXT_KEY = "SELECT seq + count FROM history_chunks ORDER BY seq DESC LIMIT 1"
 _REMEMBER = "INSERT OR IGNORE INTO event_ids (instance_id, event_id) VALUES (?, ?)"
 _SEEN = "SELECT 1 FROM event_ids WHERE instance_id = ? AND event_id = ?"
 _UNQUEUE = "DELETE FROM queued WHERE instance_id = ? AND seq = ?"
@@ -176,7 +171,7 @@ class SQLiteStore(InstanceStore):
         if not changes:
             return
         self._writable()
-        rows, records, ids = batch_rows(changes, self.path)
+        rows, chunks, ids = batch_rows(changes, self.path)
         unqueue, queue = queue_rows(changes)
         with self._lock, errors_as_store_error(self.path, f"committing a batch of {len(changes)} changes "
                                                           "(nothing of it was committed)"):
@@ -184,8 +179,8 @@ class SQLiteStore(InstanceStore):
             conn.execute("BEGIN IMMEDIATE")
             try:
                 conn.executemany(_UPSERT, rows.values())
-                if records:
-                    conn.executemany(_APPEND, records)
+                if chunks:
+                    conn.executemany(_APPEND, _keyed(conn, chunks))
                 if ids:
                     conn.executemany(_REMEMBER, ids)
                 if unqueue:
@@ -198,7 +193,7 @@ class SQLiteStore(InstanceStore):
                 raise
         if log.isEnabledFor(logging.DEBUG):
             log.debug("committed %s changes (%s instances, %s records) to %s",
-                      len(changes), len(rows), len(records), self.path)
+                      len(changes), len(rows), sum(c[1] for c in chunks), self.path)
 
     def quarantine(self, instance_id: str, reason: str, now: float | None = None) -> None:
         self._writable()
@@ -213,8 +208,8 @@ class SQLiteStore(InstanceStore):
                     raise InstanceNotFound(instance_id)
                 conn.execute("UPDATE instances SET status = ?, reason = ?, live = 0, inflight = 0, due = NULL WHERE id = ?",
                              (QUARANTINED, reason, instance_id))
-                conn.execute(_APPEND, (instance_id, when, row[0], None, None, None, None, None, None,
-                                       QUARANTINED, None, dumps({"reason": reason, "status": row[1]})))
+                record = Record(when, row[0], outcome=QUARANTINED, detail={"reason": reason, "status": row[1]})
+                conn.executemany(_APPEND, _keyed(conn, [(instance_id, 1, encode(instance_id, [record], self.path))]))
                 conn.execute("COMMIT")
             except BaseException:
                 self._rollback(conn)
@@ -293,17 +288,27 @@ class SQLiteStore(InstanceStore):
                      after: int | None = None) -> tuple[list[Record], int | None]:
         desc = descending(order)
         n = max(int(limit), 0)
-        where = "" if after is None else (" AND seq < ?" if desc else " AND seq > ?")
-        args = (instance_id,) if after is None else (instance_id, int(after))
-        rows = self._all(f"SELECT seq, {HISTORY_COLUMNS} FROM history WHERE instance_id = ?{where}"
-                         f" ORDER BY seq {'DESC' if desc else 'ASC'} LIMIT ?", (*args, n + 1),
+        if after is None:
+            where, args, take = "", (instance_id,), n + 1
+        elif desc:
+            where, args, take = " AND seq < ?", (instance_id, int(after)), n + 1
+        else:   # from the chunk holding the key after `after` (it may begin before it): one chunk more
+            where = (" AND seq >= coalesce((SELECT max(seq) FROM history_chunks WHERE instance_id = ?"
+                     " AND seq <= ?), ?)")
+            args, take = (instance_id, instance_id, int(after), int(after)), n + 2
+        rows = self._all(f"SELECT seq, records FROM history_chunks WHERE instance_id = ?{where}"
+                         f" ORDER BY seq {'DESC' if desc else 'ASC'} LIMIT ?", (*args, take),
                          f"reading the history of instance {instance_id!r}")
-        return history_page(rows, n)
+        return chunk_page(rows, desc, None if after is None else int(after), n)
 
     def history_count(self, instance_id: str, before: int | None = None) -> int:
-        where, args = ("", (instance_id,)) if before is None else (" AND seq < ?", (instance_id, int(before)))
-        return self._all(f"SELECT count(*) FROM history WHERE instance_id = ?{where}", args,
-                         f"counting the history of instance {instance_id!r}")[0][0]
+        if before is None:
+            sql, args = "SELECT coalesce(sum(count), 0) FROM history_chunks WHERE instance_id = ?", (instance_id,)
+        else:   # the chunk holding `before` counts its keys below it
+            sql = ("SELECT coalesce(sum(min(count, ? - seq)), 0) FROM history_chunks"
+                   " WHERE instance_id = ? AND seq < ?")
+            args = (int(before), instance_id, int(before))
+        return self._all(sql, args, f"counting the history of instance {instance_id!r}")[0][0]
 
     def list(self, project: str | None = None, activity: str | None = None, status: str | None = None,
              limit: int = 50, *, order: str = "latest", after: tuple[float, str] | None = None,
@@ -383,6 +388,30 @@ class SQLiteStore(InstanceStore):
     def _all(self, sql: str, args: tuple, what: str) -> list:
         with self._lock, errors_as_store_error(self.path, what):
             return self._open_conn().execute(sql, args).fetchall()
+
+
+def _keyed(conn, chunks) -> list[tuple]:
+    """The rows of ``chunks`` ``(instance, count, blob)``: each keyed above every key given before."""
+    last = conn.execute(_NEXT_KEY).fetchone()
+    seq = last[0] if last else 1
+    out = []
+    for iid, count, blob in chunks:
+        out.append((seq, iid, count, blob))
+        seq += count
+    return out
+
+
+def _rows_to_chunks(conn) -> None:
+    """Schema 6 to 7: the history rows as chunks with the same keys (goflow.store._chunks.chunk_runs)."""
+    rows = conn.execute(f"SELECT seq, instance_id, {HISTORY_COLUMNS} FROM history ORDER BY instance_id, seq")
+    batch: list = []
+    for chunk in chunk_runs(rows):
+        batch.append(chunk)
+        if len(batch) >= 1000:
+            conn.executemany(_APPEND, batch)
+            batch = []
+    if batch:
+        conn.executemany(_APPEND, batch)
 
 
 def _filters(**given) -> tuple[str, tuple]:

@@ -15,6 +15,7 @@ import time
 import pytest
 
 from actors.dispatcher import shard_of
+from goflow.store._chunks import decode
 from children_support import child_blueprint, parent_blueprint
 from runtime_support import call_counts, count_lines, poll, read_calls, wait_gone
 
@@ -51,9 +52,8 @@ def _created_counts(data_dir) -> collections.Counter:
     for i in range(2):
         conn = sqlite3.connect(f"file:{data_dir}/shards/{i}.sqlite?mode=ro", uri=True)
         try:
-            for iid, n in conn.execute("SELECT instance_id, count(*) FROM history WHERE outcome = 'created'"
-                                       " GROUP BY instance_id"):
-                out[iid] += n
+            for iid, chunk in conn.execute("SELECT instance_id, records FROM history_chunks"):
+                out.update(iid for r in decode(chunk) if r.outcome == "created")
         finally:
             conn.close()
     return out

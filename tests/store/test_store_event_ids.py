@@ -13,6 +13,7 @@ from goflow.errors import StoreError
 from goflow.history import Record
 from goflow.store import SQLiteStore
 from goflow.store.sqlite import SCHEMA_VERSION
+from store_support import SCHEMA_6_HISTORY
 
 
 def with_ids(change, *ids):
@@ -69,6 +70,8 @@ def test_a_version_1_store_is_upgraded_in_place_and_keeps_its_rows(store_path, c
                       "ALTER TABLE instances DROP COLUMN due", "ALTER TABLE instances DROP COLUMN inflight"):
         raw.execute(statement)
     raw.execute("DROP TABLE queued")                  # (version 6)
+    for statement in SCHEMA_6_HISTORY:                # (version 7)
+        raw.execute(statement)
     raw.execute("PRAGMA user_version=1")
     raw.commit()
     raw.close()

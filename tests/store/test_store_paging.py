@@ -143,7 +143,7 @@ def test_a_version_1_store_is_upgraded_in_place(tmp_path):
         assert [s.id for s in store.unfinished()] == ["kept"]
     raw = sqlite3.connect(path)
     try:
-        assert raw.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 6
+        assert raw.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 7
         cols = {name: [r[2] for r in raw.execute(f"PRAGMA index_info({name})")]
                 for (name,) in raw.execute("SELECT name FROM sqlite_master WHERE type = 'index'")
                 if not name.startswith("sqlite_")}

@@ -266,7 +266,7 @@ def test_server_restarted_under_load_every_batch_once(pg_server, pg_url, tmp_pat
     worker.join(DEADLINE)
     assert acked == list(range(300))
     assert store.counts() == {("p", "a", 1, "running"): 300}
-    assert _sql(pg_url, "SELECT count(*), count(DISTINCT instance_id) FROM goflow_history") == [(300, 300)]
+    assert _sql(pg_url, "SELECT sum(count), count(DISTINCT instance_id) FROM goflow_history_chunks") == [(300, 300)]
     assert marks == [False, True] and status.unavailable(tmp_path) == {}
     store.close()
 

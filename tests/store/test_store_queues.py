@@ -14,7 +14,7 @@ from goflow.errors import StoreError
 from goflow.history import Record
 from goflow.store import SQLiteStore
 
-from store_support import make_change
+from store_support import PG_SCHEMA_6_HISTORY, SCHEMA_6_HISTORY, make_change
 
 
 def queued(change, queued=(), unqueued=()):
@@ -85,10 +85,12 @@ def test_a_version_5_sqlite_store_is_upgraded_in_place(tmp_path):
         s.commit([make_change("kept")])
     raw = sqlite3.connect(path)                     # what the previous version's store looked like
     raw.execute("DROP TABLE queued")
+    for statement in SCHEMA_6_HISTORY:              # (version 7)
+        raw.execute(statement)
     raw.execute("PRAGMA user_version=5")
     raw.commit()
     raw.close()
-    with pytest.raises(StoreError, match="older than 6; open it once for writing"):
+    with pytest.raises(StoreError, match="older than 7; open it once for writing"):
         SQLiteStore(path, readonly=True)
     with SQLiteStore(path) as s:
         assert s.get("kept").queue == ()
@@ -96,12 +98,12 @@ def test_a_version_5_sqlite_store_is_upgraded_in_place(tmp_path):
         assert s.get("kept").queue == ((0, "inbox", b"x"),)
     raw = sqlite3.connect(path)
     try:
-        assert raw.execute("PRAGMA user_version").fetchone()[0] == 6
+        assert raw.execute("PRAGMA user_version").fetchone()[0] == 7
     finally:
         raw.close()
 
 
-def test_a_postgres_schema_5_is_migrated_to_6(pg_url):
+def test_a_postgres_schema_5_is_migrated_to_7(pg_url):
     import psycopg
 
     from goflow.cli import main
@@ -111,10 +113,12 @@ def test_a_postgres_schema_5_is_migrated_to_6(pg_url):
     with psycopg.connect(pg_url, autocommit=True) as conn:   # the previous version's schema
         conn.execute("DROP TABLE goflow_queued")
         conn.execute("DELETE FROM goflow_schema WHERE version = 6")
+        for statement in PG_SCHEMA_6_HISTORY:                   # (migration 7)
+            conn.execute(statement)
     with pytest.raises(StoreError, match="run `goflow store migrate`"):
         PostgresStore(pg_url, 0)
     result = CliRunner().invoke(main, ["store", "migrate", "--store-url", pg_url])
-    assert result.exit_code == 0 and "5 -> 6" in result.output, result.output
+    assert result.exit_code == 0 and "5 -> 7" in result.output, result.output
     with PostgresStore(pg_url, 0) as s:
         assert s.get("kept").queue == ()
         s.commit([queued(make_change("kept"), [(0, "postponed", b"x")])])
