@@ -271,3 +271,14 @@ def store_histories(data_dir, iids, shards: int = 2, url: str | None = None) -> 
         finally:
             store.close()
     return out
+
+
+# What a store of schema 1 to 6 has in place of schema 7's history_chunks (one row per record): run on a
+# new store's file to make it look older (its history is lost). tests/store/store_support.py has it too.
+SCHEMA_6_HISTORY = [
+    "DROP TABLE history_chunks",
+    "CREATE TABLE history (seq INTEGER PRIMARY KEY, instance_id TEXT NOT NULL, time REAL NOT NULL, state TEXT,"
+    " event TEXT, action TEXT, next TEXT, step INTEGER, attempt INTEGER, endpoint TEXT, outcome TEXT,"
+    " latency REAL, detail TEXT)",
+    "CREATE INDEX history_by_instance ON history (instance_id, seq)",
+]

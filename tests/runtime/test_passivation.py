@@ -17,7 +17,7 @@ from goflow.requests import Create, Item, Wait
 from goflow.shard import Shard
 from goflow.store import open_shard
 from goflow.testing import ManualClock
-from runtime_support import gate_blueprint
+from runtime_support import SCHEMA_6_HISTORY, gate_blueprint
 
 GATE = blueprint_from_document(gate_blueprint())
 LATER = blueprint_from_document({
@@ -161,7 +161,8 @@ def test_a_store_of_the_previous_schema_is_recovered_whole_once_then_passivated(
     raw = sqlite3.connect(tmp_path / "shards" / "0.sqlite")          # as a version-4 store had it
     for statement in ("DROP INDEX instances_due", "DROP INDEX instances_inflight",
                       "ALTER TABLE instances DROP COLUMN due", "ALTER TABLE instances DROP COLUMN inflight",
-                      "DROP TABLE queued", "PRAGMA user_version=4"):
+                      "DROP TABLE queued", *SCHEMA_6_HISTORY,      # (versions 6 and 7)
+                      "PRAGMA user_version=4"):
         raw.execute(statement)
     raw.commit()
     raw.close()

@@ -18,7 +18,7 @@ from goflow.loading import blueprint_from_document
 from goflow.requests import Create, Item
 from goflow.shard import Shard
 from goflow.store import Change, open_shard
-from runtime_support import worker
+from runtime_support import SCHEMA_6_HISTORY, worker
 
 T0 = 1000.0
 # s: poke loops, work runs a sync step, open moves to t; `later` is postponed in s and taken in t
@@ -201,6 +201,8 @@ def test_a_data_dir_of_the_previous_version_loads_with_its_queues(tmp_path):
         path = store.path
     raw = sqlite3.connect(path)
     raw.execute("DROP TABLE queued")
+    for statement in SCHEMA_6_HISTORY:                   # (version 7)
+        raw.execute(statement)
     raw.execute("PRAGMA user_version=5")
     raw.commit()
     raw.close()
