@@ -48,6 +48,7 @@ class Host(Actor):
         self.resending = False           # a RESEND wake-up is pending
         self.clock = time.time          # settings' ``clock`` (a goflow.testing.ManualClock in tests)
         self.listener: Listener | None = None   # the direct path's socket (a daemon's host)
+        self.acking = 0                  # the proxy's result batch being handled: Jobs.done says so
 
     def receiveMessage(self, msg, sender):
         try:
@@ -66,7 +67,13 @@ class Host(Actor):
             items = msg.items
             if msg.reply_to is not None:      # a client's: each token is the item's index in its batch
                 items = [Item(i.instance, i.request, Token(msg.reply_to, msg.rid, i.token)) for i in items]
-            self._handle(items)
+                self._handle(items)
+            else:                             # results (rid: the proxy's batch number) or a peer's items
+                self.acking = msg.rid if msg.rid and sender == self.proxy else 0
+                self._handle(items)
+                if self.acking:               # no Jobs carried the acknowledgement: it goes alone
+                    self.send(sender, Jobs([], self.acking))
+                    self.acking = 0
         elif isinstance(msg, WatchMessage):
             self._direct(msg.ready)
         elif isinstance(msg, WakeupMessage) and msg.payload == RESEND:
@@ -208,7 +215,8 @@ class Host(Actor):
     def _effects(self, fx) -> None:
         metrics.resident(len(self.shard.cells))
         if fx.jobs and self.proxy is not None:
-            self.send(self.proxy, Jobs(fx.jobs))
+            self.send(self.proxy, Jobs(fx.jobs, self.acking))
+            self.acking = 0
         if fx.sends:
             self._send_items(fx.sends)
             if not self.resending and self.clock is time.time:   # notices among them: check back later

@@ -125,7 +125,8 @@ def _batch(rid, instances, requests, tokens) -> Batch:
 class HostBatch:
     """Dispatcher -> host: items of the client ``reply_to``'s batch ``rid``, each token the item's
     index in that batch. Worker proxy -> host: worker results (items whose request is a
-    :class:`goflow.jobs.StepDone`), no reply_to, no tokens."""
+    :class:`goflow.jobs.StepDone`), no reply_to, no tokens, ``rid`` the proxy's sequence number
+    of the batch, which the host acknowledges in ``Jobs.done``."""
     items: list
     reply_to: Any = None
     rid: int = 0
@@ -172,8 +173,11 @@ class QueryReply:
 
 @dataclass(repr=False)
 class Jobs:
-    """Host -> its worker proxy: worker calls to make (:class:`goflow.jobs.Job`)."""
+    """Host -> its worker proxy: worker calls to make (:class:`goflow.jobs.Job`). ``done``: the
+    sequence number of the proxy's result batch the host has just handled (0: none), which lets
+    the proxy send the next one (:mod:`actors._send_window`); a ``Jobs`` may carry only that."""
     jobs: list
+    done: int = 0
 
 
 @dataclass

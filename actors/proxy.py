@@ -37,6 +37,7 @@ from goflow.steps import CallPool, LoopPump, SplitPool, embedded_pool
 from goflow.transports import check_config, registry_from_config
 
 from ._logging import apply_levels
+from ._send_window import SendWindow
 from . import embedded
 from .messages import HostBatch, Jobs, ProxyInit, Query, QueryReply
 
@@ -45,7 +46,9 @@ __all__ = ["WorkerProxy"]
 log = logging.getLogger("goflow.proxy")
 # Results go back to hosts at most once per FLUSH seconds per proxy (unless nothing is left in
 # flight): every message between processes costs far more than a result, so under load results
-# gather into large batches (one host commit each), and when idle they leave at once.
+# gather into large batches (one host commit each), and when idle they leave at once. And at most
+# _send_window.WINDOW batches per host that the host has not acknowledged (Jobs.done): Thespian
+# moves one message at a time to an actor, so more would only queue there, one commit each.
 FLUSH = 0.002
 
 
@@ -54,23 +57,23 @@ class WorkerProxy(Actor):
         super().__init__(*args, **kw)
         self.pool: CallPool | SplitPool | None = None   # embedded_pool(): workers.call_process
         self.index = -1
-        self.polling = False
         self.inflight: dict = {}        # Job.key -> the address of the host that asked for it
         self.outbox: list = []          # (host, Item of a StepDone): results drained, not yet sent
         self.last_flush = 0.0
         self.pump: LoopPump | None = None   # multiprocTCPBase: the calls' loop runs in this thread
-        self.wakeups: list = []             # monotonic due times of the wakeups asked for (pump mode)
+        self.wakeups: list = []             # monotonic due times of the wakeups asked for
+        self.window = SendWindow()          # result batches each host has not acknowledged yet
         self.early: list = []               # (jobs, host) that came before ProxyInit (a revived proxy)
 
     def receiveMessage(self, msg, sender):
         if isinstance(msg, WakeupMessage):
-            if self.pump is not None:
-                if self.wakeups:          # Thespian fires wakeups earliest first
-                    self.wakeups.remove(min(self.wakeups))
-            else:
-                self.polling = False
+            if self.wakeups:              # Thespian fires wakeups earliest first
+                self.wakeups.remove(min(self.wakeups))
         elif isinstance(msg, Jobs):
-            self._submit(msg.jobs, sender)
+            if msg.done:
+                self.window.acked(str(sender), msg.done)
+            if msg.jobs:
+                self._submit(msg.jobs, sender)
         elif isinstance(msg, ProxyInit):
             self._init(msg)
         elif isinstance(msg, Query) and msg.kind == "pids":
@@ -130,7 +133,7 @@ class WorkerProxy(Actor):
             for job in failed:
                 self._hold(job, StepResult(ERROR, None, (Record(
                     time.time(), job.request.get("state"), None, job.action, None, job.step, outcome="no-worker"),)))
-            self._flush()
+            self._flush(time.monotonic())
 
     def _polled(self):
         """Pool mode (simpleSystemBase): take what finished (the engine thread sends a
@@ -141,12 +144,24 @@ class WorkerProxy(Actor):
         for job, result in self.pool.drain():
             self._hold(job, result)
         now = time.monotonic()
-        if self.outbox and (not self.inflight or now - self.last_flush >= FLUSH):
-            self._flush()
-        if self.outbox and not self.polling:
-            self.polling = True
-            self.wakeupAfter(max(0.0, self.last_flush + FLUSH - now))
+        due = self._send(now)
+        if due is not None:
+            self._wake_at(due, now)
         return None
+
+    def _send(self, now: float) -> float | None:
+        """Flush the outbox if due; when results are left waiting, the time to come back."""
+        if not self.outbox:
+            return None
+        if self.inflight and now - self.last_flush < FLUSH:
+            return self.last_flush + FLUSH
+        self._flush(now)
+        return self.window.next_expiry() if self.outbox else None   # held: an ack, or the stall
+
+    def _wake_at(self, due: float, now: float) -> None:
+        if not any(t <= due + 0.0005 for t in self.wakeups):
+            self.wakeups.append(due)
+            self.wakeupAfter(max(0.0, due - now))
 
     def _hold(self, job: Job, result: StepResult) -> None:
         host = self.inflight.pop(job.key, None)
@@ -154,8 +169,9 @@ class WorkerProxy(Actor):
         if host is not None:
             self.outbox.append((host, Item(job.instance, job.done(result))))
 
-    def _flush(self) -> None:
-        """Send the outbox: one HostBatch of results per host."""
+    def _flush(self, now: float) -> None:
+        """Send the outbox: one HostBatch of results per host whose window is open; the results
+        for the others stay in the outbox."""
         by_obj: dict = {}                 # the jobs of one Jobs message share one address object
         for host, item in self.outbox:
             entry = by_obj.get(id(host))
@@ -163,12 +179,16 @@ class WorkerProxy(Actor):
                 entry = by_obj[id(host)] = (host, [])
             entry[1].append(item)
         self.outbox = []
-        self.last_flush = time.monotonic()
+        self.last_flush = now
         by_host: dict = {}                # ActorAddress is unhashable: group the objects by str()
         for host, items in by_obj.values():
             by_host.setdefault(str(host), (host, []))[1].extend(items)
-        for host, items in by_host.values():
-            self.send(host, HostBatch(items))
+        window = self.window
+        for key, (host, items) in by_host.items():
+            if window.may_send(key, now):
+                self.send(host, HostBatch(items, None, window.sent(key, now)))
+            else:
+                self.outbox.extend((host, item) for item in items)
 
     # ------------------------------------------------------------------ pump mode (multiprocTCPBase)
     def _pumped(self):
@@ -177,16 +197,10 @@ class WorkerProxy(Actor):
         for job, result in pump.pump():
             self._hold(job, result)
         now = time.monotonic()
-        due = None
-        if self.outbox:
-            if not self.inflight or now - self.last_flush >= FLUSH:
-                self._flush()
-            else:
-                due = self.last_flush + FLUSH
+        due = self._send(now)
         delay = pump.next_timer()
         if delay is not None and (due is None or now + delay < due):
             due = now + delay
-        if due is not None and not any(t <= due + 0.0005 for t in self.wakeups):
-            self.wakeups.append(due)
-            self.wakeupAfter(max(0.0, due - now))
+        if due is not None:
+            self._wake_at(due, now)
         return ThespianWatch([pump.fileno()])

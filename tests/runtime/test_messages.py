@@ -45,7 +45,9 @@ def test_a_step_result_becomes_the_fsm_input_of_its_mode():
 def test_jobs_replies_and_blueprints_survive_pickling():
     job = Job("i", 3, "sync", "work", {"instance": "i", "step": 3}, BP.workers_for("work"))
     again = roundtrip(Jobs([job, job]))
-    assert again.jobs == [job, job] and again.jobs[0].key == ("i", 3, "sync")
+    assert again.jobs == [job, job] and again.jobs[0].key == ("i", 3, "sync") and again.done == 0
+    assert roundtrip(Jobs([], 12)).done == 12             # an acknowledgement alone
+    assert roundtrip(HostBatch([Item("i", StepDone(3, "sync", RESULT))], None, 12)).rid == 12
     replies = roundtrip(Replies(7, [Reply(0, True, {"id": "i"}), Reply(1, False, InstanceNotFound("j"))]))
     assert replies.replies[0] == Reply(0, True, {"id": "i"})
     assert isinstance(replies.replies[1].value, InstanceNotFound) and replies.replies[1].value.instance_id == "j"
