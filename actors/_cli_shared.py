@@ -54,7 +54,7 @@ def connect(cfg: Config):
     """A client :class:`actors.api.Engine` of the daemon the configuration names."""
     from .api import Engine
     try:
-        return Engine.connect(cfg.daemon.port, timeout=30.0)
+        return Engine.connect(cfg.daemon.port, timeout=30.0, settings=cfg)
     except RuntimeUnavailable as exc:
         raise RuntimeUnavailable(f"{exc}; start one with `goflow daemon start`") from None
 

@@ -1,6 +1,13 @@
 """The request/reply exchange of an :class:`actors.api.Engine` with the actor system: one message out,
 its reply (or its batch's item results) back, within a deadline; a daemon client also notices an
 actor that died before it answered. The caller holds the engine's lock.
+
+:func:`exchange_batches` pipelines a request of many batches: up to ``window`` of them in flight at
+once (``client.batches_in_flight``), so that every host of a daemon has work while the client waits
+for the others' answers. The replies are matched by request id, as one batch's are. A batch that
+names an instance an earlier batch still in flight names waits until that one is answered: the
+items of one instance reach its host in the order the caller gave them, whatever the transport
+does with two messages in flight.
 """
 from __future__ import annotations
 
@@ -11,7 +18,7 @@ from thespian.actors import PoisonMessage
 
 from goflow.errors import RequestFailed, RequestTimeout
 
-from .messages import Replies
+from .messages import Batch, Replies
 
 PROBE_AFTER = 1.0   # seconds without an answer before a daemon client checks that the actor still lives
 
@@ -56,6 +63,74 @@ def exchange(asys, target, msg, rid: int, *, want: int | None, timeout: float, o
                 got[r.token] = (r.ok, r.value)
             if len(got) >= want:
                 return [got[i] for i in range(want)]
+
+
+def exchange_batches(asys, target, batches: list[Batch], *, window: int, timeout: float,
+                     owned: bool) -> list[tuple]:
+    """Send ``batches`` to ``target``, at most ``window`` unanswered at once; each item's
+    ``(ok, value)``, batch after batch, in order. Each batch has ``timeout`` seconds from when it was
+    sent. On a timeout or failure the batches not yet sent are not sent (those in flight may have been
+    applied) and the error is raised, as :func:`exchange` raises it."""
+    if len(batches) == 1 or window <= 1:
+        out: list[tuple] = []
+        for b in batches:
+            out.extend(exchange(asys, target, b, b.rid, want=len(b.items), timeout=timeout, owned=owned))
+        return out
+    results: dict[int, dict[int, tuple]] = {}       # rid -> {item index: (ok, value)} of a batch in flight
+    done: dict[int, list] = {}
+    flight: dict[int, tuple] = {}                   # rid -> (batch, deadline, its instance ids)
+    busy: dict[str, int] = {}                       # instance id -> batches in flight that name it
+    nxt = 0
+    probe_at = time.monotonic() + PROBE_AFTER
+    while len(done) < len(batches):
+        # send while there is room and the next batch names no instance of a batch in flight
+        while nxt < len(batches) and len(flight) < window:
+            b = batches[nxt]
+            ids = {i.instance for i in b.items}
+            if not busy.keys().isdisjoint(ids):
+                break                 # it waits for the batch in flight that names one of its instances
+            asys.tell(target, b)
+            flight[b.rid] = (b, time.monotonic() + timeout, ids)
+            results[b.rid] = {}
+            for i in ids:
+                busy[i] = busy.get(i, 0) + 1
+            nxt += 1
+        now = time.monotonic()
+        first = min(d for _b, d, _ids in flight.values())
+        if now >= first:
+            late = next(b for b, d, _ids in flight.values() if d == first)
+            raise RequestTimeout(f"no reply from the engine within {timeout:g}s (Batch {late.rid}, "
+                                 f"{len(results[late.rid])}/{len(late.items)} answered; "
+                                 f"{len(done)}/{len(batches)} batches answered)")
+        if not owned and now >= probe_at:
+            probe_at = now + PROBE_AFTER
+            if _gone(target):
+                raise RequestTimeout(f"the engine's actor is gone before it answered ({len(done)}/"
+                                     f"{len(batches)} batches answered); the request may have been applied")
+        reply = asys.listen(min(first - now, 1.0))
+        if isinstance(reply, PoisonMessage):
+            rid = getattr(reply.poisonMessage, "rid", None)
+            if rid in flight:
+                raise RequestFailed("Batch", reply.details)
+            continue
+        if not isinstance(reply, Replies) or reply.rid not in flight:
+            continue                  # nothing yet, or a late reply to an abandoned request
+        got = results[reply.rid]
+        for r in reply.replies:
+            got[r.token] = (r.ok, r.value)
+        b, _deadline, ids = flight[reply.rid]
+        if len(got) >= len(b.items):
+            del flight[b.rid], results[b.rid]
+            done[b.rid] = [got[i] for i in range(len(b.items))]
+            for i in ids:
+                if busy[i] == 1:
+                    del busy[i]
+                else:
+                    busy[i] -= 1
+    out = []
+    for b in batches:
+        out.extend(done[b.rid])
+    return out
 
 
 def _gone(addr) -> bool:

@@ -1,7 +1,8 @@
 """Requests an :class:`actors.api.Engine` sends without waiting for their answers: for a client that
 keeps many requests held by the hosts at once (``actors.watch_hub``: one ``Watch`` per stream), which
 the Engine's request/reply exchange (:mod:`actors._exchange`) would wait on one at a time, and drop
-the answers of the others. A mixin of the Engine (its ``_asys``, ``_dispatcher``, ``_lock``, ``_rids``).
+the answers of the others. A mixin of the Engine (its ``_asys``, ``_dispatcher``, ``_lock``, ``_rids``,
+``client``).
 """
 from __future__ import annotations
 
@@ -14,20 +15,18 @@ from goflow.requests import Item
 
 from .messages import Batch, Replies
 
-__all__ = ["Posting", "MAX_ITEMS"]
-
-MAX_ITEMS = 1000    # items per posted batch (the Engine's own chunk)
+__all__ = ["Posting"]
 
 
 class Posting:
     def post(self, items: Sequence[Item]) -> int:
-        """Send one batch (at most :data:`MAX_ITEMS` items) without waiting; returns its request id,
+        """Send one batch (at most ``client.batch_items`` items) without waiting; returns its request id,
         which :meth:`collect` gives back with the batch's results."""
         rid = next(self._rids)
         with self._lock:
             if self._asys is None:
                 raise RuntimeUnavailable("the engine is closed")
-            self._asys.tell(self._dispatcher, Batch(rid, list(items)[:MAX_ITEMS]))
+            self._asys.tell(self._dispatcher, Batch(rid, list(items)[:self.client.batch_items]))
         return rid
 
     def collect(self, timeout: float) -> tuple[int, list[tuple[int, bool, Any]]] | None:

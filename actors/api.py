@@ -25,15 +25,15 @@ from typing import Any, Iterable, Sequence
 
 from thespian.actors import ActorExitRequest
 
-from goflow.config import Config
+from goflow.config import ClientSection, Config
 from goflow.errors import GoflowError, RequestFailed, RequestTimeout, RuntimeUnavailable
 from goflow.fsm import Pause, Resume, Retry, Rewind, Signal, Terminate
 from goflow.ids import check_blueprint, check_id, check_optional_id
 from goflow.model import Blueprint
 from goflow.requests import Create, Item, Request, Wait
 
-from ._exchange import exchange
-from .direct import direct_batch, links_for
+from ._exchange import exchange, exchange_batches
+from .direct import direct_batches, links_for
 from ._posting import Posting
 from ._reading import Reading
 from ._sources import _blueprints
@@ -44,15 +44,15 @@ __all__ = ["Engine"]
 
 log = logging.getLogger("goflow.api")
 DEFAULT_TIMEOUT = 30.0
-CHUNK = 1000
 
 
 class Engine(Reading, Posting):
     """A handle on a running GoFlow engine (embedded or daemon)."""
 
     def __init__(self, system, root, dispatcher, *, owns_system: bool, timeout: float = DEFAULT_TIMEOUT,
-                 recovered: int = 0, clock=None):
+                 recovered: int = 0, clock=None, client: ClientSection | None = None):
         self._asys, self._root, self._dispatcher = system, root, dispatcher
+        self.client = client or ClientSection()     # client.batch_items, client.batches_in_flight
         self.clock = clock              # a manual clock the hosts read (embedded, tests); None: real time
         self._owns = owns_system
         self.timeout = timeout
@@ -89,11 +89,12 @@ class Engine(Reading, Posting):
             raise
 
     @classmethod
-    def connect(cls, port: int, *, timeout: float = DEFAULT_TIMEOUT) -> "Engine":
-        """Attach to a running daemon's actor system on 127.0.0.1:``port``."""
+    def connect(cls, port: int, *, timeout: float = DEFAULT_TIMEOUT, settings: Config | None = None) -> "Engine":
+        """Attach to a running daemon's actor system on 127.0.0.1:``port``; ``settings``: its
+        ``client`` section is how this client sends (default: ``Config()``'s)."""
         asys = attach(port)
         root = asys.createActor("actors.root.Root", globalName=ROOT_NAME)
-        eng = cls(asys, root, None, owns_system=False, timeout=timeout)
+        eng = cls(asys, root, None, owns_system=False, timeout=timeout, client=(settings or Config()).client)
         rid = next(eng._rids)
         reply = eng._call(root, WhereIsDispatcher(rid), rid, timeout=min(timeout, 10.0))
         if reply.dispatcher is None:
@@ -106,7 +107,8 @@ class Engine(Reading, Posting):
     def _boot(cls, asys, settings: Config, blueprints: list[Blueprint], *, owns: bool,
               timeout: float) -> "Engine":
         root = asys.createActor("actors.root.Root", globalName=ROOT_NAME)
-        eng = cls(asys, root, None, owns_system=owns, timeout=timeout, clock=settings.clock)
+        eng = cls(asys, root, None, owns_system=owns, timeout=timeout, clock=settings.clock,
+                  client=settings.client)
         rid = next(eng._rids)
         booted: Booted = eng._call(root, Boot(settings, rid, blueprints), rid, timeout=max(timeout, 60.0))
         if booted.error is not None:
@@ -244,13 +246,11 @@ class Engine(Reading, Posting):
     def wait_all(self, instance_ids: Sequence[str], timeout: float | None = None, *, state: str | None = None,
                  status: str | None = None) -> list[dict]:
         """:meth:`wait` for each instance (the same conditions); their statuses, in order."""
-        out = []
-        for i in range(0, len(instance_ids), CHUNK):
-            chunk = [check_id(iid) for iid in instance_ids[i:i + CHUNK]]
-            for res in self._batch([Item(iid, Wait(state, status)) for iid in chunk], timeout=timeout):
-                if isinstance(res, Exception):
-                    raise res
-                out.append(res)
+        items = [Item(check_id(iid), Wait(state, status)) for iid in instance_ids]
+        out = self._batch(items, timeout=timeout) if items else []
+        for res in out:
+            if isinstance(res, Exception):
+                raise res
         return out
 
     def advance(self, seconds: float = 0.0) -> int:
@@ -271,24 +271,25 @@ class Engine(Reading, Posting):
         return res
 
     def _batch(self, items: list[Item], timeout: float | None = None) -> list:
-        out: list = []
-        for i in range(0, len(items), CHUNK):
-            chunk = items[i:i + CHUNK]
-            rid = next(self._rids)
-            results = self._direct(chunk, rid, timeout)   # None: through the dispatcher
-            if results is None:
-                results = self._call(self._dispatcher, Batch(rid, chunk), rid, want=len(chunk), timeout=timeout)
-            out.extend(v for _ok, v in results)   # a value, or the GoflowError for that item
-        return out
+        """Each item's result (a value, or the GoflowError for that item), in order: the items go in
+        batches of ``client.batch_items``, ``client.batches_in_flight`` at once, straight to the
+        hosts (a daemon client, actors/direct.py) or through the dispatcher (actors/_exchange.py)."""
+        n = self.client.batch_items
+        batches = [Batch(next(self._rids), items[i:i + n]) for i in range(0, len(items), n)]
+        results = self._direct(batches, timeout)     # None: through the dispatcher
+        if results is None:
+            results = self._call(self._dispatcher, batches, 0, timeout=timeout)
+        return [v for _ok, v in results]
 
-    def _direct(self, items: list[Item], rid: int, timeout: float | None):
-        """A daemon client's batch straight to its hosts (actors/direct.py), or None."""
+    def _direct(self, batches: list[Batch], timeout: float | None):
+        """A daemon client's batches straight to its hosts (actors/direct.py), or None."""
         if self._links is None:
             return None
         with self._lock:
             if self._asys is None or self._links is None:
                 raise RuntimeUnavailable("the engine is closed")
-            return direct_batch(self._links, items, rid, self.timeout if timeout is None else timeout)
+            return direct_batches(self._links, batches, self.client.batches_in_flight,
+                                  self.timeout if timeout is None else timeout)
 
     def _query(self, kind: str, **args):
         rid = next(self._rids)
@@ -301,7 +302,8 @@ class Engine(Reading, Posting):
         return reply.value
 
     def _call(self, target, msg, rid: int, *, want: int | None = None, timeout: float | None = None):
-        """Send ``msg``; return its reply (or, with ``want``, the ``want`` item results in order).
+        """Send ``msg``; return its reply (or, with ``want``, the ``want`` item results in order); or
+        ``msg`` a list of :class:`Batch` es: their item results in order (``rid`` unused).
 
         A daemon client whose request to the dispatcher times out or fails (a dispatcher whose root
         died) asks the root where the dispatcher is (the root restarts a dispatcher that died, at a
@@ -338,4 +340,7 @@ class Engine(Reading, Posting):
         with self._lock:
             if self._asys is None:
                 raise RuntimeUnavailable("the engine is closed")
+            if isinstance(msg, list):
+                return exchange_batches(self._asys, target, msg, window=self.client.batches_in_flight,
+                                        timeout=timeout, owned=self._owns)
             return exchange(self._asys, target, msg, rid, want=want, timeout=timeout, owned=self._owns)

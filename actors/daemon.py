@@ -95,7 +95,7 @@ def start_daemon(data_dir: str | None = None, *, port: int | None = None, shards
         if proc.returncode != 0 or not report.get("ok"):
             raise RuntimeUnavailable(f"the daemon did not start on {address}:{port}: "
                                      f"{report.get('error') or f'launcher exited with {proc.returncode}'}")
-    eng = Engine.connect(port, timeout=timeout)
+    eng = Engine.connect(port, timeout=timeout, settings=settings)
     eng.recovered = report.get("recovered", 0)
     return eng
 

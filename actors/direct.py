@@ -41,7 +41,7 @@ from goflow.requests import Item
 from .dispatcher import refusal, shard_of
 from .messages import HostBatch, Replies
 
-__all__ = ["socket_path", "Listener", "Conn", "Links", "links_for", "direct_batch", "frame", "gone"]
+__all__ = ["socket_path", "Listener", "Conn", "Links", "links_for", "direct_batches", "frame", "gone"]
 
 log = logging.getLogger("goflow.direct")
 
@@ -207,65 +207,99 @@ def links_for(info: dict) -> "Links | None":
     return Links([socket_path(data_dir, i) for i in range(shards)])
 
 
-def direct_batch(links: "Links", items: list, rid: int, timeout: float) -> list | None:
-    """A client's batch (items without tokens) straight to the hosts: each item's ``(ok, value)``
-    in order (an id that breaks the rule refused here, as the dispatcher does); None, having sent
-    nothing, when a host it needs cannot be reached directly."""
+def direct_batches(links: "Links", batches: list, window: int, timeout: float) -> list | None:
+    """A client's batches (:class:`Batch` es of items without tokens) straight to the hosts, at most
+    ``window`` unanswered at once: each item's ``(ok, value)``, batch after batch, in order (an id
+    that breaks the rule refused here, as the dispatcher does); None, having sent nothing, when a
+    host it needs cannot be reached directly. The items of one instance all go to its host on one
+    connection, in order: they are applied in the caller's order."""
     n = len(links.paths)
-    per: dict[int, list] = {}
-    replies: dict[int, tuple] = {}
-    for idx, item in enumerate(items):
-        bad = refusal(item)
-        if bad is not None:
-            replies[idx] = (False, bad)
-            continue
-        per.setdefault(shard_of(item.instance, n), []).append(Item(item.instance, item.request, idx))
-    if per and not links.call(per, rid, len(items), timeout, replies):
+    parts, got = [], {}
+    for b in batches:
+        per: dict[int, list] = {}
+        replies: dict[int, tuple] = {}
+        for idx, item in enumerate(b.items):
+            bad = refusal(item)
+            if bad is not None:
+                replies[idx] = (False, bad)
+                continue
+            per.setdefault(shard_of(item.instance, n), []).append(Item(item.instance, item.request, idx))
+        parts.append((b.rid, per, len(b.items)))
+        got[b.rid] = replies
+    if any(per for _rid, per, _n in parts) and not links.call(parts, window, timeout, got):
         return None
-    return [replies[i] for i in range(len(items))]
+    return [got[b.rid][i] for b in batches for i in range(len(b.items))]
 
 
 class Links:
     """A daemon client's connections to its hosts, one per host, made when first needed. The
-    caller (the engine, under its lock) makes one request at a time."""
+    caller (the engine, under its lock) makes one request (of one or more batches) at a time."""
 
     def __init__(self, paths: list[str | None]) -> None:
         self.paths = paths
         self.socks: list[socket.socket | None] = [None] * len(paths)
         self.frames: list[_Frames] = [_Frames() for _ in paths]
 
-    def call(self, per_host: dict[int, list[Item]], rid: int, want: int, timeout: float,
-             replies: dict) -> bool:
-        """Send each host its items (tokens: their indexes in the client's batch) and gather the
-        replies into ``replies`` (index -> (ok, value)) until ``want`` are there. False, having sent
-        nothing, when a host cannot be reached directly: the caller goes through the dispatcher."""
-        socks = {}
-        for i in per_host:
-            sock = self._link(i)
-            if sock is None:
-                return False
-            socks[i] = sock
-        for i, items in per_host.items():
-            try:
-                socks[i].sendall(frame(HostBatch(items, None, rid)))
-            except OSError as exc:
-                self._drop(i)
-                raise gone(f"host {i} is gone before it answered ({exc}); the request may "
-                           f"have been applied") from None
-        deadline = time.monotonic() + timeout
-        waiting = {socks[i].fileno(): i for i in per_host}
-        while len(replies) < want:
+    def call(self, parts: list[tuple[int, dict[int, list[Item]], int]], window: int, timeout: float,
+             got: dict[int, dict]) -> bool:
+        """Send each batch ``(rid, {host: items}, items in the batch)`` its hosts' items (tokens: their
+        indexes in the client's batch), at most ``window`` batches unanswered at once, and gather the
+        replies into ``got[rid]`` (index -> (ok, value); an index already there is not sent) until
+        every batch is whole. Each batch has ``timeout`` seconds from when it was queued. Writes never
+        block (a host busy with earlier batches is not waited on while its replies arrive). False,
+        having sent nothing, when a host cannot be reached directly: the caller goes through the
+        dispatcher."""
+        socks: dict[int, socket.socket] = {}
+        for _rid, per, _n in parts:
+            for i in per:
+                if i not in socks:
+                    sock = self._link(i)
+                    if sock is None:
+                        return False
+                    socks[i] = sock
+        host_of = {sock.fileno(): i for i, sock in socks.items()}
+        out = {i: bytearray() for i in socks}       # frames queued for each host, not yet written
+        flight: dict[int, tuple[int, float]] = {}   # rid -> (items in the batch, deadline)
+        nxt = whole = 0
+        while whole < len(parts):
+            while nxt < len(parts) and len(flight) < window:
+                rid, per, n = parts[nxt]
+                nxt += 1
+                if len(got[rid]) >= n:              # every item refused here: nothing to send
+                    whole += 1
+                    continue
+                for i, items in per.items():
+                    out[i] += frame(HostBatch(items, None, rid))
+                flight[rid] = (n, time.monotonic() + timeout)
+            if not flight:
+                continue
+            deadline = min(d for _n, d in flight.values())
             left = deadline - time.monotonic()
             if left <= 0:
+                rid = next(r for r, (_n, d) in flight.items() if d == deadline)
                 raise RequestTimeout(f"no reply from the engine within {timeout:g}s "
-                                     f"(direct, {len(replies)}/{want} answered)")
-            ready, _, _ = select.select(list(waiting), [], [], left)
-            for fd in ready:
-                i = waiting[fd]
-                for msg in self._read(i):
-                    if isinstance(msg, Replies) and msg.rid == rid:
+                                     f"(direct, {len(got[rid])}/{flight[rid][0]} answered)")
+            ready, writable, _ = select.select(list(socks.values()), [socks[i] for i in out if out[i]], [], left)
+            for sock in writable:
+                i = host_of[sock.fileno()]
+                try:
+                    sent = sock.send(out[i], socket.MSG_DONTWAIT)
+                except (BlockingIOError, InterruptedError):
+                    continue
+                except OSError as exc:
+                    self._drop(i)
+                    raise gone(f"host {i} is gone before it answered ({exc}); the request may "
+                               f"have been applied") from None
+                del out[i][:sent]
+            for sock in ready:
+                for msg in self._read(host_of[sock.fileno()]):
+                    if isinstance(msg, Replies) and msg.rid in flight:
+                        replies = got[msg.rid]
                         for r in msg.replies:
                             replies[r.token] = (r.ok, r.value)
+                        if len(replies) >= flight[msg.rid][0]:
+                            del flight[msg.rid]
+                            whole += 1
                     # anything else: a late reply to an abandoned request
         return True
 

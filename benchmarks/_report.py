@@ -181,7 +181,7 @@ def _table(head, rows):
 def _err(r):
     if r.get("ok"):
         notes = list(r.get("notes") or ())
-        rounds = r.get("rounds_workflows_per_s")
+        rounds = r.get("rounds_transitions_per_s") or r.get("rounds_workflows_per_s")
         if rounds:
             notes.insert(0, "rounds " + "/".join("x" if v is None else f"{v:,.0f}" for v in rounds))
         return "; ".join(notes)[:120]
@@ -194,8 +194,12 @@ def _cpu_lines(rows) -> list[str]:
     out = []
     for r in rows:
         cpu, n = r.get("cpu_seconds"), r.get("workflows")
+        rounds = [c for c in r.get("rounds_cpu_seconds") or () if c]
         if r.get("ok") and cpu and n:
-            parts = ", ".join(f"{k} {v * 1e6 / n:,.0f}" for k, v in cpu.items() if v >= 0.005)
+            # with rounds: every round's figure, the median round's first
+            parts = ", ".join(f"{k} {v * 1e6 / n:,.0f}" + (" (rounds " + "/".join(
+                f"{c.get(k, 0) * 1e6 / n:,.0f}" for c in rounds) + ")" if len(rounds) > 1 else "")
+                for k, v in cpu.items() if v >= 0.005)
             out.append(f"  {r['contender']}: {parts}")
     return ["CPU ms per 1,000 (by process, the measured phase; /proc ticks of 10 ms):"] + out if out else []
 

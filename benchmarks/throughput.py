@@ -70,10 +70,11 @@ def plan(args) -> list[tuple[str, str, int]]:
                 if c == "goflow-daemon" and args.metrics_off:    # the same daemon with metrics.enabled: false
                     out.append(("http", "goflow-daemon-nometrics", args.instances))
     if args.engine_only:
-        for c in ("engine-embedded", "engine-daemon") + (("engine-embedded-pg", "engine-daemon-pg") if pg else ()):
-            out.append(("engine-only", c, args.engine_instances))
-        if args.metrics_off:
-            out.append(("engine-only", "engine-daemon-nometrics", args.engine_instances))
+        for _ in range(args.rounds):          # interleaved rounds too
+            for c in ("engine-embedded", "engine-daemon") + (("engine-embedded-pg", "engine-daemon-pg") if pg else ()):
+                out.append(("engine-only", c, args.engine_instances))
+            if args.metrics_off:
+                out.append(("engine-only", "engine-daemon-nometrics", args.engine_instances))
     if args.idle:
         out.append(("idle", "idle-daemon", args.idle))
     if args.recovery:
@@ -217,6 +218,9 @@ def merge_rounds(results: list) -> list:
         good = sorted((r for r in runs if r.get("ok")), key=lambda r: r.get("workflows_per_s") or 0)
         row = dict(good[(len(good) - 1) // 2] if good else runs[0])
         row["rounds_workflows_per_s"] = [r.get("workflows_per_s") if r.get("ok") else None for r in runs]
+        if row.get("scenario") == "engine-only":
+            row["rounds_transitions_per_s"] = [r.get("transitions_per_s") if r.get("ok") else None for r in runs]
+        row["rounds_cpu_seconds"] = [r.get("cpu_seconds") if r.get("ok") else None for r in runs]
         failed = [r.get("error") for r in runs if not r.get("ok")]
         if failed and good:
             row.setdefault("notes", []).append(f"{len(failed)} of {len(runs)} rounds failed: {failed[0]}")
@@ -245,7 +249,7 @@ def parse(argv=None):
     p.add_argument("--steps", type=int, default=3, help="steps per workflow")
     p.add_argument("--shards", type=int, default=2, help="daemon shards (hosts)")
     p.add_argument("--http", action="store_true", help="run the HTTP scenario with other scenarios")
-    p.add_argument("--rounds", type=int, default=1, help="HTTP scenario rounds (interleaved); each "
+    p.add_argument("--rounds", type=int, default=1, help="HTTP and engine-only rounds (interleaved); each "
                    "contender's row is its median round by workflows/s")
     p.add_argument("--engine-only", action="store_true", help="continue-only flow: transitions/s")
     p.add_argument("--engine-instances", type=int, default=None, help="instances for --engine-only "

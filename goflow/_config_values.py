@@ -80,6 +80,8 @@ _CHECKS: dict[str, Callable[[Any], str | None]] = {
     "limits.paused_events": _positive(1),
     "limits.children": _positive(1),
     "limits.child_depth": _positive(0),
+    "client.batch_items": _positive(1),
+    "client.batches_in_flight": _positive(1),
     "runtime.passivate_after": _positive(0),
     "runtime.cache_size": _positive(0),
     "logging.level": _choice(LOG_LEVELS),

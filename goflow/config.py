@@ -28,7 +28,7 @@ from .errors import ConfigError
 
 __all__ = [
     "Config", "EngineSection", "StoreSection", "DaemonSection", "ApiSection", "GrpcSection", "WorkersSection",
-    "RetrySection", "LimitsSection", "RuntimeSection", "LoggingSection", "MetricsSection", "SCHEMA", "ENV_PREFIX", "CONFIG_ENV",
+    "RetrySection", "LimitsSection", "ClientSection", "RuntimeSection", "LoggingSection", "MetricsSection", "SCHEMA", "ENV_PREFIX", "CONFIG_ENV",
     "DEFAULT_PORT", "DEFAULT_API_PORT", "DEFAULT_GRPC_PORT", "LOOPBACK",
     "load_config", "is_loopback", "option_key", "cpu_shards",
 ]
@@ -145,6 +145,14 @@ class LimitsSection:
 
 
 @dataclass(frozen=True)
+class ClientSection:
+    """How an :class:`actors.api.Engine` sends a request of many items (``start_many``, ``send_many``,
+    ``wait_all``): in batches of ``batch_items``, at most ``batches_in_flight`` unanswered at once."""
+    batch_items: int = 1_000           # items per batch a client sends
+    batches_in_flight: int = 4         # batches one request keeps unanswered at once (1: one at a time)
+
+
+@dataclass(frozen=True)
 class RuntimeSection:
     passivate_after: float = 60.0      # seconds an instance with nothing in flight stays in memory unused
     cache_size: int = 10_000           # idle instances a host keeps in memory beyond its active set (LRU)
@@ -163,7 +171,7 @@ class LoggingSection:
 
 _SECTIONS = {"engine": EngineSection, "store": StoreSection, "daemon": DaemonSection, "api": ApiSection,
              "grpc": GrpcSection,
-             "workers": WorkersSection, "retry": RetrySection, "limits": LimitsSection, "logging": LoggingSection,
+             "workers": WorkersSection, "retry": RetrySection, "limits": LimitsSection, "client": ClientSection, "logging": LoggingSection,
              "metrics": MetricsSection, "runtime": RuntimeSection}
 
 
@@ -196,6 +204,7 @@ class Config:
     workers: WorkersSection = field(default_factory=WorkersSection)
     retry: RetrySection = field(default_factory=RetrySection)
     limits: LimitsSection = field(default_factory=LimitsSection)
+    client: ClientSection = field(default_factory=ClientSection)
     logging: LoggingSection = field(default_factory=LoggingSection)
     metrics: MetricsSection = field(default_factory=MetricsSection)
     runtime: RuntimeSection = field(default_factory=RuntimeSection)

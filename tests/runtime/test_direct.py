@@ -13,9 +13,9 @@ import threading
 import pytest
 
 from actors import Engine
-from actors.direct import Links, direct_batch, frame, socket_path, _Frames
+from actors.direct import Links, direct_batches, frame, socket_path, _Frames
 from actors.dispatcher import shard_of
-from actors.messages import Replies
+from actors.messages import Batch, Replies
 from goflow.errors import InstanceFinished, InstanceNotFound, InvalidIdentifier, RequestTimeout
 from goflow.fsm import Signal
 from goflow.requests import Item, Reply
@@ -139,8 +139,88 @@ def test_a_socket_path_too_long_turns_the_direct_path_off(tmp_path):
 def test_no_socket_means_the_dispatcher_path_and_nothing_sent(tmp_path):
     links = Links([socket_path(str(tmp_path), 0), None])
     items = [Item("a1", Signal("go", None, None)), Item("a2", Signal("go", None, None))]
-    assert direct_batch(links, items, 1, 1.0) is None
+    assert direct_batches(links, [Batch(1, items)], 1, 1.0) is None
     assert links.socks == [None, None]
     # an id the rule refuses is answered here, as the dispatcher does, and nothing else is needed
-    bad = direct_batch(links, [Item("not/ok", Signal("go", None, None))], 2, 1.0)
+    bad = direct_batches(links, [Batch(2, [Item("not/ok", Signal("go", None, None))])], 4, 1.0)
     assert len(bad) == 1 and bad[0][0] is False and isinstance(bad[0][1], InvalidIdentifier)
+
+
+def _holding_host(path: str, hold: int, seen: list, replies_bytes: int = 0):
+    """A stand-in host on ``path`` (the real daemon's hosts answer as soon as they can, so a client
+    that waited for each answer before sending the next batch would pass there too): it answers
+    nothing until ``hold`` batches have arrived, then answers each (``replies_bytes`` of data per
+    item: a reply larger than the socket buffers), recording the rids in arrival order."""
+    import socket as _socket
+    srv = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+    srv.bind(path)
+    srv.listen(1)
+
+    def run():
+        conn, _ = srv.accept()
+        dec, held = _Frames(), []
+        with conn:
+            while True:
+                data = conn.recv(1 << 16)
+                if not data:
+                    return
+                for msg in dec.feed(data):
+                    seen.append(msg.rid)
+                    held.append(msg)
+                if len(seen) >= hold:
+                    for msg in held:
+                        conn.sendall(frame(Replies(msg.rid, [Reply(i.token, True, "x" * replies_bytes)
+                                                             for i in msg.items])))
+                    held = []
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return srv, thread
+
+
+def test_the_direct_path_keeps_its_window_of_batches_in_flight(tmp_path):
+    path = socket_path(str(tmp_path), 0)
+    seen: list = []
+    srv, thread = _holding_host(path, 3, seen)
+    links = Links([path])
+    try:
+        batches = [Batch(10 + k, [Item(f"i{k}-{j}", Signal("go", None, None)) for j in range(2)]) for k in range(5)]
+        got = direct_batches(links, batches, 3, 5.0)
+        # three batches sent before any answer (one at a time would wait for the first: a timeout)
+        assert seen[:3] == [10, 11, 12] and sorted(seen) == [10, 11, 12, 13, 14]
+        assert got == [(True, "")] * 10
+    finally:
+        links.close()
+        srv.close()
+        thread.join(5)
+    # a window of 2 against a host that answers at the third batch: two sent, nothing answered
+    path, seen = socket_path(str(tmp_path), 1), []
+    srv, thread = _holding_host(path, 3, seen)
+    links = Links([path])
+    try:
+        with pytest.raises(RequestTimeout):
+            direct_batches(links, [Batch(20 + k, [Item("z", Signal("go", None, None))]) for k in range(4)], 2, 0.5)
+        assert seen == [20, 21]
+    finally:
+        links.close()
+        srv.close()
+        thread.join(5)
+
+
+def test_the_direct_path_reads_replies_while_its_writes_wait(tmp_path):
+    # replies of 200 KB per batch fill the host's side while the client still has batches to write:
+    # a client that blocked on its write would never read them (the host would block on its own)
+    path = socket_path(str(tmp_path), 0)
+    seen: list = []
+    srv, thread = _holding_host(path, 1, seen, replies_bytes=100_000)
+    links = Links([path])
+    try:
+        batches = [Batch(k, [Item(f"i{k}-{j}", Signal("go", "d" * 100_000, None)) for j in range(2)])
+                   for k in range(12)]
+        got = direct_batches(links, batches, 8, 20.0)
+        assert len(got) == 24 and all(ok and len(v) == 100_000 for ok, v in got)
+        assert seen == list(range(12))
+    finally:
+        links.close()
+        srv.close()
+        thread.join(5)
