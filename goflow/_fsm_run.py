@@ -13,11 +13,15 @@ from .fsm_data import (COMPLETED, DELAYED, EVENT_ID_WINDOW, FAILED, POSTPONED_LI
                        TERMINATED, WAITING, CallWorker, CancelTimer, ChildDone, Finished, HookOutcome, Instance,
                        Outcome, Signal)
 from .fsm_data import replace
+from ._slots import maker
 from .history import Record
 from .model import DONE, SUCCESS, Blueprint
 
 PAUSED_LIMIT = 1_000    # default bound of the outside events a paused instance holds (limits.paused_events)
 ASYNC_STEP, DELAY_STEP = "async", "delay"  # the other kinds of a Pending step (fsm_data.SYNC_STEP)
+# Record(time, state, event, action, next, step, attempt, endpoint, outcome, latency, detail) without the
+# frozen __init__'s cost: several records per transition (goflow._slots)
+_record = maker(Record)
 
 
 class _Run:
@@ -35,8 +39,8 @@ class _Run:
 
     def record(self, inst: Instance, event: str | None, outcome: str, *, action=None, next=None,
                step=None, detail=None) -> None:
-        self.records.append(Record(self.now, inst.state, event, action, next, step, outcome=outcome,
-                                   detail=detail))
+        self.records.append(_record(self.now, inst.state, event, action, next, step, None, None, outcome,
+                                    None, detail))
 
 
 def _input_name(inp) -> str:
@@ -59,16 +63,19 @@ def _remember(inst: Instance, sig: Signal) -> Instance:
     return replace(inst, event_ids=(inst.event_ids + (sig.event_id,))[-EVENT_ID_WINDOW:])
 
 
-def _settle(run: _Run, inst: Instance) -> Instance:
-    """No step is pending: end in an end state (``done``: completed), else wait for an outside event."""
-    state = inst.state
+def _settle(run: _Run, inst: Instance, **moved) -> Instance:
+    """No step is pending: end in an end state (``done``: completed), else wait for an outside event.
+    ``moved``: the ``state`` (and ``visited``) a chain of transitions left it in, not yet copied in."""
+    state = moved.get("state", inst.state)
     status = run.bp.end_status(state)
     if status is None:
-        return inst if inst.status == WAITING else replace(inst, status=WAITING)
+        if inst.status == WAITING:
+            return replace(inst, **moved) if moved else inst
+        return replace(inst, status=WAITING, **moved)
     reason = None if status == COMPLETED else f"ended in the end state {state!r}"
-    inst = replace(inst, status=status, pending=None, result=state, reason=reason)
-    run.records.append(Record(run.now, state, None, None, None, None, outcome=status,
-                              detail=None if state == DONE else {"result": state}))
+    inst = replace(inst, status=status, pending=None, result=state, reason=reason, **moved)
+    run.records.append(_record(run.now, state, None, None, None, None, None, None, status, None,
+                               None if state == DONE else {"result": state}))
     if run.bp.workers_for(state):
         step = inst.step + 1
         run.commands.append(CallWorker(inst.id, step, state, state, "hook"))

@@ -11,7 +11,7 @@ this module, which imports only the leaves (:mod:`goflow._fsm_run`, :mod:`goflow
 from __future__ import annotations
 
 from ._fsm_children import join_outcome, plan, record_child
-from ._fsm_run import ASYNC_STEP, DELAY_STEP, SYNC_STEP, _busy, _drop, _fail, _remember, _Run, _seen, _settle
+from ._fsm_run import ASYNC_STEP, DELAY_STEP, SYNC_STEP, _busy, _drop, _fail, _record, _remember, _Run, _seen, _settle
 from .errors import EventRefused, QueueFull
 from .fsm_data import (DELAYED, FINAL_STATUSES, PAUSED, RUNNING, WAITING, WORKFLOW_STEP, CallWorker, CancelTimer,
                        ChildDone, Instance, Join, Outcome, Pending, Signal, StartChildren, StartTimer, TimerFired)
@@ -117,35 +117,46 @@ def _deliver(run: _Run, inst: Instance, event: str, p: Pending) -> Instance:
 
 
 def _fire(run: _Run, inst: Instance, t: Transition, event: str, cause: int | None = None) -> Instance:
-    """Take transition ``t`` (already known to match ``inst.state``), then whatever it sets off."""
+    """Take transition ``t`` (already known to match ``inst.state``), then whatever it sets off.
+
+    A chain of ``continue`` s (each entering a state whose ``start`` continues) only moves the state:
+    it is followed on ``state``/``visited`` here and the instance copied once at its end (a copy per
+    transition was most of the FSM's cost), with the wait or end it settles in when it ends there."""
+    bp, record = run.bp, run.records.append
+    state, visited = inst.state, inst.visited
     for _ in range(MAX_CHAIN):
-        entered = t.next != inst.state
-        run.record(inst, event, "applied", action=t.action, next=t.next, step=cause)
-        if t.next in inst.visited:
-            inst = replace(inst, state=t.next)
-        else:
-            inst = replace(inst, state=t.next, visited=inst.visited + (t.next,))
+        nxt = t.next
+        entered = nxt != state
+        record(_record(run.now, state, event, t.action, nxt, cause, None, None, "applied"))
+        if nxt not in visited:
+            visited = visited + (nxt,)
+        state = nxt
         if t.delay > 0:
             step = inst.step + 1
             due = run.now + t.delay
             run.commands.append(StartTimer(inst.id, step, due))
-            return replace(inst, step=step, status=DELAYED,
+            return replace(inst, state=state, visited=visited, step=step, status=DELAYED,
                            pending=Pending(step, t.action, DELAY_STEP, run.now, due, enter=entered))
-        nxt = _begin(run, inst, t.action, entered, chain=True)
-        if not isinstance(nxt, Transition):
-            return nxt
-        t, event, cause = nxt, START, None
-    return _fail(run, inst, event, f"more than {MAX_CHAIN} transitions for one input (a continue loop)", None)
+        if t.action == CONTINUE:
+            if entered and bp.end_status(state) is None:
+                t2 = bp.transition(state, START)
+                if t2 is not None:
+                    t, event, cause = t2, START, None
+                    continue
+            return _settle(run, inst, state=state, visited=visited)
+        return _begin(run, replace(inst, state=state, visited=visited), t.action, entered)
+    return _fail(run, replace(inst, state=state, visited=visited), event,
+                 f"more than {MAX_CHAIN} transitions for one input (a continue loop)", None)
 
 
-def _begin(run: _Run, inst: Instance, action: str, entered: bool, chain: bool = False):
-    """Run ``action`` in the current state. For ``continue`` that enters a state with a ``start``
-    transition, returns that transition when ``chain`` (the caller loops), else takes it."""
+def _begin(run: _Run, inst: Instance, action: str, entered: bool):
+    """Run ``action`` in the current state (``continue`` that enters a state with a ``start``
+    transition takes it)."""
     if action == CONTINUE:
         if entered and run.bp.end_status(inst.state) is None:
             t = run.bp.transition(inst.state, START)
             if t is not None:
-                return t if chain else _fire(run, inst, t, START)
+                return _fire(run, inst, t, START)
         return _settle(run, inst)
     a = run.bp.action(action)
     step = inst.step + 1

@@ -17,6 +17,7 @@ from dataclasses import replace
 import msgpack
 
 from . import _shard_children as kin, queues, snapshot
+from ._fsm_run import _record
 from ._shard_cells import _Cell, restart
 from ._shard_watch import hold, watch
 from .errors import GoflowError, InstanceError, InstanceExists, InstanceFinished, InstanceNotFound, InvalidInput
@@ -155,7 +156,7 @@ class Applying:
         bp = self.blueprint(req.project, req.activity, req.version)
         inst = new_instance(bp, iid, req.input, now)
         cell = _Cell(inst if req.parent is None else replace(inst, parent=req.parent), bp)
-        records.setdefault(iid, []).append(Record(now, None, None, None, "init", None, outcome="created"))
+        records.setdefault(iid, []).append(_record(now, None, None, None, "init", None, None, None, "created"))
         self._react(cell, item, Signal(START), now, staged, records, commands, replies,
                     value=lambda inst: {"id": inst.id, "version": inst.version})
 

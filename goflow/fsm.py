@@ -98,6 +98,7 @@ from .fsm_data import (CHILDREN_LIMIT, COMPLETED, DELAYED, EVENT_ID_WINDOW, FAIL
                        Instance, Join, NotifyParent, Outcome, Parent, Pause, Pending, Reaction, Resume, Retry,
                        Rewind, Signal, StartChildren, StartTimer, Terminate, TimerFired, new_instance)
 from .fsm_data import replace
+from ._slots import maker
 from .model import CANCEL, Blueprint
 
 __all__ = [
@@ -117,6 +118,7 @@ __all__ = [
 # (the one event just postponed included), so it is not scanned again -- appending to a queue of N
 # stays O(1), not O(N).
 _SITUATION_KEPT = frozenset({"postponed", "duplicate"})
+_reaction = maker(Reaction)     # Reaction(...) without the frozen __init__'s cost (goflow._slots)
 
 
 # ----------------------------------------------------------------------------------------- the core
@@ -196,6 +198,6 @@ def react(bp: Blueprint, inst: Instance, inp: Input, now: float, *,
         inst = _children_effects(run, before, inst)
     if inst.updated != now and (run.records or run.commands):
         inst = replace(inst, updated=now)
-    return Reaction(inst, tuple(run.commands), tuple(run.records), duplicate)
+    return _reaction(inst, tuple(run.commands), tuple(run.records), duplicate)
 
 

@@ -3,10 +3,11 @@
 dataclasses; the semantics are in :mod:`goflow.fsm` (which re-exports every name here)."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from dataclasses import replace as _dc_replace
 from typing import Any, Mapping, Union
 
+from ._slots import maker, replacer
 from .model import INIT, Blueprint
 
 __all__ = [
@@ -111,23 +112,12 @@ class Instance:
 
 
 
-# The FSM makes a new Instance per change (four or five per transition): ``dataclasses.replace``
-# walks ``fields()`` and calls ``__init__`` with keyword arguments each time, which was the largest
-# item of a host's profile (docs/benchmarks.md). :func:`replace` builds the copy through the slots'
-# descriptors instead (about 4x faster); other dataclasses go to ``dataclasses.replace``.
-def _instance_replacer():
-    names = [f.name for f in fields(Instance)]
-    env = {"_new": object.__new__, "_cls": Instance, "_KEEP": _KEEP}
-    env.update({f"_set_{n}": getattr(Instance, n).__set__ for n in names})
-    body = "".join(f"    _set_{n}(new, inst.{n} if {n} is _KEEP else {n})\n" for n in names)
-    src = (f"def replace_instance(inst, /, *, {', '.join(f'{n}=_KEEP' for n in names)}):\n"
-           f"    new = _new(_cls)\n{body}    return new\n")
-    exec(src, env)      # noqa: S102 -- generated from the field names only
-    return env["replace_instance"]
-
-
-_KEEP = object()
-_replace_instance = _instance_replacer()
+# The FSM makes a new Instance per change: ``dataclasses.replace`` walks ``fields()`` and calls
+# ``__init__`` with keyword arguments each time, which was the largest item of a host's profile
+# (docs/benchmarks.md). :func:`replace` builds the copy through the slots' descriptors instead
+# (goflow._slots, about 4x faster); other dataclasses go to ``dataclasses.replace``.
+_replace_instance = replacer(Instance)
+_make_instance = maker(Instance)
 
 
 def replace(obj, /, **changes):
@@ -136,11 +126,12 @@ def replace(obj, /, **changes):
         return _replace_instance(obj, **changes)
     return _dc_replace(obj, **changes)
 
+
 def new_instance(blueprint: Blueprint, instance_id: str, input: Mapping[str, Any] | None, now: float) -> Instance:
     """A new instance of ``blueprint`` in ``init``, its context the input document."""
-    return Instance(id=instance_id, project=blueprint.project, activity=blueprint.activity,
-                    version=blueprint.version, input=dict(input or {}), context=dict(input or {}),
-                    created=now, updated=now)
+    return _make_instance(id=instance_id, project=blueprint.project, activity=blueprint.activity,
+                          version=blueprint.version, input=dict(input or {}), context=dict(input or {}),
+                          created=now, updated=now)
 
 
 # -------------------------------------------------------------------------------------------- inputs
