@@ -160,8 +160,10 @@ class CallProcess:
         env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
         fd = self._theirs.fileno()
         try:
+            # stdout: nothing (a program's stdout may be a pipe its reader waits to see closed);
+            # stderr: the program's, for the child's warnings and errors
             self._proc = subprocess.Popen([sys.executable, "-c", _BOOT, str(fd)], pass_fds=(fd,), env=env,
-                                          stdin=subprocess.DEVNULL, close_fds=True)
+                                          stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, close_fds=True)
         except OSError as exc:
             self._fail(f"cannot start {sys.executable}: {exc}")
             return
