@@ -14,8 +14,8 @@ from ..errors import InstanceNotFound, StoreError
 from ..history import Record
 from ._db import SYNCHRONOUS, WriterLock, ensure_schema, errors_as_store_error, open_connection
 from ._chunks import chunk_page, chunk_runs, encode
-from ._rows import (COLUMNS, HISTORY_COLUMNS, QUEUE_COLUMNS, SUMMARY_COLUMNS, batch_rows, descending, queue_rows,
-                    scan, stored)
+from ._rows import (COLUMNS, HISTORY_COLUMNS, QUEUE_COLUMNS, SUMMARY_COLUMNS, batch_rows, descending,
+                    queue_rows, scan, stored)
 from .base import QUARANTINED, Change, CountKey, InstanceStore, StoredInstance, Summary
 
 __all__ = ["SCHEMA_VERSION", "APPLICATION_ID", "SQLiteStore"]
@@ -209,7 +209,8 @@ class SQLiteStore(InstanceStore):
                 conn.execute("UPDATE instances SET status = ?, reason = ?, live = 0, inflight = 0, due = NULL WHERE id = ?",
                              (QUARANTINED, reason, instance_id))
                 record = Record(when, row[0], outcome=QUARANTINED, detail={"reason": reason, "status": row[1]})
-                conn.executemany(_APPEND, _keyed(conn, [(instance_id, 1, encode(instance_id, [record], self.path))]))
+                chunk = (instance_id, 1, encode(instance_id, [record], self.path))
+                conn.executemany(_APPEND, _keyed(conn, [chunk]))
                 conn.execute("COMMIT")
             except BaseException:
                 self._rollback(conn)

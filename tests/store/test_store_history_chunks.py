@@ -145,7 +145,8 @@ def test_a_version_6_sqlite_store_keeps_its_history_and_its_keys(tmp_path):
     with SQLiteStore(path) as s:
         _check_migrated(s, made)
         # one chunk per run of consecutive keys of an instance, and the one committed since
-        runs = sum(1 for rows in made.values() for k, (seq, _) in enumerate(rows) if k == 0 or rows[k - 1][0] != seq - 1)
+        runs = sum(1 for rows in made.values() for k, (seq, _) in enumerate(rows)
+                   if k == 0 or rows[k - 1][0] != seq - 1)
         assert s._conn.execute("SELECT count(*) FROM history_chunks").fetchone()[0] == runs + 1
         assert not s._conn.execute(
             "SELECT 1 FROM sqlite_master WHERE name = 'history'").fetchall()
@@ -156,8 +157,10 @@ def _check_migrated(s, made: dict[str, list[tuple]]) -> None:
         assert s.history(iid) == [_as_record(r) for _, r in rows]
         for k, (seq, _) in enumerate(rows):      # an old cursor (a schema-6 seq) names the same place
             assert s.history_count(iid, before=seq) == k
-            assert s.history_page(iid, 1, order="oldest", after=seq)[0] == [_as_record(r) for _, r in rows[k + 1:k + 2]]
-            assert s.history_page(iid, 1, order="latest", after=seq)[0] == [_as_record(r) for _, r in rows[k - 1:k]][:k]
+            following = [_as_record(r) for _, r in rows[k + 1:k + 2]]
+            preceding = [_as_record(r) for _, r in rows[max(k - 1, 0):k]]
+            assert s.history_page(iid, 1, order="oldest", after=seq)[0] == following
+            assert s.history_page(iid, 1, order="latest", after=seq)[0] == preceding
     s.commit([make_change("p", records=[Record(time=99.0, outcome="later")])])
     assert s.history("p")[-1] == Record(time=99.0, outcome="later")
     assert s.history("p")[:-1] == [_as_record(r) for _, r in made["p"]]
