@@ -109,8 +109,9 @@ class _Databases:
             return self.server.create_database(f"bench{self.count}")
         import psycopg
         with psycopg.connect(self.url, autocommit=True) as conn:
-            for table in ("goflow_history", "goflow_instances", "goflow_shards", "goflow_blueprints",
-                          "goflow_schema"):
+            # every goflow_* table, whichever schema version (a --base contender's may be older)
+            for (table,) in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
+                                         " AND tablename LIKE 'goflow\\_%'").fetchall():
                 conn.execute(f"DROP TABLE IF EXISTS {table}")
         return self.url
 
