@@ -39,6 +39,14 @@ _REVIVE = (Retry, Rewind)
 # they are still recorded in its history; for a quarantined instance they are dropped.
 _LATE = (StepDone, TimerFired, Outcome, HookOutcome, ChildDone)
 
+_START = Signal(START)      # what a create delivers (immutable: one for every create)
+
+
+def _created(inst: Instance) -> dict:
+    """The answer to a create."""
+    return {"id": inst.id, "version": inst.version}
+
+
 def check_input(instance_id: str, what: str, value, limit: int) -> None:
     """Refuse untrusted data that is not JSON-like (:mod:`goflow.jsonlike`) or is over ``limit``
     bytes once encoded."""
@@ -157,8 +165,7 @@ class Applying:
         inst = new_instance(bp, iid, req.input, now)
         cell = _Cell(inst if req.parent is None else replace(inst, parent=req.parent), bp)
         records.setdefault(iid, []).append(_record(now, None, None, None, "init", None, None, None, "created"))
-        self._react(cell, item, Signal(START), now, staged, records, commands, replies,
-                    value=lambda inst: {"id": inst.id, "version": inst.version})
+        self._react(cell, item, _START, now, staged, records, commands, replies, value=_created)
 
     def _child_again(self, iid: str, staged) -> None:
         """A child's create arrived again (its parent recovered): an ended child repeats its notice."""

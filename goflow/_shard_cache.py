@@ -26,10 +26,12 @@ from .errors import BlueprintNotFound, SnapshotError
 from .fsm import FINAL_STATUSES, WORKFLOW_STEP, CallWorker, Instance, TimerFired
 from .jobs import HOOK
 from .requests import Item
+from ._slots import maker
 from .store import QUARANTINED, Change
 
 __all__ = ["Residency", "StoredTimers", "Resident", "in_flight", "due_of"]
 
+_change = maker(Change)     # Change(...) without the frozen __init__'s cost (one per instance per commit)
 log = logging.getLogger("goflow.shard")
 
 SCAN_PAGE = 500        # rows per query of the due index
@@ -225,10 +227,10 @@ class Resident:
             self.passivated += 1
 
     def _change(self, inst: Instance, snap: bytes, records=(), taken=(), queued=(), unqueued=()) -> Change:
-        return Change(inst.id, inst.project, inst.activity, inst.version, inst.status, inst.state, snap,
-                      records, inst.created, inst.updated, inst.reason, _live(inst), taken,
-                      parent=None if inst.parent is None else inst.parent.id,
-                      due=due_of(inst), inflight=in_flight(inst), queued=queued, unqueued=unqueued)
+        return _change(inst.id, inst.project, inst.activity, inst.version, inst.status, inst.state, snap,
+                       records, inst.created, inst.updated, inst.reason, _live(inst), taken,
+                       parent=None if inst.parent is None else inst.parent.id,
+                       due=due_of(inst), inflight=in_flight(inst), queued=queued, unqueued=unqueued)
 
     def _resume_effects(self, cell: _Cell, fx, timers: bool = True) -> None:
         inst, p = cell.inst, cell.inst.pending
