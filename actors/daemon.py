@@ -286,7 +286,7 @@ def _launch(args) -> int:
         # (700) the collector ran thousands of times a second, rescanning every resident instance at
         # each full collection (docs/benchmarks.md, issue 16). A daemon only: never a user's process.
         gc.set_threshold(*DAEMON_GC_THRESHOLDS)
-        asys = start_system(port, address, log_file, log_defs)
+        asys = start_system(port, address, log_file, log_defs, timeout=settings.daemon.start_timeout)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         try:
             eng = Engine._boot(asys, settings, _blueprints(spec["blueprints"]), owns=False,

@@ -6,6 +6,14 @@ unauthenticated pickled messages: anyone who can reach a port can run code in th
 therefore patches the address class so that a system whose base address is loopback binds loopback
 only; the patch is applied in the starting process before the admin is forked, so the admin and every
 actor process (all forked from it) inherit it.
+
+Thespian waits a fixed 5 s (``multiprocCommon.MAX_ADMIN_STARTUP_DELAY``) for the admin it forks to
+say it is up -- which the admin does once its logger process has configured logging and connected
+back -- and past that raises ``InvalidActorAddress`` ("not a valid ActorSystem admin"), although the
+admin may be about to answer. On a loaded machine it can take that long (measured with
+the daemon's processes at nice 19 beside three busy loops: up to 4.6 s; 0.1 s on an idle machine):
+a daemon start (test_crash's restart) failed so. :func:`start_system` therefore waits up to its
+``timeout`` (``daemon.start_timeout``) instead, by setting that constant for the call.
 """
 from __future__ import annotations
 
@@ -14,6 +22,7 @@ import logging
 import os
 import socket
 import sys
+from datetime import timedelta
 
 from goflow import config as _config
 from goflow.errors import RuntimeUnavailable
@@ -93,15 +102,29 @@ def _detached_streams(log_path: str | None):
         os.close(devnull)
 
 
-def start_system(port: int, address: str = LOOPBACK, log_path: str | None = None, log_defs: dict | None = None):
+@contextlib.contextmanager
+def _admin_start_wait(seconds: float):
+    """Thespian waits ``seconds`` (not its fixed 5) for a new admin to say it is up, within the block."""
+    from thespian.system import multiprocCommon
+    saved = multiprocCommon.MAX_ADMIN_STARTUP_DELAY
+    multiprocCommon.MAX_ADMIN_STARTUP_DELAY = max(saved, timedelta(seconds=seconds))
+    try:
+        yield
+    finally:
+        multiprocCommon.MAX_ADMIN_STARTUP_DELAY = saved
+
+
+def start_system(port: int, address: str = LOOPBACK, log_path: str | None = None, log_defs: dict | None = None,
+                 *, timeout: float = 60.0):
     """Start a multiprocTCPBase system (its admin detaches and outlives this process), its standard
     streams sent to ``log_path`` (or /dev/null); ``log_defs`` is the ``dictConfig`` document of its
-    logger process (every actor's log records go there)."""
+    logger process (every actor's log records go there). The admin has ``timeout`` seconds to come up
+    (Thespian's own wait is 5 s: see the module's docstring)."""
     from thespian.actors import ActorSystem
     if port_open(port, address):
         raise RuntimeUnavailable(f"port {port} is already in use (another daemon or program listens on it)")
     loopback_only(address)
-    with _detached_streams(log_path):
+    with _detached_streams(log_path), _admin_start_wait(timeout):
         return ActorSystem("multiprocTCPBase", capabilities={"Admin Port": port}, logDefs=log_defs,
                            transientUnique=True)
 
