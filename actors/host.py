@@ -126,7 +126,7 @@ class Host(Actor):
         self._effects(fx)
         if settings.in_daemon:            # after recovery: a client that connects finds the shard ready
             self._listen(engine.data_dir)
-        self.send(sender, QueryReply(-1, True, {"host": msg.index, "recovered": len(self.shard.cells),
+        self.send(sender, QueryReply(-1, True, {"host": msg.index, "recovered": self.shard.loaded,
                                                 "pid": os.getpid()}))
 
     def _listen(self, data_dir: str) -> None:

@@ -1,11 +1,13 @@
 """Passivation (SPEC §11): which of a shard's instances stay in memory, and the timers of the others.
 
-An instance with nothing in flight -- waiting for an event, delayed on a timer, paused, or an
-accepted async step waiting for its outcome -- is *idle*: :class:`Residency` keeps the idle resident
-instances least recently used first, and says which to passivate: those unused for
-``runtime.passivate_after`` seconds, and at once the least recently used past ``runtime.cache_size``.
-An instance with a worker step not yet accepted or a completion hook in flight is never passivated
-(:func:`in_flight`): it is the active set, and the only part of a shard recovery loads.
+An instance with nothing in flight -- waiting for an event, delayed on a timer, paused, an accepted
+async step waiting for its outcome, or a workflow step waiting for its children -- is *idle*:
+:class:`Residency` keeps the idle resident instances least recently used first, and says which to
+passivate: those unused for ``runtime.passivate_after`` seconds, and at once the least recently used
+past ``runtime.cache_size``. An instance with a worker step not yet accepted, a completion hook in
+flight or an ended child's notice not yet acknowledged is never passivated (:func:`in_flight`): it
+is the active set. Recovery loads it, and a parent waiting for its children (:func:`awaits_children`:
+their creates are sent again, then it is idle as any other): :func:`recovers`, the store's mark.
 
 A passivated instance's earliest timer is in the store (``Change.due``, an indexed column):
 :class:`StoredTimers` keeps only the earliest due time of the shard, and when it comes scans the
@@ -29,7 +31,7 @@ from .requests import Item
 from ._slots import maker
 from .store import QUARANTINED, Change
 
-__all__ = ["Residency", "StoredTimers", "Resident", "in_flight", "due_of"]
+__all__ = ["Residency", "StoredTimers", "Resident", "in_flight", "awaits_children", "recovers", "due_of"]
 
 _change = maker(Change)     # Change(...) without the frozen __init__'s cost (one per instance per commit)
 log = logging.getLogger("goflow.shard")
@@ -40,13 +42,29 @@ SCAN_LIMIT = 1000      # passivated instances loaded per scan; more due: the hos
 
 def in_flight(inst: Instance) -> bool:
     """Work in flight: a worker step not yet accepted (sync, or async before its 202), a completion
-    hook, a workflow step whose children run (their creates are sent again at recovery), or a child's
-    end its parent has not acknowledged (SPEC §8). Such an instance stays resident, and recovery loads
-    it (``Change.inflight``)."""
+    hook, or a child's end its parent has not acknowledged (SPEC §8: the child sends its notice again
+    until then). Such an instance stays resident, and recovery loads it."""
     p = inst.pending
-    if p is not None and (p.kind == WORKFLOW_STEP or (p.kind in ("sync", "async") and not p.accepted)):
+    if p is not None and p.kind in ("sync", "async") and not p.accepted:
         return True
     return inst.hook_step is not None or inst.notify
+
+
+def awaits_children(inst: Instance) -> bool:
+    """A workflow step whose children run (SPEC §8). The parent has no work of its own in flight: it
+    is idle (passivated like a waiting instance; each child's ``ChildDone``, sent again until the
+    parent acknowledges it, loads it again). But the creates of its children may have been lost with
+    a host (the sender's before it sent them, the receiver's before it committed them): recovery and
+    a peer host's restart send them again (:func:`goflow._shard_children.resume_items`), so the
+    store marks it for recovery (:func:`recovers`)."""
+    p = inst.pending
+    return p is not None and p.kind == WORKFLOW_STEP and inst.join is not None and inst.join.step == p.step
+
+
+def recovers(inst: Instance) -> bool:
+    """Whether recovery loads the instance (``Change.inflight``, the store's ``in_flight``): work in
+    flight, or a parent waiting for its children."""
+    return in_flight(inst) or awaits_children(inst)
 
 
 def due_of(inst: Instance) -> float | None:
@@ -151,9 +169,10 @@ class Resident:
                 quarantined += 1
                 continue
             self._resume_effects(cell, fx)
-            if not in_flight(cell.inst):
+            if not in_flight(cell.inst):    # idle from now on: passivated as any other
                 now = self.clock() if now is None else now
-                fixes.append(self._change(cell.inst, row.snapshot))
+                if not recovers(cell.inst):     # a row of an older store: its marks written back
+                    fixes.append(self._change(cell.inst, row.snapshot))
                 self._touch(row.id, now)
                 if len(fixes) >= 1000:
                     self.store.commit(fixes)
@@ -230,7 +249,7 @@ class Resident:
         return _change(inst.id, inst.project, inst.activity, inst.version, inst.status, inst.state, snap,
                        records, inst.created, inst.updated, inst.reason, _live(inst), taken,
                        parent=None if inst.parent is None else inst.parent.id,
-                       due=due_of(inst), inflight=in_flight(inst), queued=queued, unqueued=unqueued)
+                       due=due_of(inst), inflight=recovers(inst), queued=queued, unqueued=unqueued)
 
     def _resume_effects(self, cell: _Cell, fx, timers: bool = True) -> None:
         inst, p = cell.inst, cell.inst.pending
@@ -243,6 +262,24 @@ class Resident:
             fx.jobs.append(self._job(cell, CallWorker(inst.id, inst.hook_step, inst.state, inst.state, HOOK)))
         if timers:                          # recovery: the unacknowledged child-workflow messages again
             fx.sends.extend(kin.resume_items(inst, cell.bp))
+
+    def _outstanding(self, wanted) -> list[Item]:
+        """:meth:`goflow.shard.Shard.outstanding`: the unacknowledged child-workflow messages of the
+        resident instances, then of the passivated parents waiting for their children (the store's
+        rows marked for recovery that are not resident; decoded, not loaded). A row that cannot be
+        decoded is left alone here: it is quarantined when it is loaded."""
+        out: list[Item] = []
+        for cell in self.cells.values():
+            out.extend(kin.resume_items(cell.inst, cell.bp, wanted))
+        for row in self.store.in_flight():
+            if row.id in self.cells:
+                continue
+            try:
+                cell = self._cell_of(row)
+            except (SnapshotError, BlueprintNotFound):
+                continue
+            out.extend(kin.resume_items(cell.inst, cell.bp, wanted))
+        return out
 
     def due_items(self, now: float | None = None) -> list[Item]:
         """The timers due at ``now``: the resident instances' (the wheel), then the passivated ones'

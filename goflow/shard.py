@@ -26,8 +26,9 @@ Passivation (SPEC §11, :mod:`goflow._shard_cache`): ``cells`` holds the instanc
 and a bounded, least-recently-used cache of idle ones; an idle instance leaves it after
 ``passivate_after`` seconds unused (or at once past ``cache_size``) and is loaded again from the store
 (:meth:`Shard._load_row`) on its next event, timer, wait or query. Each commit stores the instance's
-earliest timer and whether it has work in flight; recovery loads only the latter, and the timers of
-passivated instances are found by a scan of the store's due index.
+earliest timer and whether recovery loads it (work in flight, or a parent waiting for its children,
+whose creates are sent again); the timers of passivated instances are found by a scan of the store's
+due index.
 """
 from __future__ import annotations
 
@@ -127,11 +128,8 @@ class Shard(Applying, Resident):
 
     def outstanding(self, wanted) -> list[Item]:
         """The unacknowledged child-workflow messages to the instances ``wanted`` picks (a peer host
-        restarted: what it may have lost). Such instances are never passivated (``in_flight``)."""
-        out: list[Item] = []
-        for cell in self.cells.values():
-            out.extend(kin.resume_items(cell.inst, cell.bp, wanted))
-        return out
+        restarted: what it may have lost), of resident and passivated instances alike."""
+        return self._outstanding(wanted)
 
     # ---------------------------------------------------------------------------------- handling
     def handle(self, items: Iterable[Item], now: float | None = None) -> Effects:

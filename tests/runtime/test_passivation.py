@@ -8,9 +8,9 @@ import sqlite3
 
 import pytest
 
-from goflow._shard_cache import in_flight
+from goflow._shard_cache import awaits_children, in_flight, recovers
 from goflow.fsm import Signal, TimerFired
-from goflow.fsm_data import Instance, Pending
+from goflow.fsm_data import Instance, Join, Pending
 from goflow.jobs import StepResult
 from goflow.loading import blueprint_from_document
 from goflow.requests import Create, Item, Wait
@@ -182,8 +182,14 @@ def test_in_flight_is_a_step_not_yet_accepted_or_a_hook():
     assert not in_flight(Instance("i", "p", "a", 1, pending=Pending(1, "w", "async", T0, T0 + 9, accepted=True)))
     assert not in_flight(Instance("i", "p", "a", 1, pending=Pending(1, "w", "delay", T0, T0 + 9)))
     assert in_flight(Instance("i", "p", "a", 1, status="completed", hook_step=2))
-    assert in_flight(Instance("i", "p", "a", 1, pending=Pending(1, "kids", "workflow", T0)))     # children run
     assert in_flight(Instance("i", "p", "a", 1, status="completed", notify=True))   # its end not acknowledged
+    # a parent waiting for its children is idle (passivated), but recovery loads it: its children's
+    # creates are sent again
+    parent = Instance("i", "p", "a", 1, step=1, pending=Pending(1, "kids", "workflow", T0),
+                      join=Join(1, "kids", (None,), (1,), False))
+    assert not in_flight(parent) and awaits_children(parent) and recovers(parent)
+    assert recovers(Instance("i", "p", "a", 1, pending=Pending(1, "w", "sync", T0)))
+    assert not recovers(inst) and not awaits_children(inst)
 
 
 def test_the_timer_wheel_does_not_keep_the_entries_of_cancelled_timers():
