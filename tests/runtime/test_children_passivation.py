@@ -17,7 +17,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from children_support import parent_blueprint
 from goflow import metrics
 from goflow.store import shard_path
-from runtime_support import poll
+from runtime_support import poll, store_histories
 
 pytestmark = pytest.mark.daemon
 N = 1000
@@ -78,7 +78,8 @@ def test_1000_parents_waiting_for_their_children_leave_memory_and_complete(daemo
     assert all(d["context"]["kids"]["n"] == int(d["id"][1:]) for d in done)     # each its own child's context
     poll(lambda: not _marked(data_dir), WAIT, interval=0.2, what="every notice acknowledged")
     assert _resident(data_dir) == 0
-    created = _rows(data_dir, "SELECT instance_id, count(*) FROM history WHERE outcome = 'created'"
-                              " GROUP BY instance_id")
-    assert set(created) == set(parents) | set(kids) and set(created.values()) == {1}
     daemons.shutdown(eng)
+    histories = store_histories(data_dir, parents + kids)             # the stores, read-only
+    assert len(histories) == 2 * N
+    assert {iid: [r.outcome for r in h].count("created") for iid, h in histories.items()} == \
+        dict.fromkeys(parents + kids, 1)                              # each created once
