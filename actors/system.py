@@ -119,14 +119,18 @@ def start_system(port: int, address: str = LOOPBACK, log_path: str | None = None
     """Start a multiprocTCPBase system (its admin detaches and outlives this process), its standard
     streams sent to ``log_path`` (or /dev/null); ``log_defs`` is the ``dictConfig`` document of its
     logger process (every actor's log records go there). The admin has ``timeout`` seconds to come up
-    (Thespian's own wait is 5 s: see the module's docstring)."""
-    from thespian.actors import ActorSystem
+    (Thespian's own wait is 5 s: see the module's docstring); :class:`RuntimeUnavailable` past that."""
+    from thespian.actors import ActorSystem, InvalidActorAddress
     if port_open(port, address):
         raise RuntimeUnavailable(f"port {port} is already in use (another daemon or program listens on it)")
     loopback_only(address)
-    with _detached_streams(log_path), _admin_start_wait(timeout):
-        return ActorSystem("multiprocTCPBase", capabilities={"Admin Port": port}, logDefs=log_defs,
-                           transientUnique=True)
+    try:
+        with _detached_streams(log_path), _admin_start_wait(timeout):
+            return ActorSystem("multiprocTCPBase", capabilities={"Admin Port": port}, logDefs=log_defs,
+                               transientUnique=True)
+    except InvalidActorAddress as exc:
+        raise RuntimeUnavailable(f"the actor system's admin on {address}:{port} did not come up within "
+                                 f"{timeout:g} s (daemon.start_timeout) or did not answer: {exc}") from exc
 
 
 def attach(port: int, address: str = LOOPBACK):
