@@ -29,6 +29,9 @@ MAX_BYTES = 256
 
 def problem(value: Any) -> str | None:
     """Why ``value`` is not an identifier, or ``None`` when it is one."""
+    if (type(value) is str and 0 < len(value) <= MAX_BYTES and value.isascii() and value.isprintable()
+            and "/" not in value):
+        return None     # the usual id, checked without encoding it: printable ASCII is 1 byte a character
     if not isinstance(value, str):
         return f"must be a string, not {type(value).__name__}"
     if not value:

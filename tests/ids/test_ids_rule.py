@@ -41,6 +41,12 @@ def test_rule_over_any_text(value):
                                                                         str(err))
 
 
+@given(st.text(st.characters(min_codepoint=0, max_codepoint=0x7F), max_size=300))
+def test_rule_over_ascii_text(value):
+    # problem() takes printable ASCII without encoding it: the same answer as the rule
+    assert is_id(value) is _expected(value)
+
+
 @given(st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E, blacklist_characters="/"),
                min_size=1, max_size=MAX_BYTES))
 def test_printable_ascii_without_slash_up_to_256_is_an_id(value):
