@@ -3,11 +3,13 @@
 commit/get/history/list/counts, upserts, the recovery set, quarantine and atomicity."""
 from __future__ import annotations
 
+import sqlite3
+
 import pytest
 
 from goflow.errors import InstanceNotFound, StoreError
 from goflow.history import Record
-from goflow.store import QUARANTINED, InstanceStore, StoredInstance, Summary
+from goflow.store import QUARANTINED, InstanceStore, PostgresStore, StoredInstance, Summary
 
 
 @pytest.fixture
@@ -89,11 +91,40 @@ def test_a_batch_failing_midway_leaves_nothing(store, change, field, value):
     assert store.counts() == {("p", "a", 1, "running"): 51}
 
 
-def test_a_failing_history_insert_undoes_the_rows(store, change):
-    bad = change("i2", records=[Record(time=None)])  # history.time is NOT NULL; rows go in first
+def test_a_record_that_cannot_be_stored_refuses_the_batch(store, change):
+    bad = change("i2", records=[Record(time=None)])  # a record's time is required
     with pytest.raises(StoreError):
         store.commit([change("i1"), bad])
     assert not store.exists("i1") and not store.exists("i2")
+
+
+def _refuse_history_of(store, instance_id: str) -> None:
+    """A trigger in the database itself that aborts the insert of ``instance_id``'s history chunk: a
+    failure inside the transaction, after the batch's instance rows went in."""
+    if isinstance(store, PostgresStore):
+        import psycopg
+        with psycopg.connect(store.url, autocommit=True) as conn:
+            conn.execute(f"""CREATE OR REPLACE FUNCTION goflow_test_refuse() RETURNS trigger AS $$
+                BEGIN IF NEW.instance_id = '{instance_id}' THEN RAISE EXCEPTION 'refused by the test';
+                END IF; RETURN NEW; END $$ LANGUAGE plpgsql""")
+            conn.execute("CREATE TRIGGER goflow_test_refuse BEFORE INSERT ON goflow_history_chunks "
+                         "FOR EACH ROW EXECUTE FUNCTION goflow_test_refuse()")
+    else:
+        with sqlite3.connect(store.path) as conn:
+            conn.execute(f"CREATE TRIGGER goflow_test_refuse BEFORE INSERT ON history_chunks "
+                         f"WHEN NEW.instance_id = '{instance_id}' BEGIN SELECT RAISE(ABORT, 'refused'); END")
+        conn.close()
+
+
+def test_a_failing_history_insert_undoes_the_rows(store, change):
+    store.commit([change("before", state="s0")])
+    _refuse_history_of(store, "i2")
+    with pytest.raises(StoreError, match="nothing of it was committed"):
+        store.commit([change("i1"), change("before", state="changed"), change("i2")])
+    assert not store.exists("i1") and not store.exists("i2")
+    assert store.get("before").state == "s0" and len(store.history("before")) == 1
+    store.commit([change("i1")])                  # the store is still usable
+    assert store.exists("i1")
 
 
 def test_list_filters_order_and_paging(store, change):
