@@ -6,13 +6,12 @@
   boots on that data directory: the boot time (``start_daemon`` call to return) and its RSS.
 * ``--passivated-events N`` (``run_passivated_events``): 2N waiting instances, passivated; then N
   ``go`` events to N of them chosen at random, open loop at ``RATE`` events/s: each event is due at
-  its time on the schedule and is sent then by one of ``SENDERS`` clients (threads, each its own
-  ``Engine.connect``: the way an API server's requests arrive), one ``send_many`` of the events due
-  when a client finds several already due (under overload), else the one; an event's ack
-  latency is from its due time to the reply (its transition durable), so a slow engine shows as
-  queueing, not as a slower schedule. (Until issue 16's ack work the sender was one client sending
-  the events due as one ``send_many``, then the next ones once it returned: an event due while a
-  call was in flight waited for that call's reply, so the figure measured the sender's own queue.)
+  its time on the schedule, and the sender sends every event due (one ``send_many`` of those that
+  queued while the previous one was in flight); an event's ack latency is from its due time to the
+  reply (its transition durable), so a slow engine shows as queueing, not as a slower schedule.
+  The sender's own queue (an event due while a call is in flight waits for that call) is bounded by
+  one round trip of the engine; 8 clients in threads, each sending what is due, measured no better
+  (issue 16, docs/benchmarks.md "A/B pairs"), so the one client stays (as the HTTP API's batcher).
   Its reference row (``resident-events-daemon``, same run): the same with every instance kept in
   memory (``passivate_after`` an hour, ``cache_size`` above the pool), so the table shows what
   loading from the store adds and what the machine and the round trip cost anyway.
@@ -21,17 +20,15 @@ from __future__ import annotations
 
 import os
 import random
-import threading
 import time
 
 from ._common import percentile, waiting_flow, write_progress
 from ._goflow import _Cpu, _count_status, _Daemon, _ms, _start_all, _waiting
 
-__all__ = ["run_idle", "run_passivated_events", "PASSIVATE_AFTER", "RATE", "SENDERS"]
+__all__ = ["run_idle", "run_passivated_events", "PASSIVATE_AFTER", "RATE"]
 
 PASSIVATE_AFTER = 1.0     # seconds (runtime.passivate_after of these daemons)
 RATE = 1000.0             # events/s of --passivated-events
-SENDERS = 8               # clients sending them, each one event at a time
 
 
 def resident(data_dir: str) -> int | None:
@@ -106,8 +103,25 @@ def run_passivated_events(cfg: dict, resident_too: bool = False) -> dict:
         if not resident_too:
             _passivated(data, max(60.0, PASSIVATE_AFTER * 10))
         targets = random.Random(16).sample(ids, n)
+        lat: list[float] = []
+        acked = sent = batches = 0
         cpu = _Cpu(d)
-        start, lat, acked, in_flight, sends = _open_loop(d.port, targets, cfg)
+        start = time.perf_counter() + 0.05
+        while sent < n:
+            now = time.perf_counter()
+            due = min(n, int((now - start) * RATE) + 1) if now >= start else 0
+            if due <= sent:
+                time.sleep(max(0.0, start + sent / RATE - now))
+                continue
+            chunk = targets[sent:due]
+            results = d.engine.send_many([(iid, "go") for iid in chunk])
+            done = time.perf_counter()
+            for k, r in enumerate(results):
+                lat.append(done - (start + (sent + k) / RATE))
+                acked += isinstance(r, dict) and r.get("status") == "completed"
+            sent, batches = due, batches + 1
+            if batches % 20 == 0:
+                write_progress(cfg.get("progress"), sent)
         elapsed = time.perf_counter() - start
         spent = cpu.spent()
         held = resident(data)
@@ -115,67 +129,9 @@ def run_passivated_events(cfg: dict, resident_too: bool = False) -> dict:
     finally:
         reaped = d.stop()
     return {"workflows": acked, "expected": n, "seconds": elapsed, "events_per_s": n / elapsed,
-            "rate": RATE, "senders": SENDERS, "max_in_flight": in_flight, "batches": sends, "cpu_seconds": spent,
-            "p50_ms": _ms(percentile(lat, 50)),
+            "rate": RATE, "batches": batches, "cpu_seconds": spent, "p50_ms": _ms(percentile(lat, 50)),
             "p99_ms": _ms(percentile(lat, 99)), "max_ms": _ms(max(lat) if lat else None),
             "resident_after": held, "pool": 2 * n, "passivated": not resident_too, "daemon_peak_bytes": d.peak, "daemon_pids": d.pids,
             "reaped": reaped,
             "latency_method": f"open loop at {RATE:,.0f}/s: from each event's due time to its ack "
-                              f"(engine.send_many of the events due, by one of {SENDERS} clients, transition durable)"}
-
-
-def _open_loop(port: int, targets: list, cfg: dict) -> tuple[float, list, int, int]:
-    """Send ``go`` to each of ``targets`` at its due time (``RATE`` per second from ``start``), by
-    ``SENDERS`` threads each with its own client: a free one takes the next event, waits for its
-    due time and sends it -- or, when it comes back late and events are already due, sends all of
-    those at once (``send_many``, as the HTTP API's batcher does). Returns ``(start, latencies
-    from due time to ack, acknowledged completed, most events in flight at once, sends)``."""
-    from actors import Engine
-    clients = [Engine.connect(port, timeout=60.0) for _ in range(SENDERS)]
-    lock = threading.Lock()
-    lat: list[float] = []
-    state = {"next": 0, "acked": 0, "flying": 0, "most": 0, "sends": 0}
-    errors: list = []
-    start = time.perf_counter() + 0.2
-
-    def sender(engine) -> None:
-        while True:
-            with lock:             # the next event, or every one already due (a client was late)
-                k = state["next"]
-                if k >= len(targets):
-                    return
-                due_now = int((time.perf_counter() - start) * RATE) + 1
-                end = min(len(targets), max(k + 1, due_now), k + 1000)
-                state["next"] = end
-            wait = start + k / RATE - time.perf_counter()
-            if wait > 0:
-                time.sleep(wait)
-            with lock:
-                state["flying"] += end - k
-                state["most"] = max(state["most"], state["flying"])
-            try:
-                results = engine.send_many([(iid, "go") for iid in targets[k:end]])
-            except Exception as exc:  # noqa: BLE001 - reported after the run
-                errors.append(exc)
-                results = []
-            done = time.perf_counter()
-            with lock:
-                state["flying"] -= end - k
-                lat.extend(done - (start + i / RATE) for i in range(k, end))
-                state["acked"] += sum(isinstance(r, dict) and r.get("status") == "completed" for r in results)
-                state["sends"] += 1
-                if state["sends"] % 50 == 0:
-                    write_progress(cfg.get("progress"), len(lat))
-
-    threads = [threading.Thread(target=sender, args=(c,), daemon=True) for c in clients]
-    try:
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-    finally:
-        for c in clients:
-            c.close()
-    if errors:
-        raise RuntimeError(f"{len(errors)} sends failed; first: {errors[0]!r}")
-    return start, lat, state["acked"], state["most"], state["sends"]
+                              "(engine.send_many of the events due, transition durable)"}

@@ -253,10 +253,8 @@ def render(doc: dict) -> str:
                        f"to random {kind} instances (of {r.get('pool', 0):,}) -- {r['contender']}"
                        + (f" -- {_err(r)}" if not r.get("ok") else ""))
             if r.get("ok"):
-                how = (f"in {r.get('batches', 0):,} sends" + (f" by {r['senders']} clients, at most "
-                       f"{r['max_in_flight']} events in flight" if "senders" in r else ""))
                 out.append(f"  ack p50 {r['p50_ms']:.2f} ms, p99 {r['p99_ms']:.2f} ms, max {r['max_ms']:.2f} ms; "
-                           f"{r['events_per_s']:,.0f} events/s, {how}")
+                           f"{r['events_per_s']:,.0f} events/s in {r['batches']:,} sends")
                 out += _cpu_lines([r])
         elif r.get("scenario") == "recovery":
             out.append(f"\nRecovery: {r.get('expected', cfg['recovery']):,} unfinished (waiting) instances"

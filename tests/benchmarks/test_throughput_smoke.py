@@ -121,7 +121,7 @@ def test_passivated_events_scenario(tmp_path):
         _assert_completed(row)
         assert row["expected"] == 40 and row["pool"] == 80 and row["rate"] == 1000
         assert row["p50_ms"] is not None and row["p99_ms"] >= row["p50_ms"]
-        assert row["senders"] >= 1 and row["max_in_flight"] >= 1 and 1 <= row["batches"] <= 40
+        assert 1 <= row["batches"] <= 40
         assert {"client", "host-0"} <= set(row["cpu_seconds"])
     assert r["passivated"] is True and r["resident_after"] == 0 and ref["passivated"] is False
     [t] = [t for t in doc["targets"] if "random passivated" in t["target"]]
