@@ -33,7 +33,7 @@ from goflow.model import Blueprint
 from goflow.requests import Create, Item, Request, Wait
 
 from ._exchange import exchange, exchange_batches
-from .direct import direct_batches, links_for
+from .direct import direct_batches, direct_query, links_for
 from ._posting import Posting
 from ._reading import Reading
 from ._sources import _blueprints
@@ -293,7 +293,15 @@ class Engine(Reading, Posting):
 
     def _query(self, kind: str, **args):
         rid = next(self._rids)
-        return self._value(self._call(self._dispatcher, Query(rid, kind, args), rid))
+        reply = None
+        if kind in ("status", "history") and self._links is not None:   # about one instance: its host
+            with self._lock:
+                if self._asys is None or self._links is None:
+                    raise RuntimeUnavailable("the engine is closed")
+                reply = direct_query(self._links, Query(rid, kind, args), self.timeout)
+        if reply is None:
+            reply = self._call(self._dispatcher, Query(rid, kind, args), rid)
+        return self._value(reply)
 
     @staticmethod
     def _value(reply: QueryReply):

@@ -34,14 +34,15 @@ import socket
 import struct
 import time
 
-from goflow.errors import RequestTimeout
+from goflow.errors import InvalidIdentifier, RequestTimeout
 from goflow.files import private_dir
+from goflow.ids import is_id, problem
 from goflow.requests import Item
 
 from .dispatcher import refusal, shard_of
-from .messages import HostBatch, Replies
+from .messages import HostBatch, Query, QueryReply, Replies
 
-__all__ = ["socket_path", "Listener", "Conn", "Links", "links_for", "direct_batches", "frame", "gone"]
+__all__ = ["socket_path", "Listener", "Conn", "Links", "links_for", "direct_batches", "direct_query", "frame", "gone"]
 
 log = logging.getLogger("goflow.direct")
 
@@ -231,6 +232,16 @@ def direct_batches(links: "Links", batches: list, window: int, timeout: float) -
     return [got[b.rid][i] for b in batches for i in range(len(b.items))]
 
 
+def direct_query(links: "Links", query: Query, timeout: float) -> QueryReply | None:
+    """A ``status`` or ``history`` query straight to the host of its instance (an id that breaks
+    the rule refused here, as the dispatcher does); None, having sent nothing, when that host
+    cannot be reached directly."""
+    iid = query.args.get("id")
+    if not is_id(iid):
+        return QueryReply(query.rid, False, InvalidIdentifier("instance id", iid, problem(iid)))
+    return links.ask(shard_of(iid, len(links.paths)), query, timeout)
+
+
 class Links:
     """A daemon client's connections to its hosts, one per host, made when first needed. The
     caller (the engine, under its lock) makes one request (of one or more batches) at a time."""
@@ -302,6 +313,29 @@ class Links:
                             whole += 1
                     # anything else: a late reply to an abandoned request
         return True
+
+    def ask(self, i: int, query: Query, timeout: float) -> QueryReply | None:
+        """``query`` (about one instance) to host ``i``; its reply, or None, having sent nothing,
+        when the host cannot be reached directly."""
+        sock = self._link(i)
+        if sock is None:
+            return None
+        try:
+            sock.sendall(frame(query))
+        except OSError as exc:
+            self._drop(i)
+            raise gone(f"host {i} is gone before it answered ({exc})") from None
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                self._drop(i)         # its late answer then has nowhere to wait
+                raise RequestTimeout(f"no reply from the engine within {timeout:g}s (direct, {query.kind} query)")
+            if select.select([sock], [], [], left)[0]:
+                for msg in self._read(i):
+                    if isinstance(msg, QueryReply) and msg.rid == query.rid:
+                        return msg
+                    # anything else: a late reply to an abandoned request
 
     def _read(self, i: int) -> list:
         sock = self.socks[i]

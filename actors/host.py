@@ -140,11 +140,20 @@ class Host(Actor):
             log.warning("host.direct_off index=%s path=%s error=%s", self.index, path, exc)
 
     def _direct(self, ready: list) -> None:
-        """Daemon clients' batches on the direct path: every one that arrived, one commit."""
-        items = []
+        """Daemon clients' requests on the direct path: the batches that arrived together in one
+        commit; a status or history query answered in its turn (after the items before it)."""
+        items: list = []
         for conn, msg in self.listener.ready(ready):
             if isinstance(msg, HostBatch):
                 items.extend(Item(i.instance, i.request, Token(conn, msg.rid, i.token)) for i in msg.items)
+            elif isinstance(msg, Query) and msg.kind in ("status", "history"):
+                if items:
+                    self._handle(items)
+                    items = []
+                try:
+                    conn.send(QueryReply(msg.rid, True, self._answer(msg)))
+                except Exception as exc:  # a query never kills the host; the caller hears why
+                    conn.send(QueryReply(msg.rid, False, exc))
             else:
                 log.warning("host.direct_refused index=%s message=%s", self.index, type(msg).__name__)
         if items:

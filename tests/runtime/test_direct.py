@@ -13,9 +13,9 @@ import threading
 import pytest
 
 from actors import Engine
-from actors.direct import Links, direct_batches, frame, socket_path, _Frames
+from actors.direct import Links, direct_batches, direct_query, frame, socket_path, _Frames
 from actors.dispatcher import shard_of
-from actors.messages import Batch, Replies
+from actors.messages import Batch, Query, Replies
 from goflow.errors import InstanceFinished, InstanceNotFound, InvalidIdentifier, RequestTimeout
 from goflow.fsm import Signal
 from goflow.requests import Item, Reply
@@ -57,10 +57,16 @@ def test_events_go_straight_to_the_hosts_even_with_the_dispatcher_stopped(daemon
         assert {d["status"] for d in done} == {"completed"}
         with pytest.raises(InstanceFinished):
             eng.send(ids[1], "poke")
+        # a query about one instance goes to its host too
+        assert eng.status(ids[0])["status"] == "completed"
+        assert [(r["event"], r["outcome"]) for r in eng.history(ids[0]) if r["event"] in ("poke", "go")] == [
+            ("poke", "applied"), ("poke", "duplicate"), ("go", "applied")]
+        with pytest.raises(InstanceNotFound):
+            eng.status("no-such-instance")
         assert _linked(eng) == [True, True]
     finally:
         os.kill(dispatcher, signal.SIGCONT)
-    assert eng.status(ids[0])["status"] == "completed"     # a query: through the dispatcher, as before
+    assert eng.counts(GATE)[("rt", "gate", 1, "completed")] == 20   # across hosts: the dispatcher, as before
     daemons.shutdown(eng)
     assert not any(os.path.exists(socket_path(data_dir, i)) for i in range(2))   # removed at exit
 
