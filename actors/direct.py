@@ -19,7 +19,9 @@ Failure rules (the client's side, :class:`Links`):
 * the connection ends (EOF, reset) while an answer is awaited: the host died; the request fails at
   once with :class:`RequestTimeout` ("may have been applied": not resent, as on the dispatcher
   path) and the next request connects again (to the restarted host, or falls back meanwhile);
-* the deadline passes: :class:`RequestTimeout`; a late reply to it is dropped by its request id.
+* the deadline passes: :class:`RequestTimeout`, and the connections it waited on are closed (the
+  host drops its late answers; the next request connects again); any other reply that is not the
+  awaited one is dropped by its request id.
 
 A host that cannot write a reply within ``SEND_TIMEOUT`` (a client that stopped reading) closes that
 connection; the client sees the end of it.
@@ -288,6 +290,10 @@ class Links:
             left = deadline - time.monotonic()
             if left <= 0:
                 rid = next(r for r, (_n, d) in flight.items() if d == deadline)
+                # let go of the connections: the hosts' late answers then have nowhere to go (they
+                # drop them at once) instead of waiting in a socket nobody reads
+                for i in socks:
+                    self._drop(i)
                 raise RequestTimeout(f"no reply from the engine within {timeout:g}s "
                                      f"(direct, {len(got[rid])}/{flight[rid][0]} answered)")
             ready, writable, _ = select.select(list(socks.values()), [socks[i] for i in out if out[i]], [], left)

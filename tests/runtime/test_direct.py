@@ -121,6 +121,20 @@ def test_kill_a_host_mid_stream_then_keep_sending(daemons, calls):
     daemons.shutdown(eng)
 
 
+def test_a_wait_that_times_out_lets_go_of_its_connection(daemons, calls):
+    eng = daemons.start(blueprints=[gate_blueprint()], shards=2)
+    iid = eng.start(GATE)
+    host = shard_of(iid, 2)
+    with pytest.raises(RequestTimeout):
+        eng.wait(iid, timeout=0.2)        # it waits in the gate for "go": the deadline passes
+    assert eng._links.socks[host] is None
+    # the next request connects again; the wait the host still held is answered into the closed one
+    assert eng.send(iid, "go")["duplicate"] is False
+    assert eng.wait(iid, timeout=30)["status"] == "completed"
+    assert _linked(eng)[host]
+    daemons.shutdown(eng)
+
+
 # ----------------------------------------------------------------------------- no daemon needed
 def test_frames_decode_across_arbitrary_splits():
     msgs = [Replies(7, [Reply(0, True, {"id": "a"})]), Replies(8, [Reply(1, False, ValueError("x"))])]
