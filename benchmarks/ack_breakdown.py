@@ -47,9 +47,8 @@ def _echo(listener: socket.socket) -> None:
         conn.sendall(head + body)
 
 
-def _raw(kind: str, n: int) -> list[float]:
+def _raw(kind: str, n: int, tmp: str) -> list[float]:
     """Round trips of FRAME to a forked echo process over a Unix or a loopback TCP socket."""
-    tmp = tempfile.mkdtemp(prefix="ackraw")
     if kind == "unix":
         lst, addr = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM), os.path.join(tmp, "echo.sock")
     else:
@@ -84,15 +83,14 @@ def _raw(kind: str, n: int) -> list[float]:
     return out
 
 
-def _shard(n: int) -> tuple[list[float], float]:
+def _shard(n: int, tmp: str) -> tuple[list[float], float]:
     """One ``go`` at a time through a Shard on a SQLite store (create first, then the events)."""
     from goflow.loading import blueprint_from_document
     from goflow.fsm import Signal
     from goflow.requests import Create, Item
     from goflow.shard import Shard
     from goflow.store import open_shard
-    tmp = tempfile.mkdtemp(prefix="ackshard")
-    store = open_shard(tmp, 0)
+    store = open_shard(os.path.join(tmp, "shard"), 0)
     bp = blueprint_from_document(waiting_flow())
     shard = Shard(store, [bp])
     try:
@@ -120,14 +118,13 @@ def _timed(fn, ids) -> tuple[list[float], float]:
     return out, time.process_time() - c0
 
 
-def _daemon(n: int, shards: int) -> list[tuple]:
+def _daemon(n: int, shards: int, tmp: str, pids: dict) -> list[tuple]:
     from actors.daemon import start_daemon
-    tmp = tempfile.mkdtemp(prefix="ackd")
     eng = start_daemon(os.path.join(tmp, "d"), port=free_port(), shards=shards, blueprints=[waiting_flow()],
                        log_path=os.path.join(tmp, "daemon.log"), timeout=60.0)
     rows = []
     try:
-        pids = {k: int(v) for k, v in eng.pids().items()}
+        pids.update({k: int(v) for k, v in eng.pids().items()})
         ids = eng.start_many("bench/idle", [{}] * (2 * n))
         links = eng._links
 
@@ -155,12 +152,15 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     print(f"load average {os.getloadavg()[0]:.2f}; {args.n:,} requests per row, one at a time")
     print(f"{'row':<28} {'p50 ms':>8} {'p99 ms':>8} {'client CPU ms':>14}  daemon CPU ms per request")
-    rows = [(f"raw {k} round trip", *_cpu(lambda k=k: _raw(k, args.n))) for k in ("unix", "tcp")]
-    rows.append(("Shard.handle (in-process)", *_shard(args.n)))
-    rows += _daemon(args.n, args.shards)
+    pids: dict = {}
+    with tempfile.TemporaryDirectory(prefix="goflow-ack-") as tmp:
+        rows = [(f"raw {k} round trip", *_cpu(lambda k=k: _raw(k, args.n, tmp))) for k in ("unix", "tcp")]
+        rows.append(("Shard.handle (in-process)", *_shard(args.n, tmp)))
+        rows += _daemon(args.n, args.shards, tmp, pids)
     for name, lat, client, *per in rows:
         daemon = ", ".join(f"{k} {v:.2f}" for k, v in sorted(per[0].items())) if per else ""
         print(f"{name:<28} {percentile(lat, 50) * 1e3:8.3f} {percentile(lat, 99) * 1e3:8.3f} {client:14.3f}  {daemon}")
+    print("daemon pids (stopped):", " ".join(str(p) for p in sorted(set(pids.values()))))
     return 0
 
 
