@@ -236,14 +236,17 @@ def test_queued_events_survive_a_daemon_kill(daemons, store_url):
 def test_kill_dispatcher_root_restarts_it_and_clients_find_the_new_one(daemons):
     """kill -9 of the dispatcher: the root creates a new one (a new address); a client's request to the
     dead one times out, the client then asks the root where the dispatcher is, and its next request
-    goes through. Nothing was lost: the instances live in the hosts."""
+    goes through. Nothing was lost: the instances live in the hosts. (A request about one instance
+    goes straight to its host, docs/runtime.md "The direct path": the dispatcher's death is not
+    in its way.)"""
     eng = daemons.start(blueprints=[gate_blueprint()], shards=2, timeout=3.0)
     ids = eng.start_many("rt/gate", [{} for _ in range(20)])
     before = daemons.remember(eng)
     kill_and_wait([before["dispatcher"]])
+    assert eng.status(ids[0])["state"] == "gate"  # to its host, directly
     with pytest.raises(RequestTimeout):
-        eng.status(ids[0])                       # sent to the dead dispatcher
-    assert eng.status(ids[0])["state"] == "gate"  # the new one
+        eng.counts("rt/gate")                    # across hosts: sent to the dead dispatcher
+    assert eng.counts("rt/gate") == {("rt", "gate", 1, "waiting"): 20}   # the new one
     after = daemons.remember(eng)
     assert after["dispatcher"] != before["dispatcher"]
     assert {k: v for k, v in after.items() if k != "dispatcher"} == \
