@@ -164,6 +164,10 @@ def test_no_socket_means_the_dispatcher_path_and_nothing_sent(tmp_path):
     # an id the rule refuses is answered here, as the dispatcher does, and nothing else is needed
     bad = direct_batches(links, [Batch(2, [Item("not/ok", Signal("go", None, None))])], 4, 1.0)
     assert len(bad) == 1 and bad[0][0] is False and isinstance(bad[0][1], InvalidIdentifier)
+    # a query about one instance: the same
+    assert direct_query(links, Query(3, "status", {"id": "a1"}), 1.0) is None
+    refused = direct_query(links, Query(4, "status", {"id": "not/ok"}), 1.0)
+    assert (refused.rid, refused.ok, type(refused.value)) == (4, False, InvalidIdentifier)
 
 
 def _holding_host(path: str, hold: int, seen: list, replies_bytes: int = 0):
