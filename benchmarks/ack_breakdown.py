@@ -8,11 +8,11 @@ Each row is N requests one at a time, p50/p99 in ms, and the CPU of the client p
   (the floor of any request/reply between two Python processes on this machine);
 * ``Shard.handle (in-process)``: one ``go`` applied and committed by a :class:`goflow.shard.Shard` on
   a SQLite store, no actor, no process hop (what a host does per event);
-* ``status via dispatcher``: ``engine.status`` on a daemon: client -> dispatcher -> host -> client,
-  three Thespian TCP hops, no commit;
+* ``status via dispatcher``: ``engine.status`` on a daemon with the direct path off: client ->
+  dispatcher -> host -> client, three Thespian TCP hops, no commit;
 * ``send via dispatcher``: ``engine.send`` with the direct path off: the same three hops and a commit;
-* ``send direct``: ``engine.send`` on the direct path (actors/direct.py): one round trip to the
-  host's Unix socket and a commit.
+* ``status direct`` / ``send direct``: the same on the direct path (actors/direct.py): one round
+  trip to the host's Unix socket (and a commit for the send).
 
 The daemon rows also give each daemon process's CPU per request (/proc ticks of 10 ms).
 """
@@ -135,10 +135,11 @@ def _daemon(n: int, shards: int, tmp: str, pids: dict) -> list[tuple]:
             per = {k: v * 1e3 / len(these) for k, v in spent.items() if v > 0}
             rows.append((name, lat, client * 1e3 / len(these), per))
 
-        phase("status via dispatcher", eng.status, ids[:n])
         eng._links = None                                  # the dispatcher path
+        phase("status via dispatcher", eng.status, ids[:n])
         phase("send via dispatcher", lambda i: eng.send(i, "go"), ids[:n])
         eng._links = links
+        phase("status direct", eng.status, ids[n:])
         phase("send direct", lambda i: eng.send(i, "go"), ids[n:])
     finally:
         eng.shutdown()

@@ -10,7 +10,7 @@ from benchmarks._common import alive
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ROWS = ("raw unix round trip", "raw tcp round trip", "Shard.handle (in-process)", "status via dispatcher",
-        "send via dispatcher", "send direct")
+        "send via dispatcher", "status direct", "send direct")
 
 
 def test_every_hop_is_measured_and_the_daemon_stopped():
