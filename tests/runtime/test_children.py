@@ -129,8 +129,8 @@ def test_terminate_cascades_to_the_childrens_cancel_handlers(engine, calls):
     eng = engine(blueprints=[waiter, parent_blueprint({"blueprint": "rt/child", "forEach": "lines"})])
     iid = eng.start(PARENT, {"lines": [1, 2, 3]})
     kids = [f"{iid}~1~{i}" for i in range(3)]
-    for k in kids:
-        eng.wait(k, 10, state="wait")
+    for k in kids:      # created by the parent's host after its commit: unknown until that arrives
+        poll(lambda: _created_wait(eng, k), 10, what=f"{k} created and waiting")
     eng.send(kids[0], "go")
     eng.wait(kids[0], 10)
     eng.wait(iid, 10, status="running")
