@@ -262,8 +262,9 @@ class Root(Actor):
 
     def _pids(self, q: Query, sender) -> None:
         reply_to = q.reply_to or sender
-        pids = {"root": os.getpid(), "admin": os.getppid()}
-        if self.config and self.config.in_daemon:     # a daemon: name the admin's other children
+        pids = {"root": os.getpid()}
+        if self.config and self.config.in_daemon:     # a daemon: its admin, and the admin's other children
+            pids["admin"] = os.getppid()
             for i, pid in enumerate(_children_of(os.getppid(), exclude=os.getpid())):
                 pids[f"logger-{i}" if i else "logger"] = pid
         if "dispatcher" in q.args:

@@ -33,6 +33,7 @@ def test_http_steps_run_in_a_child_that_close_reaps(make_engine, server):
     pids = eng.pids()
     child = pids["calls-0"]
     assert pids["proxy-0"] == os.getpid() and child != os.getpid() and parent_of(child) == os.getpid()
+    assert "admin" not in pids            # embedded: no admin process (the program's parent is not one)
     eng.close()
     assert not alive(child)
     with pytest.raises(ProcessLookupError):
