@@ -17,7 +17,7 @@ from __future__ import annotations
 
 __all__ = ["SendWindow", "WINDOW", "STALL"]
 
-WINDOW = 2      # batches per host in transit or being handled; the next ones gather in the outbox
+WINDOW = 1      # batches per host in transit or being handled; the next ones gather in the outbox
 STALL = 2.0     # seconds after which an unacknowledged batch stops counting
 
 
