@@ -282,3 +282,15 @@ SCHEMA_6_HISTORY = [
     " latency REAL, detail TEXT)",
     "CREATE INDEX history_by_instance ON history (instance_id, seq)",
 ]
+
+
+def resident_instances(data_dir) -> float:
+    """The ``goflow_resident_instances`` gauge of a daemon's data dir, summed over its hosts."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from goflow import metrics
+    body, _ = metrics.exposition(str(data_dir), {})
+    for family in text_string_to_metric_families(body.decode()):
+        if family.name == "goflow_resident_instances":
+            return sum(s.value for s in family.samples)
+    raise AssertionError("no goflow_resident_instances series")

@@ -12,12 +12,10 @@ import collections
 import sqlite3
 
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from children_support import parent_blueprint
-from goflow import metrics
 from goflow.store import shard_path
-from runtime_support import poll, store_histories
+from runtime_support import poll, resident_instances, store_histories
 
 pytestmark = pytest.mark.daemon
 N = 1000
@@ -26,14 +24,6 @@ GATE = {"project": "rt", "activity": "gate", "states": ["gate"], "actions": [],
         "transitions": [{"current": "init", "event": "start", "action": "continue", "next": "gate"},
                         {"current": "gate", "event": "go", "action": "continue", "next": "done"}]}
 PARENT = parent_blueprint({"blueprint": "rt/gate"})
-
-
-def _resident(data_dir) -> float:
-    body, _ = metrics.exposition(str(data_dir), {})
-    for family in text_string_to_metric_families(body.decode()):
-        if family.name == "goflow_resident_instances":
-            return sum(s.value for s in family.samples)
-    raise AssertionError("no goflow_resident_instances series")
 
 
 def _rows(data_dir, sql: str) -> collections.Counter:
@@ -62,14 +52,14 @@ def test_1000_parents_waiting_for_their_children_leave_memory_and_complete(daemo
     kids = [f"{p}~1" for p in parents]
     poll(lambda: eng.counts().get(("rt", "gate", 1, "waiting")) == N, WAIT, interval=0.2,
          what="every child created and waiting")
-    poll(lambda: _resident(data_dir) == 0, WAIT, interval=0.1, what="every parent and child to leave memory")
+    poll(lambda: resident_instances(data_dir) == 0, WAIT, interval=0.1, what="every parent and child to leave memory")
     assert eng.counts() == {("rt", "parent", 1, "running"): N, ("rt", "gate", 1, "waiting"): N}
     assert _marked(data_dir) == {"parent": N}          # recovery would load the parents, not the children
     if kill:
         daemons.kill(eng, daemons.remember(eng))
         eng = daemons.start(data_dir, shards=2, passivate_after=0.0, timeout=60.0)
         assert eng.recovered == N                      # the parents: their children's creates sent again
-        poll(lambda: _resident(data_dir) == 0, WAIT, interval=0.1, what="the recovered parents to leave memory")
+        poll(lambda: resident_instances(data_dir) == 0, WAIT, interval=0.1, what="the recovered parents to leave memory")
     results = eng.send_many([(kid, "go") for kid in kids])
     assert [r for r in results if isinstance(r, Exception)] == []
     done = eng.wait_all(parents, timeout=WAIT)
@@ -77,7 +67,7 @@ def test_1000_parents_waiting_for_their_children_leave_memory_and_complete(daemo
     assert not bad, f"{len(bad)} parents did not complete; first: {bad[0]}"
     assert all(d["context"]["kids"]["n"] == int(d["id"][1:]) for d in done)     # each its own child's context
     poll(lambda: not _marked(data_dir), WAIT, interval=0.2, what="every notice acknowledged")
-    assert _resident(data_dir) == 0
+    assert resident_instances(data_dir) == 0
     daemons.shutdown(eng)
     histories = store_histories(data_dir, parents + kids)             # the stores, read-only
     assert len(histories) == 2 * N

@@ -6,12 +6,9 @@ from __future__ import annotations
 
 import sqlite3
 
-from prometheus_client.parser import text_string_to_metric_families
-
-from goflow import metrics
 from goflow.paging import every
 from goflow.store import shard_path
-from runtime_support import poll
+from runtime_support import poll, resident_instances
 
 N, DELAYED = 10_000, 1_000
 DELAY = 10         # seconds: the timers are due after the kill (checked), and fire after the restart
@@ -30,14 +27,6 @@ NAP = {           # delayed DELAY seconds on a durable timer, then waits in gate
         {"current": "nap", "event": "start", "action": "continue", "next": "gate", "delay": DELAY},
         {"current": "gate", "event": "go", "action": "continue", "next": "done"},
     ]}
-
-
-def _resident(data_dir) -> float:
-    body, _ = metrics.exposition(str(data_dir), {})
-    for family in text_string_to_metric_families(body.decode()):
-        if family.name == "goflow_resident_instances":
-            return sum(s.value for s in family.samples)
-    raise AssertionError("no goflow_resident_instances series")
 
 
 def _marks(data_dir, shards: int = 2) -> tuple[int, int]:
@@ -61,7 +50,7 @@ def test_ten_thousand_passivated_instances_survive_a_kill_and_take_their_events(
     eng.start_many("rt/gate", [{} for _ in plain], ids=plain)
     eng.start_many("rt/nap", [{} for _ in napping], ids=napping)     # a timer each, due in DELAY s
     assert eng.counts() == {("rt", "gate", 1, "waiting"): N - DELAYED, ("rt", "nap", 1, "delayed"): DELAYED}
-    poll(lambda: _resident(data_dir) == 0, 60, interval=0.1, what="every instance to be passivated")
+    poll(lambda: resident_instances(data_dir) == 0, 60, interval=0.1, what="every instance to be passivated")
     assert _marks(data_dir) == (0, DELAYED)          # nothing in flight; the timers are in the store
     daemons.kill(eng, daemons.remember(eng))
     assert _marks(data_dir) == (0, DELAYED), "a timer fired before the kill: the test proves less"
