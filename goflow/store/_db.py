@@ -38,8 +38,10 @@ def errors_as_store_error(path: str, what: str) -> Iterator[None]:
         raise StoreError(f"{what} failed: {exc.strerror or exc}", path) from exc
 
 
-def open_connection(path: str, *, readonly: bool, synchronous: str, timeout: float) -> sqlite3.Connection:
-    """A connection in autocommit mode (transactions are explicit), WAL for writers."""
+def open_connection(path: str, *, readonly: bool, synchronous: str, timeout: float,
+                    autocheckpoint: bool = True) -> sqlite3.Connection:
+    """A connection in autocommit mode (transactions are explicit), WAL for writers. A writer with
+    ``autocheckpoint=False`` never checkpoints: another connection must (``_checkpoint.Checkpointer``)."""
     if synchronous not in SYNCHRONOUS:
         raise ValueError(f"synchronous must be one of {sorted(SYNCHRONOUS)}, not {synchronous!r}")
     p = Path(path)
@@ -69,7 +71,8 @@ def open_connection(path: str, *, readonly: bool, synchronous: str, timeout: flo
                 # Checkpoint every ~40 MB of WAL rather than every 4 MB: a page that many commits
                 # rewrite (the rows of live instances) is copied into the database once per
                 # checkpoint, not once per few commits. The WAL file is truncated back to 64 MB.
-                conn.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT_PAGES}")
+                pages = WAL_AUTOCHECKPOINT_PAGES if autocheckpoint else 0
+                conn.execute(f"PRAGMA wal_autocheckpoint={pages}")
                 conn.execute(f"PRAGMA journal_size_limit={64 * 1024 * 1024}")
             conn.execute("PRAGMA foreign_keys=OFF")
             # reads the header: a file that is not a database fails here

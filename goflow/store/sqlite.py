@@ -12,7 +12,8 @@ from typing import Iterable, Iterator, Sequence
 
 from ..errors import InstanceNotFound, StoreError
 from ..history import Record
-from ._db import SYNCHRONOUS, WriterLock, ensure_schema, errors_as_store_error, open_connection
+from ._checkpoint import Checkpointer
+from ._db import SYNCHRONOUS, WAL_AUTOCHECKPOINT_PAGES, WriterLock, ensure_schema, errors_as_store_error, open_connection
 from ._chunks import chunk_page, chunk_runs, encode
 from ._rows import (COLUMNS, HISTORY_COLUMNS, QUEUE_COLUMNS, SUMMARY_COLUMNS, batch_rows, descending,
                     queue_rows, scan, stored)
@@ -148,11 +149,16 @@ class SQLiteStore(InstanceStore):
         self._writer = None if readonly else WriterLock(self.path)
         try:
             self._conn = open_connection(self.path, readonly=readonly, synchronous=synchronous,
-                                         timeout=timeout)
+                                         timeout=timeout, autocheckpoint=False)
+            self._checkpointer = None
             try:
                 ensure_schema(self._conn, self.path, kind="shard store", application_id=APPLICATION_ID,
                               version=SCHEMA_VERSION, ddl=_DDL, readonly=readonly,
                               upgrades=_UPGRADES)
+                if not readonly:
+                    with errors_as_store_error(self.path, "opening the checkpoint connection"):
+                        self._checkpointer = Checkpointer(self.path, synchronous=SYNCHRONOUS[synchronous],
+                                                          pages=WAL_AUTOCHECKPOINT_PAGES)
             except BaseException:
                 self._conn.close()
                 raise
@@ -191,6 +197,7 @@ class SQLiteStore(InstanceStore):
             except BaseException:
                 self._rollback(conn)
                 raise
+        self._checkpointer.wrote()
         if log.isEnabledFor(logging.DEBUG):
             log.debug("committed %s changes (%s instances, %s records) to %s",
                       len(changes), len(rows), sum(c[1] for c in chunks), self.path)
@@ -215,6 +222,7 @@ class SQLiteStore(InstanceStore):
             except BaseException:
                 self._rollback(conn)
                 raise
+        self._checkpointer.wrote()
         log.warning("quarantined instance %s (was %s in state %s) in %s: %s",
                     instance_id, row[1], row[0], self.path, reason)
 
@@ -341,6 +349,8 @@ class SQLiteStore(InstanceStore):
             self._closed = True
             try:
                 with errors_as_store_error(self.path, "closing the store"):
+                    if self._checkpointer is not None:
+                        self._checkpointer.close()  # first: the last connection's close checkpoints
                     self._conn.close()
             finally:
                 if self._writer is not None:
