@@ -143,6 +143,11 @@ class Listener:
         self.conns: dict[int, Conn] = {}
 
     def filenos(self) -> list[int]:
+        # a connection the host closed on a failed reply (Conn.send) leaves the watch list here: its
+        # fd number may already belong to another socket of this process (one of Thespian's, which
+        # its selector would then be asked to register twice)
+        for fd in [fd for fd, conn in self.conns.items() if conn.closed]:
+            del self.conns[fd]
         return [self.sock.fileno(), *self.conns]
 
     def ready(self, fds) -> list[tuple[Conn, object]]:

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import stat
 import threading
 
 import pytest
 
 from actors import Engine
-from actors.direct import Links, direct_batches, direct_query, frame, socket_path, _Frames
+from actors.direct import Listener, Links, direct_batches, direct_query, frame, socket_path, _Frames
 from actors.dispatcher import shard_of
 from actors.messages import Batch, Query, Replies
 from goflow.errors import InstanceFinished, InstanceNotFound, InvalidIdentifier, RequestTimeout
@@ -248,3 +249,23 @@ def test_the_direct_path_reads_replies_while_its_writes_wait(tmp_path):
         links.close()
         srv.close()
         thread.join(5)
+
+
+def test_a_connection_closed_on_a_failed_reply_is_no_longer_watched(tmp_path):
+    # a reply the client cannot take (it is gone) closes that connection on the host: its fd number,
+    # free again, must leave the host's watch list (another socket of the process may get it)
+    listener = Listener(str(tmp_path / "host-0.sock"))
+    client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        client.connect(listener.path)
+        assert listener.ready([listener.sock.fileno()]) == []     # accepted
+        (fd,) = listener.conns
+        conn = listener.conns[fd]
+        assert fd in listener.filenos()
+        client.close()
+        conn.send(Replies(1, [Reply(0, True, None)]))             # EPIPE: the host closes it
+        assert conn.closed
+        assert listener.filenos() == [listener.sock.fileno()]
+    finally:
+        client.close()
+        listener.close()
