@@ -33,11 +33,11 @@ import os
 import pickle
 import select
 import socket
-import struct
 import time
 
 from goflow.errors import InvalidIdentifier, RequestTimeout
 from goflow.files import private_dir
+from goflow.framing import Unframer, pack as frame
 from goflow.ids import is_id, problem
 from goflow.requests import Item
 
@@ -48,7 +48,6 @@ __all__ = ["socket_path", "Listener", "Conn", "Links", "links_for", "direct_batc
 
 log = logging.getLogger("goflow.direct")
 
-HEADER = struct.Struct("!I")
 MAX_FRAME = 256 << 20       # bytes: a frame announcing more is a broken peer; the connection is closed
 SEND_TIMEOUT = 5.0          # seconds a host waits for a client to take a reply before giving it up
 RECV = 1 << 20
@@ -62,34 +61,9 @@ def socket_path(data_dir: str, index: int) -> str | None:
     return path if len(os.fsencode(path)) <= SUN_PATH else None
 
 
-def frame(msg) -> bytes:
-    body = pickle.dumps(msg, pickle.HIGHEST_PROTOCOL)
-    return HEADER.pack(len(body)) + body
-
-
-class _Frames:
-    """Incremental decoder of length-prefixed pickles."""
-    __slots__ = ("buf",)
-
-    def __init__(self) -> None:
-        self.buf = bytearray()
-
-    def feed(self, data: bytes) -> list:
-        buf = self.buf
-        buf += data
-        out, at = [], 0
-        while len(buf) - at >= HEADER.size:
-            (size,) = HEADER.unpack_from(buf, at)
-            if size > MAX_FRAME:
-                raise ValueError(f"a frame of {size} bytes (at most {MAX_FRAME})")
-            if len(buf) - at - HEADER.size < size:
-                break
-            start = at + HEADER.size
-            out.append(pickle.loads(memoryview(buf)[start:start + size]))
-            at = start + size
-        if at:
-            del buf[:at]
-        return out
+def _frames() -> Unframer:
+    """The incremental decoder of one connection's frames (goflow.framing), at most MAX_FRAME each."""
+    return Unframer(max_size=MAX_FRAME)
 
 
 # ------------------------------------------------------------------------------------- host side
@@ -98,7 +72,7 @@ class Conn:
     __slots__ = ("sock", "frames", "closed")
 
     def __init__(self, sock: socket.socket) -> None:
-        self.sock, self.frames, self.closed = sock, _Frames(), False
+        self.sock, self.frames, self.closed = sock, _frames(), False
 
     def send(self, msg) -> None:
         """Write ``msg`` (a :class:`Replies`); a connection that is gone or does not take it within
@@ -256,7 +230,7 @@ class Links:
     def __init__(self, paths: list[str | None]) -> None:
         self.paths = paths
         self.socks: list[socket.socket | None] = [None] * len(paths)
-        self.frames: list[_Frames] = [_Frames() for _ in paths]
+        self.frames: list[Unframer] = [_frames() for _ in paths]
 
     def call(self, parts: list[tuple[int, dict[int, list[Item]], int]], window: int, timeout: float,
              got: dict[int, dict]) -> bool:
@@ -385,7 +359,7 @@ class Links:
             except OSError:           # no socket (yet), a stale one, no permission: the old way
                 sock.close()
                 return None
-            self.socks[i], self.frames[i] = sock, _Frames()
+            self.socks[i], self.frames[i] = sock, _frames()
         return sock
 
     def _drop(self, i: int) -> None:

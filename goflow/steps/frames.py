@@ -15,16 +15,15 @@ into messages. Pure: no I/O here.
 from __future__ import annotations
 
 import pickle
-import struct
 from typing import Any
 
 from ..errors import GoflowError
+from ..framing import HEADER, Unframer
 
 __all__ = ["INIT", "JOBS", "READY", "RESULTS", "KINDS", "HEADER", "FrameError", "encode", "FrameReader"]
 
 INIT, JOBS, READY, RESULTS = "init", "jobs", "ready", "results"
 KINDS = frozenset((INIT, JOBS, READY, RESULTS))
-HEADER = struct.Struct("!I")
 MAX_FRAME = (1 << 32) - 1
 
 
@@ -46,7 +45,7 @@ def encode(kind: str, payload: Any) -> bytes:
     return HEADER.pack(len(body)) + body
 
 
-def decode(body: bytes) -> tuple[str, Any]:
+def decode(body: bytes | memoryview) -> tuple[str, Any]:
     """The ``(kind, payload)`` of one frame's body; :class:`FrameError` if it is none."""
     try:
         msg = pickle.loads(body)
@@ -57,28 +56,6 @@ def decode(body: bytes) -> tuple[str, Any]:
     return msg
 
 
-class FrameReader:
-    """Bytes in (:meth:`feed`), whole messages out, in order; a partial frame waits for its rest."""
-
-    def __init__(self) -> None:
-        self._buf = bytearray()
-
-    def feed(self, data: bytes) -> list[tuple[str, Any]]:
-        buf = self._buf
-        buf += data
-        out, at, size = [], 0, len(buf)
-        while size - at >= HEADER.size:
-            (n,) = HEADER.unpack_from(buf, at)
-            end = at + HEADER.size + n
-            if end > size:
-                break
-            out.append(decode(bytes(buf[at + HEADER.size:end])))
-            at = end
-        if at:
-            del buf[:at]
-        return out
-
-    @property
-    def buffered(self) -> int:
-        """Bytes of a frame not complete yet."""
-        return len(self._buf)
+def FrameReader() -> Unframer:
+    """Bytes in (``feed``), whole messages out, in order; a partial frame waits for its rest."""
+    return Unframer(decode)

@@ -14,7 +14,7 @@ import threading
 import pytest
 
 from actors import Engine
-from actors.direct import Listener, Links, direct_batches, direct_query, frame, socket_path, _Frames
+from actors.direct import Listener, Links, direct_batches, direct_query, frame, socket_path, _frames
 from actors.dispatcher import shard_of
 from actors.messages import Batch, Query, Replies
 from goflow.errors import InstanceFinished, InstanceNotFound, InvalidIdentifier, RequestTimeout
@@ -141,15 +141,15 @@ def test_frames_decode_across_arbitrary_splits():
     msgs = [Replies(7, [Reply(0, True, {"id": "a"})]), Replies(8, [Reply(1, False, ValueError("x"))])]
     data = b"".join(frame(m) for m in msgs)
     for cut in range(1, len(data)):
-        dec = _Frames()
+        dec = _frames()
         got = dec.feed(data[:cut]) + dec.feed(data[cut:])
         assert [(m.rid, [(r.token, r.ok) for r in m.replies]) for m in got] == [(7, [(0, True)]), (8, [(1, False)])]
-        assert not dec.buf
+        assert not dec.buffered
 
 
 def test_a_frame_too_large_is_refused():
     with pytest.raises(ValueError):
-        _Frames().feed(b"\xff\xff\xff\xff")
+        _frames().feed(b"\xff\xff\xff\xff")
 
 
 def test_a_socket_path_too_long_turns_the_direct_path_off(tmp_path):
@@ -183,7 +183,7 @@ def _holding_host(path: str, hold: int, seen: list, replies_bytes: int = 0):
 
     def run():
         conn, _ = srv.accept()
-        dec, held = _Frames(), []
+        dec, held = _frames(), []
         with conn:
             while True:
                 data = conn.recv(1 << 16)
